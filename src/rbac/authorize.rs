@@ -1,0 +1,324 @@
+//! The RBAC authorizer: decides whether a set of RBAC objects allows a request for a user,
+//! with the API server's rules (rule matching, RoleBinding scope, ClusterRoleBindings,
+//! User/Group/ServiceAccount subjects). Pure functions plus an indexed `Authorizer`.
+
+use super::types::*;
+use crate::request::{Request, Target, UserInfo};
+use std::collections::HashMap;
+
+/// Does `rule` allow `request`? Subject and namespace are not considered here.
+pub fn rule_allows(rule: &PolicyRule, request: &Request) -> bool {
+    if !has_or_star(&rule.verbs, &request.verb) {
+        return false;
+    }
+    match &request.target {
+        Target::Resource(r) => {
+            has_or_star(&rule.api_groups, &r.api_group)
+                && resource_matches(&rule.resources, &r.resource, &r.subresource)
+                && (rule.resource_names.is_empty()
+                    || rule.resource_names.iter().any(|n| *n == r.name))
+        }
+        Target::NonResource { path } => rule.non_resource_urls.iter().any(|u| url_matches(u, path)),
+    }
+}
+
+fn has_or_star(items: &[String], wanted: &str) -> bool {
+    items.iter().any(|i| i == "*" || i == wanted)
+}
+
+fn resource_matches(rule_resources: &[String], resource: &str, subresource: &str) -> bool {
+    rule_resources.iter().any(|rr| {
+        if rr == "*" {
+            return true;
+        }
+        if subresource.is_empty() {
+            return rr == resource;
+        }
+        // `resource/subresource` exactly, or `*/subresource`.
+        match rr.split_once('/') {
+            Some((res, sub)) => sub == subresource && (res == resource || res == "*"),
+            None => false,
+        }
+    })
+}
+
+/// Non-resource URL matching: `*`, exact, or a trailing-`*` prefix.
+pub fn url_matches(rule_url: &str, path: &str) -> bool {
+    if rule_url == "*" || rule_url == path {
+        return true;
+    }
+    if let Some(prefix) = rule_url.strip_suffix('*') {
+        return path.starts_with(prefix.trim_end_matches('*'));
+    }
+    false
+}
+
+/// Does binding subject `subject` name `user`? `binding_namespace` is the RoleBinding's
+/// namespace (`""` for ClusterRoleBindings), the default for ServiceAccount subjects.
+pub fn subject_matches(subject: &Subject, user: &UserInfo, binding_namespace: &str) -> bool {
+    match subject.kind.as_str() {
+        "User" => subject.name == user.name,
+        "Group" => user.groups.iter().any(|g| *g == subject.name),
+        "ServiceAccount" => {
+            let ns = if subject.namespace.is_empty() {
+                binding_namespace
+            } else {
+                subject.namespace.as_str()
+            };
+            if ns.is_empty() || subject.name.is_empty() {
+                return false;
+            }
+            user.name
+                .strip_prefix("system:serviceaccount:")
+                .and_then(|rest| rest.strip_prefix(ns))
+                .and_then(|rest| rest.strip_prefix(':'))
+                .is_some_and(|name| name == subject.name)
+        }
+        _ => false,
+    }
+}
+
+/// Which binding and role granted a request.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Grant {
+    /// `RoleBinding` or `ClusterRoleBinding`.
+    pub binding_kind: &'static str,
+    pub binding_namespace: String,
+    pub binding_name: String,
+    /// `Role` or `ClusterRole`.
+    pub role_kind: String,
+    pub role_name: String,
+}
+
+/// An authorizer over one set of RBAC objects, indexed for repeated questions.
+#[derive(Clone, Debug, Default)]
+pub struct Authorizer {
+    set: RbacSet,
+    roles: HashMap<(String, String), usize>,
+    cluster_roles: HashMap<String, usize>,
+    role_bindings_by_namespace: HashMap<String, Vec<usize>>,
+}
+
+impl Authorizer {
+    pub fn new(set: RbacSet) -> Authorizer {
+        let mut roles = HashMap::new();
+        for (i, r) in set.roles.iter().enumerate() {
+            roles
+                .entry((r.metadata.namespace.clone(), r.metadata.name.clone()))
+                .or_insert(i);
+        }
+        let mut cluster_roles = HashMap::new();
+        for (i, r) in set.cluster_roles.iter().enumerate() {
+            cluster_roles.entry(r.metadata.name.clone()).or_insert(i);
+        }
+        let mut role_bindings_by_namespace: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, b) in set.role_bindings.iter().enumerate() {
+            role_bindings_by_namespace
+                .entry(b.metadata.namespace.clone())
+                .or_default()
+                .push(i);
+        }
+        Authorizer {
+            set,
+            roles,
+            cluster_roles,
+            role_bindings_by_namespace,
+        }
+    }
+
+    /// The objects this authorizer decides with.
+    pub fn rbac(&self) -> &RbacSet {
+        &self.set
+    }
+
+    /// Does the RBAC allow `request` for `user`?
+    pub fn allows(&self, user: &UserInfo, request: &Request) -> bool {
+        self.first_grant(user, request).is_some()
+    }
+
+    /// The first binding (ClusterRoleBindings first, then RoleBindings of the request's
+    /// namespace, each in input order) whose role allows the request.
+    pub fn first_grant(&self, user: &UserInfo, request: &Request) -> Option<Grant> {
+        let mut found = None;
+        self.visit_rules(user, request.namespace(), |grant, rule| {
+            if rule_allows(rule, request) {
+                found = Some(grant());
+                false
+            } else {
+                true
+            }
+        });
+        found
+    }
+
+    /// Every binding whose role allows the request (for who-can style answers).
+    pub fn all_grants(&self, user: &UserInfo, request: &Request) -> Vec<Grant> {
+        let mut grants: Vec<Grant> = Vec::new();
+        self.visit_rules(user, request.namespace(), |grant, rule| {
+            if rule_allows(rule, request) {
+                let g = grant();
+                if !grants.contains(&g) {
+                    grants.push(g);
+                }
+            }
+            true
+        });
+        grants
+    }
+
+    /// Every rule that applies to `user` for requests in `namespace`.
+    pub fn rules_for(&self, user: &UserInfo, namespace: &str) -> Vec<PolicyRule> {
+        let mut rules = Vec::new();
+        self.visit_rules(user, namespace, |_, rule| {
+            rules.push(rule.clone());
+            true
+        });
+        rules
+    }
+
+    /// Calls `visit(grant, rule)` for every rule reachable for `user` in `namespace`, until
+    /// `visit` returns false. `grant` builds the description of the binding lazily.
+    fn visit_rules<F>(&self, user: &UserInfo, namespace: &str, mut visit: F)
+    where
+        F: FnMut(&dyn Fn() -> Grant, &PolicyRule) -> bool,
+    {
+        for binding in &self.set.cluster_role_bindings {
+            if binding.role_ref.kind != "ClusterRole"
+                || !binding
+                    .subjects
+                    .iter()
+                    .any(|s| subject_matches(s, user, ""))
+            {
+                continue;
+            }
+            let Some(&role) = self.cluster_roles.get(&binding.role_ref.name) else {
+                continue;
+            };
+            let grant = || Grant {
+                binding_kind: "ClusterRoleBinding",
+                binding_namespace: String::new(),
+                binding_name: binding.metadata.name.clone(),
+                role_kind: "ClusterRole".to_string(),
+                role_name: binding.role_ref.name.clone(),
+            };
+            for rule in &self.set.cluster_roles[role].rules {
+                if !visit(&grant, rule) {
+                    return;
+                }
+            }
+        }
+        if namespace.is_empty() {
+            return;
+        }
+        let Some(bindings) = self.role_bindings_by_namespace.get(namespace) else {
+            return;
+        };
+        for &b in bindings {
+            let binding = &self.set.role_bindings[b];
+            if !binding
+                .subjects
+                .iter()
+                .any(|s| subject_matches(s, user, namespace))
+            {
+                continue;
+            }
+            let rules: &[PolicyRule] = match binding.role_ref.kind.as_str() {
+                "Role" => match self
+                    .roles
+                    .get(&(namespace.to_string(), binding.role_ref.name.clone()))
+                {
+                    Some(&i) => &self.set.roles[i].rules,
+                    None => continue,
+                },
+                "ClusterRole" => match self.cluster_roles.get(&binding.role_ref.name) {
+                    Some(&i) => &self.set.cluster_roles[i].rules,
+                    None => continue,
+                },
+                _ => continue,
+            };
+            let grant = || Grant {
+                binding_kind: "RoleBinding",
+                binding_namespace: namespace.to_string(),
+                binding_name: binding.metadata.name.clone(),
+                role_kind: binding.role_ref.kind.clone(),
+                role_name: binding.role_ref.name.clone(),
+            };
+            for rule in rules {
+                if !visit(&grant, rule) {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::ResourceTarget;
+
+    fn rule(verbs: &[&str], groups: &[&str], resources: &[&str], names: &[&str]) -> PolicyRule {
+        let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect();
+        PolicyRule {
+            verbs: v(verbs),
+            api_groups: v(groups),
+            resources: v(resources),
+            resource_names: v(names),
+            non_resource_urls: vec![],
+        }
+    }
+
+    fn pods(verb: &str, sub: &str, name: &str) -> Request {
+        Request::resource(
+            verb,
+            ResourceTarget {
+                api_group: "".into(),
+                resource: "pods".into(),
+                subresource: sub.into(),
+                namespace: "a".into(),
+                name: name.into(),
+            },
+        )
+    }
+
+    #[test]
+    fn subresources_need_their_own_entry() {
+        assert!(!rule_allows(
+            &rule(&["get"], &[""], &["pods"], &[]),
+            &pods("get", "log", "p")
+        ));
+        assert!(rule_allows(
+            &rule(&["get"], &[""], &["pods/log"], &[]),
+            &pods("get", "log", "p")
+        ));
+        assert!(rule_allows(
+            &rule(&["get"], &[""], &["*/log"], &[]),
+            &pods("get", "log", "p")
+        ));
+        assert!(!rule_allows(
+            &rule(&["get"], &[""], &["pods/*"], &[]),
+            &pods("get", "log", "p")
+        ));
+    }
+
+    #[test]
+    fn empty_names_never_match_named_rules() {
+        assert!(!rule_allows(
+            &rule(&["list"], &[""], &["pods"], &["p"]),
+            &pods("list", "", "")
+        ));
+        assert!(rule_allows(
+            &rule(&["get"], &[""], &["pods"], &["p"]),
+            &pods("get", "", "p")
+        ));
+    }
+
+    #[test]
+    fn url_prefixes() {
+        assert!(url_matches("/logs*", "/logsxyz"));
+        assert!(url_matches("/api/*", "/api/v1"));
+        assert!(!url_matches("/api/*", "/api"));
+        assert!(!url_matches("/healthz", "/healthz/ping"));
+        assert!(!url_matches("/a*b", "/axb"));
+    }
+}

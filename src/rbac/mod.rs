@@ -1,0 +1,9 @@
+//! RBAC: object types, the authorizer that decides as the API server's RBAC authorizer does,
+//! compaction of generated rules, and reading RBAC from YAML or JSON dumps.
+
+pub mod authorize;
+pub mod read;
+pub mod types;
+
+pub use authorize::Authorizer;
+pub use types::*;

@@ -1,0 +1,200 @@
+//! The one data type of the pipeline: `Request`, what the Kubernetes authorizer sees for one
+//! API call (verb plus a resource or non-resource target), and `UserInfo`, who made it.
+//! Normalization from audit events into requests lives in `normalize.rs`.
+
+use std::fmt;
+
+/// A resource request target: what `objectRef` names, after normalization.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ResourceTarget {
+    /// API group; `""` is the core group.
+    pub api_group: String,
+    /// Plural resource name, e.g. `pods`.
+    pub resource: String,
+    /// Subresource, e.g. `exec`; empty when none.
+    pub subresource: String,
+    /// Namespace; empty for cluster-scoped requests.
+    pub namespace: String,
+    /// Object name as the authorizer saw it; empty for collections.
+    pub name: String,
+}
+
+impl ResourceTarget {
+    /// `resource` or `resource/subresource`, as RBAC rules spell it.
+    pub fn combined_resource(&self) -> String {
+        if self.subresource.is_empty() {
+            self.resource.clone()
+        } else {
+            format!("{}/{}", self.resource, self.subresource)
+        }
+    }
+}
+
+/// What a request acts on.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Target {
+    /// A request for an API resource (`objectRef` present).
+    Resource(ResourceTarget),
+    /// A request for a plain URL path (no query string).
+    NonResource { path: String },
+}
+
+/// One authorization request: verb and target. The subject is kept beside it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Request {
+    pub verb: String,
+    pub target: Target,
+}
+
+impl Request {
+    /// A resource request.
+    pub fn resource(verb: &str, target: ResourceTarget) -> Request {
+        Request {
+            verb: verb.to_string(),
+            target: Target::Resource(target),
+        }
+    }
+
+    /// A non-resource request.
+    pub fn non_resource(verb: &str, path: &str) -> Request {
+        Request {
+            verb: verb.to_string(),
+            target: Target::NonResource {
+                path: path.to_string(),
+            },
+        }
+    }
+
+    /// The namespace the request is made in (`""` for cluster scope and non-resource URLs).
+    pub fn namespace(&self) -> &str {
+        match &self.target {
+            Target::Resource(r) => &r.namespace,
+            Target::NonResource { .. } => "",
+        }
+    }
+
+    /// The resource target, when this is a resource request.
+    pub fn resource_target(&self) -> Option<&ResourceTarget> {
+        match &self.target {
+            Target::Resource(r) => Some(r),
+            Target::NonResource { .. } => None,
+        }
+    }
+}
+
+impl fmt::Display for Request {
+    /// A compact one-line form for messages: `get pods/log p1 -n ns (group "")`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.target {
+            Target::NonResource { path } => write!(f, "{} {}", self.verb, path),
+            Target::Resource(r) => {
+                write!(f, "{} ", self.verb)?;
+                if !r.api_group.is_empty() {
+                    write!(f, "{}.{}", r.resource, r.api_group)?;
+                } else {
+                    write!(f, "{}", r.resource)?;
+                }
+                if !r.subresource.is_empty() {
+                    write!(f, "/{}", r.subresource)?;
+                }
+                if !r.name.is_empty() {
+                    write!(f, " {}", r.name)?;
+                }
+                if !r.namespace.is_empty() {
+                    write!(f, " -n {}", r.namespace)?;
+                } else {
+                    write!(f, " (cluster)")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The identity a request is authorized as: user name and groups.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UserInfo {
+    pub name: String,
+    pub groups: Vec<String>,
+}
+
+impl UserInfo {
+    pub fn new(name: &str, groups: &[&str]) -> UserInfo {
+        UserInfo {
+            name: name.to_string(),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+        }
+    }
+}
+
+/// A service account named by a user name of the form `system:serviceaccount:NS:NAME`, with the
+/// API server's validation (namespace a DNS label, name a DNS subdomain, exactly two parts).
+pub fn split_service_account(username: &str) -> Option<(&str, &str)> {
+    let rest = username.strip_prefix("system:serviceaccount:")?;
+    let mut parts = rest.split(':');
+    let namespace = parts.next()?;
+    let name = parts.next()?;
+    if parts.next().is_some() || !is_dns_label(namespace) || !is_dns_subdomain(name) {
+        return None;
+    }
+    Some((namespace, name))
+}
+
+/// DNS-1123 label: at most 63 of `[a-z0-9-]`, alphanumeric at both ends.
+pub fn is_dns_label(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+}
+
+/// DNS-1123 subdomain: at most 253, dot-separated labels of `[a-z0-9-]`.
+pub fn is_dns_subdomain(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 253
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-' || *c == b'.')
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_account_names_follow_split_username() {
+        assert_eq!(
+            split_service_account("system:serviceaccount:ns1:sa1"),
+            Some(("ns1", "sa1"))
+        );
+        assert_eq!(split_service_account("system:serviceaccount:a:b:c"), None);
+        assert_eq!(split_service_account("system:serviceaccount:Ns:sa"), None);
+        assert_eq!(
+            split_service_account("system:serviceaccounts:default:x"),
+            None
+        );
+        assert_eq!(split_service_account("alice"), None);
+        assert_eq!(split_service_account("system:serviceaccount:ns:"), None);
+    }
+
+    #[test]
+    fn display_is_compact() {
+        let r = Request::resource(
+            "create",
+            ResourceTarget {
+                api_group: "".into(),
+                resource: "pods".into(),
+                subresource: "exec".into(),
+                namespace: "a".into(),
+                name: "p1".into(),
+            },
+        );
+        assert_eq!(r.to_string(), "create pods/exec p1 -n a");
+        assert_eq!(Request::non_resource("get", "/x").to_string(), "get /x");
+    }
+}
