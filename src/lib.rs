@@ -1,8 +1,73 @@
 //! audit2role: least-privilege Kubernetes RBAC from API-server audit logs.
 //!
-//! The pipeline: read → decode → normalize → filter → aggregate → generate → compact → render.
+//! The pipeline: read (`source`) → decode (`decode`) → normalize (`normalize`) → filter and
+//! aggregate (`aggregate`) → generate (`policy`) → compact (`rbac::compact`) → render
+//! (`render`). `rbac` holds the authorizer that `check`, generation and the tests share.
 
+pub mod aggregate;
+pub mod bootstrap;
+pub mod cli;
+pub mod cmd;
+pub mod decode;
 pub mod error;
+pub mod names;
+pub mod normalize;
+pub mod policy;
 pub mod rbac;
 pub mod render;
 pub mod request;
+pub mod source;
+pub mod time;
+
+use aggregate::{Aggregate, Filter};
+use decode::FileReport;
+use error::Result;
+use source::Source;
+use std::io::Write;
+
+/// How to read the inputs.
+#[derive(Clone, Debug, Default)]
+pub struct ReadOptions {
+    pub filter: Filter,
+    /// The first unusable line is an error instead of being skipped.
+    pub strict_input: bool,
+}
+
+/// Reads every source into one aggregate, with a report per source.
+pub fn read_inputs(sources: &[Source], options: &ReadOptions) -> Result<(Aggregate, Vec<FileReport>)> {
+    let mut aggregate = Aggregate::default();
+    let mut reports = Vec::with_capacity(sources.len());
+    for src in sources {
+        let report = decode::read_events(src, options.strict_input, |event, list_version, _line| {
+            let normalized = normalize::normalize(event, list_version)?;
+            aggregate.add(&normalized, &options.filter);
+            Ok(())
+        })?;
+        reports.push(report);
+    }
+    Ok((aggregate, reports))
+}
+
+/// Writes what was skipped or cut short, per file, to `out` (stderr).
+pub fn write_input_problems(reports: &[FileReport], out: &mut dyn Write) {
+    for r in reports {
+        if let Some(e) = &r.read_error {
+            let _ = writeln!(out, "warning: {}: {e}", r.name);
+        }
+        let total = r.skipped_total();
+        if total == 0 {
+            continue;
+        }
+        let reasons: Vec<String> = r.skipped.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        let _ = writeln!(
+            out,
+            "warning: {}: skipped {total} of {} lines ({})",
+            r.name,
+            r.lines,
+            reasons.join(", ")
+        );
+        for (line, reason) in &r.examples {
+            let _ = writeln!(out, "  {}:{line}: {reason}", r.name);
+        }
+    }
+}

@@ -3,6 +3,7 @@
 //! Normalization from audit events into requests lives in `normalize.rs`.
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
 
 /// A resource request target: what `objectRef` names, after normalization.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -40,7 +41,7 @@ pub enum Target {
 }
 
 /// One authorization request: verb and target. The subject is kept beside it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Request {
     pub verb: String,
     pub target: Target,
@@ -79,6 +80,119 @@ impl Request {
             Target::Resource(r) => Some(r),
             Target::NonResource { .. } => None,
         }
+    }
+}
+
+impl Request {
+    /// The borrowed form, for look-ups without allocating.
+    pub fn as_ref(&self) -> RequestRef<'_> {
+        RequestRef {
+            verb: &self.verb,
+            target: match &self.target {
+                Target::Resource(r) => TargetRef::Resource {
+                    api_group: &r.api_group,
+                    resource: &r.resource,
+                    subresource: &r.subresource,
+                    namespace: &r.namespace,
+                    name: &r.name,
+                },
+                Target::NonResource { path } => TargetRef::NonResource { path },
+            },
+        }
+    }
+}
+
+/// A request with borrowed strings: what decoding produces per event, before it is known
+/// whether the request is new. Hashes like the owned `Request`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestRef<'a> {
+    pub verb: &'a str,
+    pub target: TargetRef<'a>,
+}
+
+/// The borrowed form of `Target`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TargetRef<'a> {
+    Resource {
+        api_group: &'a str,
+        resource: &'a str,
+        subresource: &'a str,
+        namespace: &'a str,
+        name: &'a str,
+    },
+    NonResource {
+        path: &'a str,
+    },
+}
+
+impl RequestRef<'_> {
+    pub fn to_owned_request(&self) -> Request {
+        Request {
+            verb: self.verb.to_string(),
+            target: match self.target {
+                TargetRef::Resource {
+                    api_group,
+                    resource,
+                    subresource,
+                    namespace,
+                    name,
+                } => Target::Resource(ResourceTarget {
+                    api_group: api_group.to_string(),
+                    resource: resource.to_string(),
+                    subresource: subresource.to_string(),
+                    namespace: namespace.to_string(),
+                    name: name.to_string(),
+                }),
+                TargetRef::NonResource { path } => Target::NonResource {
+                    path: path.to_string(),
+                },
+            },
+        }
+    }
+
+    pub fn namespace(&self) -> &str {
+        match self.target {
+            TargetRef::Resource { namespace, .. } => namespace,
+            TargetRef::NonResource { .. } => "",
+        }
+    }
+}
+
+impl Hash for RequestRef<'_> {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.verb.hash(h);
+        match self.target {
+            TargetRef::Resource {
+                api_group,
+                resource,
+                subresource,
+                namespace,
+                name,
+            } => {
+                0u8.hash(h);
+                api_group.hash(h);
+                resource.hash(h);
+                subresource.hash(h);
+                namespace.hash(h);
+                name.hash(h);
+            }
+            TargetRef::NonResource { path } => {
+                1u8.hash(h);
+                path.hash(h);
+            }
+        }
+    }
+}
+
+impl Hash for Request {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.as_ref().hash(h);
+    }
+}
+
+impl hashbrown::Equivalent<Request> for RequestRef<'_> {
+    fn equivalent(&self, key: &Request) -> bool {
+        *self == key.as_ref()
     }
 }
 

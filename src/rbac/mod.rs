@@ -2,6 +2,7 @@
 //! compaction of generated rules, and reading RBAC from YAML or JSON dumps.
 
 pub mod authorize;
+pub mod compact;
 pub mod read;
 pub mod types;
 

@@ -1,0 +1,46 @@
+//! The check command: does some RBAC allow every request a subject was seen making?
+
+use crate::cli::CheckArgs;
+use crate::cmd::generate::observed_requests;
+use crate::cmd::{assumed_rbac, no_match_message, read_logs, subject_name};
+use crate::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK};
+use crate::rbac::Authorizer;
+use crate::time::format_rfc3339_micros;
+use std::io::Write;
+
+pub fn run(args: &CheckArgs) -> Result<i32> {
+    let subject = subject_name(&args.subject)?;
+    let authorizer = Authorizer::new(assumed_rbac(&args.rbac, !args.subject.no_bootstrap_roles)?);
+    let (aggregate, _reports) = read_logs(
+        &args.input,
+        vec![subject.clone()],
+        args.subject.namespace.clone(),
+    )?;
+    let Some(sub) = aggregate.subjects.get(&subject).filter(|s| s.distinct() > 0) else {
+        eprintln!("{}", no_match_message(&subject, args.subject.namespace.as_deref()));
+        return Ok(EXIT_NOT_FOUND);
+    };
+    let evidence: std::collections::HashMap<_, _> = sub.evidence_by_request().into_iter().collect();
+    let observed = observed_requests(&subject, sub);
+    let mut stdout = std::io::stdout().lock();
+    let mut denied = 0usize;
+    for o in &observed {
+        let missing: Vec<_> = o.users.iter().filter(|u| !authorizer.allows(u, &o.request)).collect();
+        if missing.is_empty() {
+            continue;
+        }
+        denied += 1;
+        let e = evidence.get(&o.request).copied().unwrap_or_default();
+        let last = e.last.map(format_rfc3339_micros).unwrap_or_else(|| "-".to_string());
+        writeln!(stdout, "not allowed: {} (seen {} times, last {last})", o.request, e.count())
+            .map_err(|e| Error::Output(e.to_string()))?;
+    }
+    if !args.input.quiet {
+        eprintln!(
+            "{subject}: {} of {} distinct requests allowed",
+            observed.len() - denied,
+            observed.len()
+        );
+    }
+    Ok(if denied == 0 { EXIT_OK } else { EXIT_NOT_FOUND })
+}

@@ -1,0 +1,370 @@
+//! Decoding: turns the lines of one input into audit events. JSON lines are the fast path;
+//! a line that is exactly `{` or `[` opens a pretty-printed document (an EventList, a List or
+//! an array) that runs until its brackets close. Unusable lines are counted per reason, with
+//! the first few kept as examples, and never stop the run unless `--strict-input` is given.
+
+pub mod native;
+
+use crate::error::{Error, Result};
+use crate::source::{self, Source};
+use native::EventDoc;
+use std::collections::BTreeMap;
+use std::io::BufRead;
+
+/// How many skipped lines per file are shown with their reason.
+pub const EXAMPLES_PER_FILE: usize = 5;
+
+/// What reading one input found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileReport {
+    pub name: String,
+    /// Decompressed bytes read.
+    pub bytes: u64,
+    pub lines: u64,
+    /// Events handed on (after unpacking lists).
+    pub events: u64,
+    /// Skipped lines (or list items) per reason.
+    pub skipped: BTreeMap<String, u64>,
+    /// The first few skipped lines: line number and reason.
+    pub examples: Vec<(u64, String)>,
+    /// A read error that ended the input early (truncated or corrupt stream).
+    pub read_error: Option<String>,
+}
+
+impl FileReport {
+    pub fn skipped_total(&self) -> u64 {
+        self.skipped.values().sum()
+    }
+
+    fn skip(&mut self, line: u64, class: &str, detail: String, strict: bool) -> Result<()> {
+        if strict {
+            return Err(Error::input(&self.name, Some(line), detail));
+        }
+        *self.skipped.entry(class.to_string()).or_default() += 1;
+        if self.examples.len() < EXAMPLES_PER_FILE {
+            self.examples.push((line, detail));
+        }
+        Ok(())
+    }
+}
+
+/// Why an event could not be used: a short class for counting and a detail for the message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unusable {
+    pub class: &'static str,
+    pub detail: String,
+}
+
+impl Unusable {
+    pub fn new(class: &'static str, detail: impl Into<String>) -> Unusable {
+        Unusable {
+            class,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Reads every event of `source`, calling `on_event(event, list_api_version, line)` for
+/// each. `list_api_version` is the apiVersion of the enclosing EventList, which items without
+/// their own inherit. The callback's `Err` marks the event unusable (counted and reported).
+pub fn read_events<F>(src: &Source, strict: bool, mut on_event: F) -> Result<FileReport>
+where
+    F: FnMut(&EventDoc<'_>, Option<&str>, u64) -> std::result::Result<(), Unusable>,
+{
+    let reader = source::open(src)?;
+    let mut report = FileReport {
+        name: src.name.clone(),
+        ..FileReport::default()
+    };
+    read_lines(reader, &mut report, strict, &mut on_event)?;
+    if strict {
+        if let Some(e) = &report.read_error {
+            return Err(Error::input(&src.name, None, e.clone()));
+        }
+    }
+    Ok(report)
+}
+
+/// The line loop, separate from opening so that tests can feed bytes.
+pub fn read_lines<R: BufRead, F>(
+    mut reader: R,
+    report: &mut FileReport,
+    strict: bool,
+    on_event: &mut F,
+) -> Result<()>
+where
+    F: FnMut(&EventDoc<'_>, Option<&str>, u64) -> std::result::Result<(), Unusable>,
+{
+    let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
+    let mut document: Option<Document> = None;
+    loop {
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf) {
+            Ok(0) => break,
+            Ok(n) => report.bytes += n as u64,
+            Err(e) => {
+                report.read_error = Some(format!(
+                    "input ends early after line {} (byte {} of the decompressed stream): {e}",
+                    report.lines, report.bytes
+                ));
+                break;
+            }
+        }
+        report.lines += 1;
+        let line_no = report.lines;
+        let mut line: &[u8] = &buf;
+        if line_no == 1 {
+            line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+        }
+        while let [rest @ .., b'\n' | b'\r'] = line {
+            line = rest;
+        }
+        if let Some(doc) = document.as_mut() {
+            doc.push(line);
+            if doc.closed() {
+                let doc = document.take().unwrap_or_default();
+                finish_document(doc, report, strict, on_event)?;
+            }
+            continue;
+        }
+        let trimmed = line.trim_ascii();
+        if trimmed.is_empty() {
+            continue;
+        }
+        if trimmed == b"{" || trimmed == b"[" {
+            let mut doc = Document::new(line_no);
+            doc.push(line);
+            document = Some(doc);
+            continue;
+        }
+        handle_value(line, line_no, report, strict, on_event)?;
+    }
+    if let Some(doc) = document.take() {
+        finish_document(doc, report, strict, on_event)?;
+    }
+    Ok(())
+}
+
+/// Decodes one complete JSON text (a line or a document) and hands out its events.
+fn handle_value<F>(
+    text: &[u8],
+    line_no: u64,
+    report: &mut FileReport,
+    strict: bool,
+    on_event: &mut F,
+) -> Result<()>
+where
+    F: FnMut(&EventDoc<'_>, Option<&str>, u64) -> std::result::Result<(), Unusable>,
+{
+    let text = match std::str::from_utf8(text) {
+        Ok(t) => t,
+        Err(e) => {
+            return report.skip(
+                line_no,
+                "invalid UTF-8",
+                format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+                strict,
+            )
+        }
+    };
+    let docs = match native::parse_value(text) {
+        Ok(d) => d,
+        Err(e) => {
+            let class = match e.classify() {
+                serde_json::error::Category::Data => "wrong field type",
+                _ => "invalid JSON",
+            };
+            return report.skip(line_no, class, format!("{class}: {e}"), strict);
+        }
+    };
+    for doc in &docs {
+        dispatch(doc, None, line_no, report, strict, on_event)?;
+    }
+    Ok(())
+}
+
+fn dispatch<F>(
+    doc: &EventDoc<'_>,
+    inherited_version: Option<&str>,
+    line_no: u64,
+    report: &mut FileReport,
+    strict: bool,
+    on_event: &mut F,
+) -> Result<()>
+where
+    F: FnMut(&EventDoc<'_>, Option<&str>, u64) -> std::result::Result<(), Unusable>,
+{
+    let kind = doc.kind.as_deref().unwrap_or("");
+    if let Some(items) = &doc.items {
+        if matches!(kind, "EventList" | "List" | "") {
+            let version = doc.api_version.as_deref().or(inherited_version);
+            for item in items {
+                dispatch(item, version, line_no, report, strict, on_event)?;
+            }
+            return Ok(());
+        }
+    }
+    if !(kind.is_empty() || kind == "Event") {
+        return report.skip(
+            line_no,
+            "not an audit event",
+            format!("not an audit event (kind {kind:?})"),
+            strict,
+        );
+    }
+    match on_event(doc, inherited_version, line_no) {
+        Ok(()) => {
+            report.events += 1;
+            Ok(())
+        }
+        Err(u) => report.skip(line_no, u.class, u.detail, strict),
+    }
+}
+
+/// A multi-line JSON document being collected until its outer brackets close.
+#[derive(Default)]
+struct Document {
+    start_line: u64,
+    text: Vec<u8>,
+    depth: i64,
+    in_string: bool,
+    escaped: bool,
+    seen_open: bool,
+}
+
+impl Document {
+    fn new(start_line: u64) -> Document {
+        Document {
+            start_line,
+            ..Document::default()
+        }
+    }
+
+    fn push(&mut self, line: &[u8]) {
+        for &c in line {
+            if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                } else if c == b'\\' {
+                    self.escaped = true;
+                } else if c == b'"' {
+                    self.in_string = false;
+                }
+                continue;
+            }
+            match c {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => {
+                    self.depth += 1;
+                    self.seen_open = true;
+                }
+                b'}' | b']' => self.depth -= 1,
+                _ => {}
+            }
+        }
+        self.text.extend_from_slice(line);
+        self.text.push(b'\n');
+    }
+
+    fn closed(&self) -> bool {
+        self.seen_open && self.depth <= 0 && !self.in_string
+    }
+}
+
+/// Decodes a collected document; when it is not valid JSON, its lines are tried one by one
+/// so that JSON lines after a stray bracket are not lost.
+fn finish_document<F>(
+    doc: Document,
+    report: &mut FileReport,
+    strict: bool,
+    on_event: &mut F,
+) -> Result<()>
+where
+    F: FnMut(&EventDoc<'_>, Option<&str>, u64) -> std::result::Result<(), Unusable>,
+{
+    let whole_ok = std::str::from_utf8(&doc.text)
+        .ok()
+        .is_some_and(|t| native::parse_value(t).is_ok());
+    if whole_ok {
+        return handle_value(&doc.text, doc.start_line, report, strict, on_event);
+    }
+    let mut line_no = doc.start_line;
+    for line in doc.text.split(|&c| c == b'\n') {
+        let trimmed = line.trim_ascii();
+        if !trimmed.is_empty() {
+            if line_no == doc.start_line && (trimmed == b"{" || trimmed == b"[") {
+                report.skip(
+                    line_no,
+                    "invalid JSON",
+                    "invalid JSON: a document opened here never forms a valid JSON value"
+                        .to_string(),
+                    strict,
+                )?;
+            } else {
+                handle_value(line, line_no, report, strict, on_event)?;
+            }
+        }
+        line_no += 1;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verbs_of(input: &str) -> (Vec<(String, u64)>, FileReport) {
+        let mut seen = Vec::new();
+        let mut report = FileReport::default();
+        read_lines(
+            input.as_bytes(),
+            &mut report,
+            false,
+            &mut |e: &EventDoc<'_>, _v: Option<&str>, line| {
+                seen.push((e.verb.as_deref().unwrap_or("").to_string(), line));
+                Ok(())
+            },
+        )
+        .unwrap();
+        (seen, report)
+    }
+
+    #[test]
+    fn json_lines_with_bad_lines_between() {
+        let (seen, report) = verbs_of("{\"verb\":\"get\"}\nnot json\n\n{\"verb\":\"list\"}\r\n{\"verb\":");
+        assert_eq!(seen, vec![("get".into(), 1), ("list".into(), 4)]);
+        assert_eq!(report.skipped_total(), 2);
+        assert_eq!(report.examples[0].0, 2);
+        assert_eq!(report.examples[1].0, 5);
+    }
+
+    #[test]
+    fn pretty_printed_event_list_and_arrays() {
+        let text = "{\n  \"kind\": \"EventList\",\n  \"apiVersion\": \"audit.k8s.io/v1alpha1\",\n  \"items\": [\n    {\"verb\": \"get\"},\n    {\"verb\": \"delete\"}\n  ]\n}\n[{\"verb\":\"a\"},{\"verb\":\"b\"}]\n";
+        let (seen, report) = verbs_of(text);
+        assert_eq!(
+            seen,
+            vec![
+                ("get".into(), 1),
+                ("delete".into(), 1),
+                ("a".into(), 9),
+                ("b".into(), 9)
+            ]
+        );
+        assert_eq!(report.skipped_total(), 0);
+    }
+
+    #[test]
+    fn broken_document_falls_back_to_lines() {
+        let (seen, report) = verbs_of("[\n{\"verb\":\"get\"}\n{\"verb\":\"list\"}\n");
+        assert_eq!(seen, vec![("get".into(), 2), ("list".into(), 3)]);
+        assert_eq!(report.skipped_total(), 1);
+    }
+
+    #[test]
+    fn bom_and_other_kinds() {
+        let (seen, report) = verbs_of("\u{feff}{\"verb\":\"get\"}\n{\"kind\":\"Status\"}\n");
+        assert_eq!(seen.len(), 1);
+        assert_eq!(report.skipped.get("not an audit event"), Some(&1));
+    }
+}

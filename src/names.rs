@@ -1,0 +1,174 @@
+//! Names and labels of generated objects: the `--generate-name` template, label values
+//! naming the subject, and `k=v` lists, all made valid for the API server (semantics.md §3.4).
+
+use crate::error::{Error, Result};
+use std::collections::BTreeMap;
+
+/// Default `--generate-name` template.
+pub const DEFAULT_NAME_TEMPLATE: &str = "audit2role:{subject}";
+/// Default `--generate-labels`.
+pub const DEFAULT_LABELS: &str = "app.kubernetes.io/managed-by=audit2role,audit2role/subject={subject}";
+
+/// A short stable hash (FNV-1a, 64 bit) as 8 hex digits, to keep shortened names distinct.
+pub fn short_hash(s: &str) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    format!("{:08x}", h >> 32)
+}
+
+/// The subject as it appears in object names: lower case, every character outside
+/// `[a-z0-9:]` replaced by `-` (audit2rbac's convention).
+pub fn name_part(subject: &str) -> String {
+    subject
+        .chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| if c.is_ascii_lowercase() || c.is_ascii_digit() || c == ':' { c } else { '-' })
+        .collect()
+}
+
+/// The subject as a label value: lower case `[a-z0-9-]`, alphanumeric at both ends, at most
+/// 63 characters (longer ones keep a prefix and a hash of the whole subject).
+pub fn label_value(subject: &str) -> String {
+    let cleaned: String = subject
+        .chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| if c.is_ascii_lowercase() || c.is_ascii_digit() { c } else { '-' })
+        .collect();
+    let trimmed = cleaned.trim_matches('-');
+    let value = if trimmed.len() > 63 {
+        let head = trimmed[..54].trim_end_matches('-');
+        format!("{head}-{}", short_hash(subject))
+    } else {
+        trimmed.to_string()
+    };
+    if value.is_empty() {
+        format!("x{}", short_hash(subject))
+    } else {
+        value
+    }
+}
+
+fn substitute(template: &str, value: &str) -> String {
+    template.replace("{subject}", value).replace("${user}", value)
+}
+
+/// Object name from the template: valid as a path segment (no `/` or `%`, not `.` or `..`),
+/// at most 253 characters.
+pub fn object_name(template: &str, subject: &str) -> String {
+    let raw = substitute(template, &name_part(subject));
+    let mut name: String = raw
+        .chars()
+        .map(|c| if c == '/' || c == '%' || c.is_control() { '-' } else { c })
+        .collect();
+    if name.len() > 253 {
+        let mut cut = 244;
+        while !name.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        name = format!("{}-{}", &name[..cut], short_hash(&raw));
+    }
+    if name.is_empty() || name == "." || name == ".." {
+        name = format!("audit2role-{}", short_hash(subject));
+    }
+    name
+}
+
+/// Checks a label key: optional DNS-subdomain prefix and `/`, then a name of at most 63
+/// `[A-Za-z0-9._-]`, alphanumeric at both ends.
+pub fn valid_label_key(key: &str) -> bool {
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, key),
+    };
+    if let Some(p) = prefix {
+        if !crate::request::is_dns_subdomain(p) {
+            return false;
+        }
+    }
+    !name.is_empty() && valid_label_value(name)
+}
+
+/// Checks a label value: empty, or at most 63 `[A-Za-z0-9._-]` with alphanumeric ends.
+pub fn valid_label_value(v: &str) -> bool {
+    let b = v.as_bytes();
+    b.is_empty()
+        || (b.len() <= 63
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+            && b[0].is_ascii_alphanumeric()
+            && b[b.len() - 1].is_ascii_alphanumeric())
+}
+
+/// Parses `k=v,k2=v2` (`k` alone → empty value), substituting `{subject}` / `${user}`.
+/// Labels are validated and may not feed the built-in aggregated roles.
+pub fn parse_pairs(list: &str, subject: &str, labels: bool, flag: &str) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (k, v) = item.split_once('=').unwrap_or((item, ""));
+        let value = if labels {
+            substitute(v, &label_value(subject))
+        } else {
+            substitute(v, subject)
+        };
+        if labels {
+            if !valid_label_key(k) {
+                return Err(Error::Usage(format!("{flag}: invalid label key {k:?}")));
+            }
+            if !valid_label_value(&value) {
+                return Err(Error::Usage(format!(
+                    "{flag}: invalid label value {value:?} for {k:?} (at most 63 of [A-Za-z0-9._-], alphanumeric ends)"
+                )));
+            }
+            if k.starts_with("rbac.authorization.k8s.io/aggregate-to-") {
+                return Err(Error::Usage(format!(
+                    "{flag}: label {k:?} would add the generated rules to a built-in aggregated role for everyone bound to it"
+                )));
+            }
+        } else if !valid_label_key(k) {
+            return Err(Error::Usage(format!("{flag}: invalid annotation key {k:?}")));
+        }
+        out.insert(k.to_string(), value);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_audit2rbac_convention() {
+        assert_eq!(object_name("audit2rbac:${user}", "alice@example.com"), "audit2rbac:alice-example-com");
+        assert_eq!(object_name("audit2rbac:${user}", "Bob_Smith"), "audit2rbac:bob-smith");
+        assert_eq!(
+            object_name(DEFAULT_NAME_TEMPLATE, "system:serviceaccount:ns1:sa1"),
+            "audit2role:system:serviceaccount:ns1:sa1"
+        );
+        assert_eq!(label_value("system:serviceaccount:ns1:sa1"), "system-serviceaccount-ns1-sa1");
+        assert_eq!(label_value("alice@example.com"), "alice-example-com");
+    }
+
+    #[test]
+    fn long_and_odd_subjects_stay_valid() {
+        let long = "x".repeat(400);
+        assert!(object_name(DEFAULT_NAME_TEMPLATE, &long).len() <= 253);
+        let v = label_value(&long);
+        assert!(v.len() <= 63 && valid_label_value(&v), "{v}");
+        assert_ne!(label_value(&"x".repeat(300)), label_value(&"x".repeat(301)));
+        assert!(valid_label_value(&label_value("-/..\n")));
+        assert_eq!(object_name("{subject}", ".."), "--");
+        assert_eq!(object_name("..", "a"), format!("audit2role-{}", short_hash("a")));
+    }
+
+    #[test]
+    fn pairs_are_validated() {
+        let m = parse_pairs(DEFAULT_LABELS, "alice", true, "--generate-labels").unwrap();
+        assert_eq!(m["audit2role/subject"], "alice");
+        assert!(parse_pairs("rbac.authorization.k8s.io/aggregate-to-admin=true", "a", true, "l").is_err());
+        assert!(parse_pairs("bad key=1", "a", true, "l").is_err());
+        assert_eq!(parse_pairs("note={subject}", "a b", false, "a").unwrap()["note"], "a b");
+    }
+}

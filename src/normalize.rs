@@ -1,0 +1,299 @@
+//! Normalization: one audit event → the authorizer's view of it (semantics.md §1–§4):
+//! the subject (impersonated user when present), a resource or non-resource `RequestRef`
+//! with create names cleared and query strings dropped, the stage, time and denial, and the
+//! `impersonate` checks the impersonator passed.
+
+use crate::decode::native::{Decision, EventDoc, UserDoc};
+use crate::decode::Unusable;
+use crate::request::{split_service_account, Request, RequestRef, ResourceTarget, TargetRef};
+use crate::time::parse_rfc3339_micros;
+
+/// Which stage an event was logged at, for counting one request once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    RequestReceived,
+    ResponseStarted,
+    /// ResponseComplete, Panic, or no stage given.
+    Completed,
+}
+
+/// One event, normalized.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Normalized<'a> {
+    /// The user the request was authorized as.
+    pub subject: &'a str,
+    /// Its groups as logged, sorted, without duplicates (see `with_implied_groups`).
+    pub groups: Vec<&'a str>,
+    pub request: RequestRef<'a>,
+    /// For impersonated requests: the impersonator (the authenticated user) and its groups.
+    pub impersonator: Option<(&'a str, Vec<&'a str>)>,
+    /// The `impersonate` checks the impersonator passed for this request.
+    pub impersonations: Vec<Request>,
+    pub stage: Stage,
+    /// Microseconds since the epoch, when the event carries a readable timestamp.
+    pub time: Option<i64>,
+    /// Denied by the authorizer (decision `forbid`, or HTTP 403 without a decision).
+    pub denied: bool,
+}
+
+fn user_groups<'a>(user: &'a UserDoc<'_>) -> Vec<&'a str> {
+    let mut groups: Vec<&'a str> = user.groups.iter().flatten().map(|g| g.as_ref()).collect();
+    groups.sort_unstable();
+    groups.dedup();
+    groups
+}
+
+/// The groups a user has at the authorizer: those logged plus the ones the API server always
+/// adds (`system:authenticated`, or `system:unauthenticated` for `system:anonymous`; for
+/// service accounts `system:serviceaccounts` and `system:serviceaccounts:NS`). Hand-written
+/// logs often leave them out. Sorted, without duplicates.
+pub fn with_implied_groups(username: &str, groups: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
+    if username == "system:anonymous" {
+        out.push("system:unauthenticated".to_string());
+    } else {
+        out.push("system:authenticated".to_string());
+    }
+    if let Some((ns, _)) = split_service_account(username) {
+        out.push("system:serviceaccounts".to_string());
+        out.push(format!("system:serviceaccounts:{ns}"));
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Normalizes one event. `list_version` is the apiVersion of an enclosing EventList.
+pub fn normalize<'a>(
+    event: &'a EventDoc<'_>,
+    list_version: Option<&str>,
+) -> Result<Normalized<'a>, Unusable> {
+    let version = event.api_version.as_deref().or(list_version).unwrap_or("");
+    let verb = event.verb.as_deref().unwrap_or("");
+    if verb.is_empty() {
+        return Err(Unusable::new("no verb", "event has no verb"));
+    }
+    let authenticated = event
+        .user
+        .as_ref()
+        .and_then(|u| u.username.as_deref().map(|n| (u, n)))
+        .filter(|(_, n)| !n.is_empty());
+    let impersonated = event
+        .impersonated_user
+        .as_ref()
+        .and_then(|u| u.username.as_deref().map(|n| (u, n)))
+        .filter(|(_, n)| !n.is_empty());
+    let (subject_doc, subject) = match (impersonated, authenticated) {
+        (Some(i), _) => i,
+        (None, Some(a)) => a,
+        (None, None) => return Err(Unusable::new("no user", "event has no user.username")),
+    };
+
+    let request = match event.object_ref.as_ref().filter(|o| {
+        o.resource.as_deref().is_some_and(|r| !r.is_empty())
+    }) {
+        Some(object) => {
+            let resource = object.resource.as_deref().unwrap_or("");
+            let subresource = object.subresource.as_deref().unwrap_or("");
+            let api_group = if version.ends_with("/v1alpha1") && object.api_group.is_none() {
+                // v1alpha1: objectRef.apiVersion is group/version ("v1" alone is the core group).
+                object
+                    .api_version
+                    .as_deref()
+                    .and_then(|v| v.rsplit_once('/'))
+                    .map(|(group, _)| group)
+                    .unwrap_or("")
+            } else {
+                object.api_group.as_deref().unwrap_or("")
+            };
+            let mut name = object.name.as_deref().unwrap_or("");
+            let mut namespace = object.namespace.as_deref().unwrap_or("");
+            if verb == "create" && subresource.is_empty() {
+                // The name of a created object comes from the body, after authorization.
+                name = "";
+            }
+            if resource == "namespaces" && api_group.is_empty() && namespace.is_empty() {
+                // `/api/v1/namespaces/foo[/status|/finalize]` is a request in namespace foo.
+                namespace = name;
+            }
+            RequestRef {
+                verb,
+                target: TargetRef::Resource {
+                    api_group,
+                    resource,
+                    subresource,
+                    namespace,
+                    name,
+                },
+            }
+        }
+        None => {
+            let uri = event.request_uri.as_deref().unwrap_or("");
+            if uri.is_empty() {
+                return Err(Unusable::new(
+                    "no request URI",
+                    "non-resource event has no requestURI",
+                ));
+            }
+            let path = uri.split_once('?').map_or(uri, |(p, _)| p);
+            RequestRef {
+                verb,
+                target: TargetRef::NonResource { path },
+            }
+        }
+    };
+
+    let stage = match event.stage.as_deref() {
+        Some("RequestReceived") => Stage::RequestReceived,
+        Some("ResponseStarted") => Stage::ResponseStarted,
+        _ => Stage::Completed,
+    };
+    let code = event.response_status.as_ref().and_then(|s| s.code);
+    let decision = event.annotations.map(|a| a.decision).unwrap_or_default();
+    let denied = stage == Stage::Completed
+        && match decision {
+            Decision::Forbid => true,
+            Decision::Allow => false,
+            Decision::Unknown => code == Some(403),
+        };
+    let time = [
+        event.request_received_timestamp.as_deref(),
+        event.timestamp.as_deref(),
+        event.stage_timestamp.as_deref(),
+        event
+            .metadata
+            .as_ref()
+            .and_then(|m| m.creation_timestamp.as_deref()),
+    ]
+    .into_iter()
+    .flatten()
+    .find_map(parse_rfc3339_micros);
+
+    let (impersonator, impersonations) = match (impersonated, authenticated) {
+        (Some((target_doc, target)), Some((user_doc, user))) => (
+            Some((user, user_groups(user_doc))),
+            impersonation_checks(target_doc, target),
+        ),
+        _ => (None, Vec::new()),
+    };
+
+    Ok(Normalized {
+        subject,
+        groups: user_groups(subject_doc),
+        request,
+        impersonator,
+        impersonations,
+        stage,
+        time,
+        denied,
+    })
+}
+
+/// The `impersonate` checks for taking on `target` (semantics.md §4.1), leaving out the
+/// groups the server adds by itself.
+fn impersonation_checks(target_doc: &UserDoc<'_>, target: &str) -> Vec<Request> {
+    let check = |group: &str, resource: &str, sub: &str, ns: &str, name: &str| {
+        Request::resource(
+            "impersonate",
+            ResourceTarget {
+                api_group: group.to_string(),
+                resource: resource.to_string(),
+                subresource: sub.to_string(),
+                namespace: ns.to_string(),
+                name: name.to_string(),
+            },
+        )
+    };
+    let mut out = Vec::new();
+    let sa = split_service_account(target);
+    match sa {
+        Some((ns, name)) => out.push(check("", "serviceaccounts", "", ns, name)),
+        None => out.push(check("", "users", "", "", target)),
+    }
+    let sa_group = split_service_account(target).map(|(ns, _)| format!("system:serviceaccounts:{ns}"));
+    for group in target_doc.groups.iter().flatten() {
+        let g = group.as_ref();
+        let defaulted = (g == "system:authenticated" && target != "system:anonymous")
+            || (sa.is_some() && (g == "system:serviceaccounts" || Some(g) == sa_group.as_deref()));
+        if !defaulted {
+            out.push(check("", "groups", "", "", g));
+        }
+    }
+    if let Some(uid) = target_doc.uid.as_deref().filter(|u| !u.is_empty()) {
+        out.push(check("authentication.k8s.io", "uids", "", "", uid));
+    }
+    for (key, values) in target_doc.extra.iter().flatten() {
+        let sub = key.to_lowercase();
+        for value in values {
+            out.push(check("authentication.k8s.io", "userextras", &sub, "", value));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::native::parse_value;
+
+    fn norm(line: &str, f: impl FnOnce(Normalized<'_>)) {
+        let docs = parse_value(line).unwrap();
+        f(normalize(&docs[0], None).unwrap());
+    }
+
+    #[test]
+    fn create_on_collection_has_no_name_but_subresource_create_keeps_it() {
+        norm(r#"{"verb":"create","user":{"username":"a"},"objectRef":{"resource":"configmaps","namespace":"n","name":"c"}}"#, |n| {
+            assert!(matches!(n.request.target, TargetRef::Resource { name: "", .. }));
+        });
+        norm(r#"{"verb":"create","user":{"username":"a"},"objectRef":{"resource":"pods","subresource":"exec","namespace":"n","name":"p"}}"#, |n| {
+            assert!(matches!(n.request.target, TargetRef::Resource { name: "p", .. }));
+        });
+    }
+
+    #[test]
+    fn namespace_object_is_in_its_namespace() {
+        norm(r#"{"verb":"get","user":{"username":"a"},"objectRef":{"resource":"namespaces","name":"x"}}"#, |n| {
+            assert_eq!(n.request.namespace(), "x");
+        });
+    }
+
+    #[test]
+    fn non_resource_drops_query() {
+        norm(r#"{"verb":"get","user":{"username":"a"},"requestURI":"/readyz?verbose"}"#, |n| {
+            assert_eq!(n.request.target, TargetRef::NonResource { path: "/readyz" });
+            assert!(n.groups.is_empty());
+            assert_eq!(with_implied_groups("system:serviceaccount:a:b", &[]), vec!["system:authenticated", "system:serviceaccounts", "system:serviceaccounts:a"]);
+        });
+    }
+
+    #[test]
+    fn impersonation_checks_skip_defaulted_groups() {
+        norm(r#"{"verb":"list","requestURI":"/api/v1/namespaces/a/pods","user":{"username":"admin","groups":["system:masters"]},"impersonatedUser":{"username":"system:serviceaccount:a:builder","groups":["system:serviceaccounts","system:serviceaccounts:a","system:authenticated","devs"],"extra":{"Scopes":["x"]}},"objectRef":{"resource":"pods","namespace":"a"}}"#, |n| {
+            assert_eq!(n.subject, "system:serviceaccount:a:builder");
+            assert_eq!(n.impersonator.as_ref().unwrap().0, "admin");
+            let shown: Vec<String> = n.impersonations.iter().map(|r| r.to_string()).collect();
+            assert_eq!(shown, vec![
+                "impersonate groups devs (cluster)",
+                "impersonate serviceaccounts builder -n a",
+                "impersonate userextras.authentication.k8s.io/scopes x (cluster)",
+            ]);
+        });
+    }
+
+    #[test]
+    fn v1alpha1_group_from_api_version() {
+        norm(r#"{"apiVersion":"audit.k8s.io/v1alpha1","verb":"get","user":{"username":"a"},"objectRef":{"apiVersion":"apps/v1","resource":"deployments","namespace":"a","name":"d"}}"#, |n| {
+            assert!(matches!(n.request.target, TargetRef::Resource { api_group: "apps", .. }));
+        });
+    }
+
+    #[test]
+    fn denial_prefers_the_decision_annotation() {
+        norm(r#"{"verb":"get","user":{"username":"a"},"requestURI":"/x","responseStatus":{"code":403},"annotations":{"authorization.k8s.io/decision":"allow"}}"#, |n| assert!(!n.denied));
+        norm(r#"{"verb":"get","user":{"username":"a"},"requestURI":"/x","responseStatus":{"code":403}}"#, |n| assert!(n.denied));
+        norm(r#"{"verb":"get","user":{"username":"a"},"requestURI":"/x","responseStatus":{"code":200},"annotations":{"authorization.k8s.io/decision":"forbid"}}"#, |n| assert!(n.denied));
+    }
+}

@@ -1,0 +1,309 @@
+//! Generation: distinct requests of one subject → the RBAC objects that allow them, under
+//! the chosen policy (verb expansion, many namespaces → cluster-wide, many names → any
+//! name; strict mode with none of these). Requests the existing RBAC already allows produce
+//! nothing. Rules are compacted per role; objects come out sorted.
+
+use crate::rbac::compact::{compact, Atom};
+use crate::rbac::{
+    Authorizer, ClusterRole, ObjectMeta, RbacSet, Role, RoleBinding, RoleRef, Subject, RBAC_GROUP,
+};
+use crate::request::{split_service_account, Request, ResourceTarget, Target, UserInfo};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Generation knobs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// Extra verbs granted with an observed verb (watch/list → get,list,watch; ...).
+    pub verb_expansions: BTreeMap<String, Vec<String>>,
+    pub expand_verbs: bool,
+    /// The same operation in several namespaces → cluster-wide.
+    pub expand_multi_namespace: bool,
+    /// The same operation on several names → any name.
+    pub expand_multi_name: bool,
+    /// Grant exactly what was observed (plus the implied checks the server makes).
+    pub strict: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        let expansions = [
+            ("watch", ["get", "list"]),
+            ("list", ["get", "watch"]),
+            ("update", ["get", "patch"]),
+            ("patch", ["get", "update"]),
+        ];
+        Policy {
+            verb_expansions: expansions
+                .iter()
+                .map(|(v, e)| (v.to_string(), e.iter().map(|s| s.to_string()).collect()))
+                .collect(),
+            expand_verbs: true,
+            expand_multi_namespace: true,
+            expand_multi_name: true,
+            strict: false,
+        }
+    }
+}
+
+impl Policy {
+    /// Strict mode: no expansion of any kind.
+    pub fn strict() -> Policy {
+        Policy {
+            expand_verbs: false,
+            expand_multi_namespace: false,
+            expand_multi_name: false,
+            strict: true,
+            ..Policy::default()
+        }
+    }
+}
+
+/// Names, labels and annotations of the generated objects.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Naming {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// One distinct request with every identity (name + groups) it was made as.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Observed {
+    pub request: Request,
+    pub users: Vec<UserInfo>,
+}
+
+/// What generation produced for one subject.
+#[derive(Clone, Debug, Default)]
+pub struct Generated {
+    pub rbac: RbacSet,
+    /// Atoms granted per scope (`""` = the ClusterRole), after removing redundancy.
+    pub atoms: BTreeMap<String, BTreeSet<Atom>>,
+    /// Observed requests the existing RBAC already allowed.
+    pub already_allowed: usize,
+}
+
+/// Subresources whose WebSocket form (`get`) is also checked as `create` by the server.
+fn is_streaming(resource: &ResourceTarget) -> bool {
+    resource.api_group.is_empty()
+        && resource.resource == "pods"
+        && matches!(resource.subresource.as_str(), "exec" | "attach" | "portforward")
+}
+
+/// The binding subject for a user name.
+pub fn binding_subject(username: &str) -> Subject {
+    match split_service_account(username) {
+        Some((namespace, name)) => Subject {
+            kind: "ServiceAccount".to_string(),
+            api_group: String::new(),
+            name: name.to_string(),
+            namespace: namespace.to_string(),
+        },
+        None => Subject {
+            kind: "User".to_string(),
+            api_group: RBAC_GROUP.to_string(),
+            name: username.to_string(),
+            namespace: String::new(),
+        },
+    }
+}
+
+/// Generates RBAC for `subject` from its observed requests.
+pub fn generate(
+    subject: &str,
+    observed: &[Observed],
+    existing: &Authorizer,
+    policy: &Policy,
+    naming: &Naming,
+) -> Generated {
+    let allowed_for_all = |users: &[UserInfo], request: &Request| {
+        !users.is_empty() && users.iter().all(|u| existing.allows(u, request))
+    };
+    let all_users: Vec<UserInfo> = {
+        let mut u: Vec<UserInfo> = observed.iter().flat_map(|o| o.users.iter().cloned()).collect();
+        u.sort();
+        u.dedup();
+        u
+    };
+
+    // (verb, group, resource, subresource) → (namespace, name) of every resource request.
+    let mut seen: HashMap<(&str, &str, &str, &str), Vec<(&str, &str)>> = HashMap::new();
+    for o in observed {
+        if let Target::Resource(r) = &o.request.target {
+            seen.entry((&o.request.verb, &r.api_group, &r.resource, &r.subresource))
+                .or_default()
+                .push((&r.namespace, &r.name));
+        }
+    }
+
+    let mut atoms: BTreeMap<String, BTreeSet<Atom>> = BTreeMap::new();
+    let mut already_allowed = 0;
+    for o in observed {
+        if allowed_for_all(&o.users, &o.request) {
+            already_allowed += 1;
+            continue;
+        }
+        match &o.request.target {
+            Target::NonResource { path } => {
+                atoms.entry(String::new()).or_default().insert(Atom::Url {
+                    path: path.clone(),
+                    verb: o.request.verb.clone(),
+                });
+            }
+            Target::Resource(r) => {
+                let others = &seen[&(o.request.verb.as_str(), r.api_group.as_str(), r.resource.as_str(), r.subresource.as_str())];
+                let mut namespace = r.namespace.as_str();
+                let mut name = r.name.as_str();
+                if policy.expand_multi_namespace && !namespace.is_empty() {
+                    let wide = others.iter().any(|(ns, n)| {
+                        !ns.is_empty()
+                            && *ns != namespace
+                            && (policy.expand_multi_name || *n == name)
+                    });
+                    if wide {
+                        namespace = "";
+                    }
+                }
+                if policy.expand_multi_name && !r.name.is_empty() {
+                    let any = others.iter().any(|(ns, n)| {
+                        !n.is_empty()
+                            && *n != r.name
+                            && (policy.expand_multi_namespace || *ns == r.namespace)
+                    });
+                    if any {
+                        name = "";
+                    }
+                }
+                let mut verbs: BTreeSet<&str> = BTreeSet::new();
+                verbs.insert(&o.request.verb);
+                if policy.expand_verbs {
+                    if let Some(extra) = policy.verb_expansions.get(&o.request.verb) {
+                        verbs.extend(extra.iter().map(|s| s.as_str()));
+                    }
+                }
+                if is_streaming(r) && matches!(o.request.verb.as_str(), "get" | "create") {
+                    // The WebSocket upgrade is checked as create too; outside strict mode
+                    // both transports (get over WebSocket, create over SPDY) are granted.
+                    verbs.insert("create");
+                    if !policy.strict {
+                        verbs.insert("get");
+                    }
+                }
+                let resource = r.combined_resource();
+                let scope = atoms.entry(namespace.to_string()).or_default();
+                for verb in verbs {
+                    scope.insert(Atom::Resource {
+                        api_group: r.api_group.clone(),
+                        resource: resource.clone(),
+                        name: (!name.is_empty()).then(|| name.to_string()),
+                        verb: verb.to_string(),
+                    });
+                }
+            }
+        }
+    }
+
+    // Drop atoms the existing RBAC grants, and namespaced atoms the cluster scope covers.
+    let atom_request = |scope: &str, atom: &Atom| -> Request {
+        match atom {
+            Atom::Url { path, verb } => Request::non_resource(verb, path),
+            Atom::Resource {
+                api_group,
+                resource,
+                name,
+                verb,
+            } => {
+                let (res, sub) = resource.split_once('/').unwrap_or((resource, ""));
+                Request::resource(
+                    verb,
+                    ResourceTarget {
+                        api_group: api_group.clone(),
+                        resource: res.to_string(),
+                        subresource: sub.to_string(),
+                        namespace: scope.to_string(),
+                        name: name.clone().unwrap_or_default(),
+                    },
+                )
+            }
+        }
+    };
+    let cluster: BTreeSet<Atom> = atoms.get("").cloned().unwrap_or_default();
+    let covered_by_cluster = |atom: &Atom| match atom {
+        Atom::Resource {
+            api_group,
+            resource,
+            name,
+            verb,
+        } => {
+            let any = Atom::Resource {
+                api_group: api_group.clone(),
+                resource: resource.clone(),
+                name: None,
+                verb: verb.clone(),
+            };
+            cluster.contains(&any) || (name.is_some() && cluster.contains(atom))
+        }
+        Atom::Url { .. } => false,
+    };
+    let mut kept: BTreeMap<String, BTreeSet<Atom>> = BTreeMap::new();
+    for (scope, set) in &atoms {
+        let set: BTreeSet<Atom> = set
+            .iter()
+            .filter(|a| !(scope.as_str() != "" && covered_by_cluster(a)))
+            .filter(|a| !allowed_for_all(&all_users, &atom_request(scope, a)))
+            .cloned()
+            .collect();
+        let set = crate::rbac::compact::without_redundant(&set);
+        if !set.is_empty() {
+            kept.insert(scope.clone(), set);
+        }
+    }
+
+    let rbac = build_objects(subject, &kept, naming);
+    Generated {
+        rbac,
+        atoms: kept,
+        already_allowed,
+    }
+}
+
+fn meta(naming: &Naming, namespace: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: naming.name.clone(),
+        namespace: namespace.to_string(),
+        labels: naming.labels.clone(),
+        annotations: naming.annotations.clone(),
+    }
+}
+
+/// One Role + RoleBinding per namespace and one ClusterRole + ClusterRoleBinding, sorted.
+fn build_objects(subject: &str, atoms: &BTreeMap<String, BTreeSet<Atom>>, naming: &Naming) -> RbacSet {
+    let mut set = RbacSet::default();
+    let binding = |namespace: &str, kind: &str| RoleBinding {
+        metadata: meta(naming, namespace),
+        role_ref: RoleRef {
+            api_group: RBAC_GROUP.to_string(),
+            kind: kind.to_string(),
+            name: naming.name.clone(),
+        },
+        subjects: vec![binding_subject(subject)],
+    };
+    for (scope, scope_atoms) in atoms {
+        let rules = compact(scope_atoms);
+        if scope.is_empty() {
+            set.cluster_roles.push(ClusterRole {
+                metadata: meta(naming, ""),
+                rules,
+                aggregation_rule: None,
+            });
+            set.cluster_role_bindings.push(binding("", "ClusterRole"));
+        } else {
+            set.roles.push(Role {
+                metadata: meta(naming, scope),
+                rules,
+            });
+            set.role_bindings.push(binding(scope, "Role"));
+        }
+    }
+    set
+}

@@ -1,0 +1,136 @@
+//! Inputs: expand FILE arguments (files, directories in sorted order, `-` for stdin), open
+//! them with compression detected from magic bytes (plain, gzip including multi-member
+//! streams), and hand out their lines.
+
+use crate::error::{Error, Result};
+use flate2::read::MultiGzDecoder;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+
+/// One input to read: a path, or `-` for standard input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Source {
+    /// What messages call it: the path, or `<stdin>`.
+    pub name: String,
+    /// `None` for stdin.
+    pub path: Option<std::path::PathBuf>,
+}
+
+impl Source {
+    /// Size in bytes on disk (compressed size for compressed files), when known.
+    pub fn size(&self) -> Option<u64> {
+        self.path.as_ref().and_then(|p| std::fs::metadata(p).ok()).map(|m| m.len())
+    }
+}
+
+/// Expands the arguments: a directory becomes every regular file below it, sorted by path;
+/// `-` is stdin. A missing path is an error naming it.
+pub fn expand_sources(args: &[String]) -> Result<Vec<Source>> {
+    let mut out = Vec::new();
+    for arg in args {
+        if arg == "-" {
+            out.push(Source {
+                name: "<stdin>".to_string(),
+                path: None,
+            });
+            continue;
+        }
+        let path = Path::new(arg);
+        let meta = std::fs::metadata(path)
+            .map_err(|e| Error::input(arg, None, format!("cannot open: {e}")))?;
+        if meta.is_dir() {
+            let mut files = Vec::new();
+            walk_dir(path, &mut files)?;
+            files.sort();
+            out.extend(files.into_iter().map(|p| Source {
+                name: p.display().to_string(),
+                path: Some(p),
+            }));
+        } else {
+            out.push(Source {
+                name: arg.clone(),
+                path: Some(path.to_path_buf()),
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn walk_dir(dir: &Path, files: &mut Vec<std::path::PathBuf>) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Error::input(&dir.display().to_string(), None, format!("cannot read directory: {e}"))
+    })?;
+    for entry in entries {
+        let entry = entry.map_err(|e| {
+            Error::input(&dir.display().to_string(), None, format!("cannot read directory: {e}"))
+        })?;
+        let path = entry.path();
+        let meta = std::fs::metadata(&path);
+        match meta {
+            Ok(m) if m.is_dir() => walk_dir(&path, files)?,
+            Ok(m) if m.is_file() => files.push(path),
+            Ok(_) => {}
+            Err(e) => {
+                return Err(Error::input(
+                    &path.display().to_string(),
+                    None,
+                    format!("cannot open: {e}"),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Compression of an input, from its first bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+}
+
+/// Recognizes compression from magic bytes; formats we cannot read are errors.
+pub fn detect_compression(head: &[u8]) -> std::result::Result<Compression, &'static str> {
+    match head {
+        [0x1f, 0x8b, ..] => Ok(Compression::Gzip),
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => Err("zstd-compressed input is not supported; decompress it first (zstd -dc)"),
+        [b'B', b'Z', b'h', ..] => Err("bzip2-compressed input is not supported; decompress it first (bzip2 -dc)"),
+        [0xfd, b'7', b'z', b'X', b'Z', 0x00, ..] => Err("xz-compressed input is not supported; decompress it first (xz -dc)"),
+        _ => Ok(Compression::None),
+    }
+}
+
+/// Opens a source for reading decompressed bytes.
+pub fn open(source: &Source) -> Result<Box<dyn BufRead + Send>> {
+    let raw: Box<dyn Read + Send> = match &source.path {
+        None => Box::new(io::stdin()),
+        Some(p) => Box::new(
+            File::open(p).map_err(|e| Error::input(&source.name, None, format!("cannot open: {e}")))?,
+        ),
+    };
+    let mut reader = BufReader::with_capacity(1 << 20, raw);
+    let head = reader
+        .fill_buf()
+        .map_err(|e| Error::input(&source.name, None, format!("cannot read: {e}")))?;
+    match detect_compression(head).map_err(|m| Error::input(&source.name, None, m))? {
+        Compression::None => Ok(Box::new(reader)),
+        Compression::Gzip => Ok(Box::new(BufReader::with_capacity(
+            1 << 20,
+            MultiGzDecoder::new(reader),
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_magic_bytes() {
+        assert_eq!(detect_compression(&[0x1f, 0x8b, 8]), Ok(Compression::Gzip));
+        assert_eq!(detect_compression(b"{\"a\":1}"), Ok(Compression::None));
+        assert_eq!(detect_compression(b""), Ok(Compression::None));
+        assert!(detect_compression(&[0x28, 0xb5, 0x2f, 0xfd, 0]).is_err());
+    }
+}
