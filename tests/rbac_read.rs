@@ -562,6 +562,15 @@ fn invalid_json_names_origin_and_line() {
     let text = "{\"kind\": \"Role\",\n \"metadata\": {\"name\": \"a\"},\n \"rules\": [}\n";
     let err = read_err(text, "bad.json");
     assert!(err.starts_with("bad.json:3: invalid JSON"), "{err}");
+
+    // Flow-style YAML starts like JSON; its content errors are reported as such.
+    let set = read_rbac_str("{kind: Role, metadata: {name: a}}", "flow.yaml").unwrap();
+    assert_eq!(set.roles[0].metadata.name, "a");
+    let err = read_err("{kind: Role, metadata: {name: a}, rules: 3}", "flow.yaml");
+    assert!(
+        err.starts_with("flow.yaml: document 1: Role \"a\": rules: "),
+        "{err}"
+    );
 }
 
 #[test]

@@ -47,12 +47,13 @@ pub fn read_rbac_str(text: &str, origin: &str) -> Result<RbacSet> {
                 return Ok(set);
             }
             Err(json_err) => {
-                // Flow-style YAML also starts with `{` or `[`: try it as YAML before failing,
-                // but report the JSON error, which is the likelier intent.
+                // Flow-style YAML also starts with `{` or `[`: try it as YAML before failing.
+                // When it is not YAML either, report the JSON error, the likelier intent.
                 let mut yaml_set = RbacSet::default();
                 return match read_yaml(text, origin, &mut yaml_set) {
                     Ok(()) => Ok(yaml_set),
-                    Err(_) => Err(Error::input(
+                    Err(YamlError::Content(e)) => Err(e),
+                    Err(YamlError::Syntax(_)) => Err(Error::input(
                         origin,
                         Some(json_err.line() as u64),
                         format!("invalid JSON: {json_err}"),
@@ -61,8 +62,18 @@ pub fn read_rbac_str(text: &str, origin: &str) -> Result<RbacSet> {
             }
         }
     }
-    read_yaml(text, origin, &mut set)?;
-    Ok(set)
+    match read_yaml(text, origin, &mut set) {
+        Ok(()) => Ok(set),
+        Err(YamlError::Syntax(e) | YamlError::Content(e)) => Err(e),
+    }
+}
+
+/// Why a YAML stream was rejected.
+enum YamlError {
+    /// Not parseable as YAML.
+    Syntax(Error),
+    /// Parsed, but not acceptable RBAC content.
+    Content(Error),
 }
 
 /// Every JSON value of a (possibly concatenated) JSON text.
@@ -73,20 +84,20 @@ fn parse_json_stream(text: &str) -> std::result::Result<Vec<Value>, serde_json::
 }
 
 /// Reads every document of a YAML stream into `set`.
-fn read_yaml(text: &str, origin: &str, set: &mut RbacSet) -> Result<()> {
+fn read_yaml(text: &str, origin: &str, set: &mut RbacSet) -> std::result::Result<(), YamlError> {
     use serde::Deserialize as _;
     for (i, document) in serde_norway::Deserializer::from_str(text).enumerate() {
         let number = i + 1;
         // After an error the iterator may keep yielding the same failure: stop at the first.
         let value = Value::deserialize(document).map_err(|e| {
             let line = e.location().map(|l| l.line() as u64);
-            Error::input(
+            YamlError::Syntax(Error::input(
                 origin,
                 line,
                 format!("document {number}: invalid YAML: {e}"),
-            )
+            ))
         })?;
-        collect_document(value, origin, number, set)?;
+        collect_document(value, origin, number, set).map_err(YamlError::Content)?;
     }
     Ok(())
 }
