@@ -15,8 +15,7 @@ pub fn rule_allows(rule: &PolicyRule, request: &Request) -> bool {
         Target::Resource(r) => {
             has_or_star(&rule.api_groups, &r.api_group)
                 && resource_matches(&rule.resources, &r.resource, &r.subresource)
-                && (rule.resource_names.is_empty()
-                    || rule.resource_names.iter().any(|n| *n == r.name))
+                && (rule.resource_names.is_empty() || rule.resource_names.contains(&r.name))
         }
         Target::NonResource { path } => rule.non_resource_urls.iter().any(|u| url_matches(u, path)),
     }
@@ -58,7 +57,7 @@ pub fn url_matches(rule_url: &str, path: &str) -> bool {
 pub fn subject_matches(subject: &Subject, user: &UserInfo, binding_namespace: &str) -> bool {
     match subject.kind.as_str() {
         "User" => subject.name == user.name,
-        "Group" => user.groups.iter().any(|g| *g == subject.name),
+        "Group" => user.groups.contains(&subject.name),
         "ServiceAccount" => {
             let ns = if subject.namespace.is_empty() {
                 binding_namespace
