@@ -7,7 +7,7 @@ use crate::request::{Request, RequestRef, UserInfo};
 use hashbrown::HashMap;
 
 /// What the log says about one distinct request of one subject.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Evidence {
     /// Events logged at RequestReceived.
     pub received: u64,
@@ -20,19 +20,6 @@ pub struct Evidence {
     /// Earliest and latest timestamp seen (µs since the epoch), when any.
     pub first: Option<i64>,
     pub last: Option<i64>,
-}
-
-impl Default for Evidence {
-    fn default() -> Self {
-        Evidence {
-            received: 0,
-            started: 0,
-            completed: 0,
-            denied: 0,
-            first: None,
-            last: None,
-        }
-    }
 }
 
 impl Evidence {
@@ -172,7 +159,8 @@ impl SubjectAggregate {
             .collect();
         for (request, entries) in &other.requests {
             for (g, e) in entries {
-                self.evidence_mut(request.as_ref(), remap[*g as usize]).merge(e);
+                self.evidence_mut(request.as_ref(), remap[*g as usize])
+                    .merge(e);
             }
         }
     }
@@ -211,7 +199,8 @@ pub struct Aggregate {
 impl Aggregate {
     fn subject_mut(&mut self, name: &str) -> &mut SubjectAggregate {
         if !self.subjects.contains_key(name) {
-            self.subjects.insert(name.to_string(), SubjectAggregate::default());
+            self.subjects
+                .insert(name.to_string(), SubjectAggregate::default());
         }
         self.subjects.get_mut(name).expect("inserted above")
     }

@@ -2,7 +2,9 @@
 //! user (and, for issuer discovery, any service account) may already do. Requests they allow
 //! need no generated rules; `check` assumes them too.
 
-use crate::rbac::{ClusterRole, ClusterRoleBinding, ObjectMeta, PolicyRule, RbacSet, RoleRef, Subject, RBAC_GROUP};
+use crate::rbac::{
+    ClusterRole, ClusterRoleBinding, ObjectMeta, PolicyRule, RbacSet, RoleRef, Subject, RBAC_GROUP,
+};
 
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
@@ -55,18 +57,34 @@ fn group_binding(name: &str, groups: &[&str]) -> ClusterRoleBinding {
 pub fn bootstrap_rbac() -> RbacSet {
     let health = ["/livez", "/readyz", "/healthz", "/version", "/version/"];
     let mut discovery_urls: Vec<&str> = health.to_vec();
-    discovery_urls.extend(["/openapi", "/openapi/*", "/api", "/api/*", "/apis", "/apis/*"]);
+    discovery_urls.extend([
+        "/openapi",
+        "/openapi/*",
+        "/api",
+        "/api/*",
+        "/apis",
+        "/apis/*",
+    ]);
     RbacSet {
         cluster_roles: vec![
-            cluster_role("system:discovery", vec![url_rule(&["get"], &discovery_urls)]),
-            cluster_role("system:public-info-viewer", vec![url_rule(&["get"], &health)]),
+            cluster_role(
+                "system:discovery",
+                vec![url_rule(&["get"], &discovery_urls)],
+            ),
+            cluster_role(
+                "system:public-info-viewer",
+                vec![url_rule(&["get"], &health)],
+            ),
             cluster_role(
                 "system:basic-user",
                 vec![
                     PolicyRule {
                         verbs: strings(&["create"]),
                         api_groups: strings(&["authorization.k8s.io"]),
-                        resources: strings(&["selfsubjectaccessreviews", "selfsubjectrulesreviews"]),
+                        resources: strings(&[
+                            "selfsubjectaccessreviews",
+                            "selfsubjectrulesreviews",
+                        ]),
                         ..PolicyRule::default()
                     },
                     PolicyRule {

@@ -27,7 +27,9 @@ pub enum Command {
     /// Generate RBAC from audit logs (the default command).
     Generate(GenerateArgs),
     /// Report every observed request that some RBAC does not allow (exit 1 if any).
-    #[command(after_help = "Examples:\n  audit2role check --rbac alice.yaml --user alice audit.log.gz\n  kubectl get roles,rolebindings,clusterroles,clusterrolebindings -A -o yaml > rbac.yaml\n  audit2role check --rbac rbac.yaml --serviceaccount ops:reconciler logs/")]
+    #[command(
+        after_help = "Examples:\n  audit2role check --rbac alice.yaml --user alice audit.log.gz\n  kubectl get roles,rolebindings,clusterroles,clusterrolebindings -A -o yaml > rbac.yaml\n  audit2role check --rbac rbac.yaml --serviceaccount ops:reconciler logs/"
+    )]
     Check(CheckArgs),
 }
 

@@ -34,15 +34,19 @@ pub struct ReadOptions {
 }
 
 /// Reads every source into one aggregate, with a report per source.
-pub fn read_inputs(sources: &[Source], options: &ReadOptions) -> Result<(Aggregate, Vec<FileReport>)> {
+pub fn read_inputs(
+    sources: &[Source],
+    options: &ReadOptions,
+) -> Result<(Aggregate, Vec<FileReport>)> {
     let mut aggregate = Aggregate::default();
     let mut reports = Vec::with_capacity(sources.len());
     for src in sources {
-        let report = decode::read_events(src, options.strict_input, |event, list_version, _line| {
-            let normalized = normalize::normalize(event, list_version)?;
-            aggregate.add(&normalized, &options.filter);
-            Ok(())
-        })?;
+        let report =
+            decode::read_events(src, options.strict_input, |event, list_version, _line| {
+                let normalized = normalize::normalize(event, list_version)?;
+                aggregate.add(&normalized, &options.filter);
+                Ok(())
+            })?;
         reports.push(report);
     }
     Ok((aggregate, reports))

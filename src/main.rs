@@ -9,7 +9,11 @@ fn main() {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            std::process::exit(if e.use_stderr() { audit2role::error::EXIT_USAGE } else { 0 });
+            std::process::exit(if e.use_stderr() {
+                audit2role::error::EXIT_USAGE
+            } else {
+                0
+            });
         }
     };
     let result = match &cli.command {

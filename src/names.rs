@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 /// Default `--generate-name` template.
 pub const DEFAULT_NAME_TEMPLATE: &str = "audit2role:{subject}";
 /// Default `--generate-labels`.
-pub const DEFAULT_LABELS: &str = "app.kubernetes.io/managed-by=audit2role,audit2role/subject={subject}";
+pub const DEFAULT_LABELS: &str =
+    "app.kubernetes.io/managed-by=audit2role,audit2role/subject={subject}";
 
 /// A short stable hash (FNV-1a, 64 bit) as 8 hex digits, to keep shortened names distinct.
 pub fn short_hash(s: &str) -> String {
@@ -25,7 +26,13 @@ pub fn name_part(subject: &str) -> String {
     subject
         .chars()
         .flat_map(char::to_lowercase)
-        .map(|c| if c.is_ascii_lowercase() || c.is_ascii_digit() || c == ':' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == ':' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect()
 }
 
@@ -35,7 +42,13 @@ pub fn label_value(subject: &str) -> String {
     let cleaned: String = subject
         .chars()
         .flat_map(char::to_lowercase)
-        .map(|c| if c.is_ascii_lowercase() || c.is_ascii_digit() { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     let trimmed = cleaned.trim_matches('-');
     let value = if trimmed.len() > 63 {
@@ -52,7 +65,9 @@ pub fn label_value(subject: &str) -> String {
 }
 
 fn substitute(template: &str, value: &str) -> String {
-    template.replace("{subject}", value).replace("${user}", value)
+    template
+        .replace("{subject}", value)
+        .replace("${user}", value)
 }
 
 /// Object name from the template: valid as a path segment (no `/` or `%`, not `.` or `..`),
@@ -61,7 +76,13 @@ pub fn object_name(template: &str, subject: &str) -> String {
     let raw = substitute(template, &name_part(subject));
     let mut name: String = raw
         .chars()
-        .map(|c| if c == '/' || c == '%' || c.is_control() { '-' } else { c })
+        .map(|c| {
+            if c == '/' || c == '%' || c.is_control() {
+                '-'
+            } else {
+                c
+            }
+        })
         .collect();
     if name.len() > 253 {
         let mut cut = 244;
@@ -104,7 +125,12 @@ pub fn valid_label_value(v: &str) -> bool {
 
 /// Parses `k=v,k2=v2` (`k` alone → empty value), substituting `{subject}` / `${user}`.
 /// Labels are validated and may not feed the built-in aggregated roles.
-pub fn parse_pairs(list: &str, subject: &str, labels: bool, flag: &str) -> Result<BTreeMap<String, String>> {
+pub fn parse_pairs(
+    list: &str,
+    subject: &str,
+    labels: bool,
+    flag: &str,
+) -> Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let (k, v) = item.split_once('=').unwrap_or((item, ""));
@@ -128,7 +154,9 @@ pub fn parse_pairs(list: &str, subject: &str, labels: bool, flag: &str) -> Resul
                 )));
             }
         } else if !valid_label_key(k) {
-            return Err(Error::Usage(format!("{flag}: invalid annotation key {k:?}")));
+            return Err(Error::Usage(format!(
+                "{flag}: invalid annotation key {k:?}"
+            )));
         }
         out.insert(k.to_string(), value);
     }
@@ -141,13 +169,22 @@ mod tests {
 
     #[test]
     fn names_follow_the_audit2rbac_convention() {
-        assert_eq!(object_name("audit2rbac:${user}", "alice@example.com"), "audit2rbac:alice-example-com");
-        assert_eq!(object_name("audit2rbac:${user}", "Bob_Smith"), "audit2rbac:bob-smith");
+        assert_eq!(
+            object_name("audit2rbac:${user}", "alice@example.com"),
+            "audit2rbac:alice-example-com"
+        );
+        assert_eq!(
+            object_name("audit2rbac:${user}", "Bob_Smith"),
+            "audit2rbac:bob-smith"
+        );
         assert_eq!(
             object_name(DEFAULT_NAME_TEMPLATE, "system:serviceaccount:ns1:sa1"),
             "audit2role:system:serviceaccount:ns1:sa1"
         );
-        assert_eq!(label_value("system:serviceaccount:ns1:sa1"), "system-serviceaccount-ns1-sa1");
+        assert_eq!(
+            label_value("system:serviceaccount:ns1:sa1"),
+            "system-serviceaccount-ns1-sa1"
+        );
         assert_eq!(label_value("alice@example.com"), "alice-example-com");
     }
 
@@ -160,15 +197,27 @@ mod tests {
         assert_ne!(label_value(&"x".repeat(300)), label_value(&"x".repeat(301)));
         assert!(valid_label_value(&label_value("-/..\n")));
         assert_eq!(object_name("{subject}", ".."), "--");
-        assert_eq!(object_name("..", "a"), format!("audit2role-{}", short_hash("a")));
+        assert_eq!(
+            object_name("..", "a"),
+            format!("audit2role-{}", short_hash("a"))
+        );
     }
 
     #[test]
     fn pairs_are_validated() {
         let m = parse_pairs(DEFAULT_LABELS, "alice", true, "--generate-labels").unwrap();
         assert_eq!(m["audit2role/subject"], "alice");
-        assert!(parse_pairs("rbac.authorization.k8s.io/aggregate-to-admin=true", "a", true, "l").is_err());
+        assert!(parse_pairs(
+            "rbac.authorization.k8s.io/aggregate-to-admin=true",
+            "a",
+            true,
+            "l"
+        )
+        .is_err());
         assert!(parse_pairs("bad key=1", "a", true, "l").is_err());
-        assert_eq!(parse_pairs("note={subject}", "a b", false, "a").unwrap()["note"], "a b");
+        assert_eq!(
+            parse_pairs("note={subject}", "a b", false, "a").unwrap()["note"],
+            "a b"
+        );
     }
 }

@@ -89,9 +89,11 @@ pub fn normalize<'a>(
         (None, None) => return Err(Unusable::new("no user", "event has no user.username")),
     };
 
-    let request = match event.object_ref.as_ref().filter(|o| {
-        o.resource.as_deref().is_some_and(|r| !r.is_empty())
-    }) {
+    let request = match event
+        .object_ref
+        .as_ref()
+        .filter(|o| o.resource.as_deref().is_some_and(|r| !r.is_empty()))
+    {
         Some(object) => {
             let resource = object.resource.as_deref().unwrap_or("");
             let subresource = object.subresource.as_deref().unwrap_or("");
@@ -210,7 +212,8 @@ fn impersonation_checks(target_doc: &UserDoc<'_>, target: &str) -> Vec<Request> 
         Some((ns, name)) => out.push(check("", "serviceaccounts", "", ns, name)),
         None => out.push(check("", "users", "", "", target)),
     }
-    let sa_group = split_service_account(target).map(|(ns, _)| format!("system:serviceaccounts:{ns}"));
+    let sa_group =
+        split_service_account(target).map(|(ns, _)| format!("system:serviceaccounts:{ns}"));
     for group in target_doc.groups.iter().flatten() {
         let g = group.as_ref();
         let defaulted = (g == "system:authenticated" && target != "system:anonymous")
@@ -225,7 +228,13 @@ fn impersonation_checks(target_doc: &UserDoc<'_>, target: &str) -> Vec<Request> 
     for (key, values) in target_doc.extra.iter().flatten() {
         let sub = key.to_lowercase();
         for value in values {
-            out.push(check("authentication.k8s.io", "userextras", &sub, "", value));
+            out.push(check(
+                "authentication.k8s.io",
+                "userextras",
+                &sub,
+                "",
+                value,
+            ));
         }
     }
     out.sort();
@@ -245,55 +254,104 @@ mod tests {
 
     #[test]
     fn create_on_collection_has_no_name_but_subresource_create_keeps_it() {
-        norm(r#"{"verb":"create","user":{"username":"a"},"objectRef":{"resource":"configmaps","namespace":"n","name":"c"}}"#, |n| {
-            assert!(matches!(n.request.target, TargetRef::Resource { name: "", .. }));
-        });
-        norm(r#"{"verb":"create","user":{"username":"a"},"objectRef":{"resource":"pods","subresource":"exec","namespace":"n","name":"p"}}"#, |n| {
-            assert!(matches!(n.request.target, TargetRef::Resource { name: "p", .. }));
-        });
+        norm(
+            r#"{"verb":"create","user":{"username":"a"},"objectRef":{"resource":"configmaps","namespace":"n","name":"c"}}"#,
+            |n| {
+                assert!(matches!(
+                    n.request.target,
+                    TargetRef::Resource { name: "", .. }
+                ));
+            },
+        );
+        norm(
+            r#"{"verb":"create","user":{"username":"a"},"objectRef":{"resource":"pods","subresource":"exec","namespace":"n","name":"p"}}"#,
+            |n| {
+                assert!(matches!(
+                    n.request.target,
+                    TargetRef::Resource { name: "p", .. }
+                ));
+            },
+        );
     }
 
     #[test]
     fn namespace_object_is_in_its_namespace() {
-        norm(r#"{"verb":"get","user":{"username":"a"},"objectRef":{"resource":"namespaces","name":"x"}}"#, |n| {
-            assert_eq!(n.request.namespace(), "x");
-        });
+        norm(
+            r#"{"verb":"get","user":{"username":"a"},"objectRef":{"resource":"namespaces","name":"x"}}"#,
+            |n| {
+                assert_eq!(n.request.namespace(), "x");
+            },
+        );
     }
 
     #[test]
     fn non_resource_drops_query() {
-        norm(r#"{"verb":"get","user":{"username":"a"},"requestURI":"/readyz?verbose"}"#, |n| {
-            assert_eq!(n.request.target, TargetRef::NonResource { path: "/readyz" });
-            assert!(n.groups.is_empty());
-            assert_eq!(with_implied_groups("system:serviceaccount:a:b", &[]), vec!["system:authenticated", "system:serviceaccounts", "system:serviceaccounts:a"]);
-        });
+        norm(
+            r#"{"verb":"get","user":{"username":"a"},"requestURI":"/readyz?verbose"}"#,
+            |n| {
+                assert_eq!(n.request.target, TargetRef::NonResource { path: "/readyz" });
+                assert!(n.groups.is_empty());
+                assert_eq!(
+                    with_implied_groups("system:serviceaccount:a:b", &[]),
+                    vec![
+                        "system:authenticated",
+                        "system:serviceaccounts",
+                        "system:serviceaccounts:a"
+                    ]
+                );
+            },
+        );
     }
 
     #[test]
     fn impersonation_checks_skip_defaulted_groups() {
-        norm(r#"{"verb":"list","requestURI":"/api/v1/namespaces/a/pods","user":{"username":"admin","groups":["system:masters"]},"impersonatedUser":{"username":"system:serviceaccount:a:builder","groups":["system:serviceaccounts","system:serviceaccounts:a","system:authenticated","devs"],"extra":{"Scopes":["x"]}},"objectRef":{"resource":"pods","namespace":"a"}}"#, |n| {
-            assert_eq!(n.subject, "system:serviceaccount:a:builder");
-            assert_eq!(n.impersonator.as_ref().unwrap().0, "admin");
-            let shown: Vec<String> = n.impersonations.iter().map(|r| r.to_string()).collect();
-            assert_eq!(shown, vec![
-                "impersonate groups devs (cluster)",
-                "impersonate serviceaccounts builder -n a",
-                "impersonate userextras.authentication.k8s.io/scopes x (cluster)",
-            ]);
-        });
+        norm(
+            r#"{"verb":"list","requestURI":"/api/v1/namespaces/a/pods","user":{"username":"admin","groups":["system:masters"]},"impersonatedUser":{"username":"system:serviceaccount:a:builder","groups":["system:serviceaccounts","system:serviceaccounts:a","system:authenticated","devs"],"extra":{"Scopes":["x"]}},"objectRef":{"resource":"pods","namespace":"a"}}"#,
+            |n| {
+                assert_eq!(n.subject, "system:serviceaccount:a:builder");
+                assert_eq!(n.impersonator.as_ref().unwrap().0, "admin");
+                let shown: Vec<String> = n.impersonations.iter().map(|r| r.to_string()).collect();
+                assert_eq!(
+                    shown,
+                    vec![
+                        "impersonate groups devs (cluster)",
+                        "impersonate serviceaccounts builder -n a",
+                        "impersonate userextras.authentication.k8s.io/scopes x (cluster)",
+                    ]
+                );
+            },
+        );
     }
 
     #[test]
     fn v1alpha1_group_from_api_version() {
-        norm(r#"{"apiVersion":"audit.k8s.io/v1alpha1","verb":"get","user":{"username":"a"},"objectRef":{"apiVersion":"apps/v1","resource":"deployments","namespace":"a","name":"d"}}"#, |n| {
-            assert!(matches!(n.request.target, TargetRef::Resource { api_group: "apps", .. }));
-        });
+        norm(
+            r#"{"apiVersion":"audit.k8s.io/v1alpha1","verb":"get","user":{"username":"a"},"objectRef":{"apiVersion":"apps/v1","resource":"deployments","namespace":"a","name":"d"}}"#,
+            |n| {
+                assert!(matches!(
+                    n.request.target,
+                    TargetRef::Resource {
+                        api_group: "apps",
+                        ..
+                    }
+                ));
+            },
+        );
     }
 
     #[test]
     fn denial_prefers_the_decision_annotation() {
-        norm(r#"{"verb":"get","user":{"username":"a"},"requestURI":"/x","responseStatus":{"code":403},"annotations":{"authorization.k8s.io/decision":"allow"}}"#, |n| assert!(!n.denied));
-        norm(r#"{"verb":"get","user":{"username":"a"},"requestURI":"/x","responseStatus":{"code":403}}"#, |n| assert!(n.denied));
-        norm(r#"{"verb":"get","user":{"username":"a"},"requestURI":"/x","responseStatus":{"code":200},"annotations":{"authorization.k8s.io/decision":"forbid"}}"#, |n| assert!(n.denied));
+        norm(
+            r#"{"verb":"get","user":{"username":"a"},"requestURI":"/x","responseStatus":{"code":403},"annotations":{"authorization.k8s.io/decision":"allow"}}"#,
+            |n| assert!(!n.denied),
+        );
+        norm(
+            r#"{"verb":"get","user":{"username":"a"},"requestURI":"/x","responseStatus":{"code":403}}"#,
+            |n| assert!(n.denied),
+        );
+        norm(
+            r#"{"verb":"get","user":{"username":"a"},"requestURI":"/x","responseStatus":{"code":200},"annotations":{"authorization.k8s.io/decision":"forbid"}}"#,
+            |n| assert!(n.denied),
+        );
     }
 }

@@ -87,7 +87,10 @@ pub struct Generated {
 fn is_streaming(resource: &ResourceTarget) -> bool {
     resource.api_group.is_empty()
         && resource.resource == "pods"
-        && matches!(resource.subresource.as_str(), "exec" | "attach" | "portforward")
+        && matches!(
+            resource.subresource.as_str(),
+            "exec" | "attach" | "portforward"
+        )
 }
 
 /// The binding subject for a user name.
@@ -108,6 +111,9 @@ pub fn binding_subject(username: &str) -> Subject {
     }
 }
 
+/// (verb, group, resource, subresource): what must match for namespace and name expansion.
+type OperationKey<'a> = (&'a str, &'a str, &'a str, &'a str);
+
 /// Generates RBAC for `subject` from its observed requests.
 pub fn generate(
     subject: &str,
@@ -120,14 +126,17 @@ pub fn generate(
         !users.is_empty() && users.iter().all(|u| existing.allows(u, request))
     };
     let all_users: Vec<UserInfo> = {
-        let mut u: Vec<UserInfo> = observed.iter().flat_map(|o| o.users.iter().cloned()).collect();
+        let mut u: Vec<UserInfo> = observed
+            .iter()
+            .flat_map(|o| o.users.iter().cloned())
+            .collect();
         u.sort();
         u.dedup();
         u
     };
 
     // (verb, group, resource, subresource) → (namespace, name) of every resource request.
-    let mut seen: HashMap<(&str, &str, &str, &str), Vec<(&str, &str)>> = HashMap::new();
+    let mut seen: HashMap<OperationKey<'_>, Vec<(&str, &str)>> = HashMap::new();
     for o in observed {
         if let Target::Resource(r) = &o.request.target {
             seen.entry((&o.request.verb, &r.api_group, &r.resource, &r.subresource))
@@ -151,7 +160,12 @@ pub fn generate(
                 });
             }
             Target::Resource(r) => {
-                let others = &seen[&(o.request.verb.as_str(), r.api_group.as_str(), r.resource.as_str(), r.subresource.as_str())];
+                let others = &seen[&(
+                    o.request.verb.as_str(),
+                    r.api_group.as_str(),
+                    r.resource.as_str(),
+                    r.subresource.as_str(),
+                )];
                 let mut namespace = r.namespace.as_str();
                 let mut name = r.name.as_str();
                 if policy.expand_multi_namespace && !namespace.is_empty() {
@@ -277,7 +291,11 @@ fn meta(naming: &Naming, namespace: &str) -> ObjectMeta {
 }
 
 /// One Role + RoleBinding per namespace and one ClusterRole + ClusterRoleBinding, sorted.
-fn build_objects(subject: &str, atoms: &BTreeMap<String, BTreeSet<Atom>>, naming: &Naming) -> RbacSet {
+fn build_objects(
+    subject: &str,
+    atoms: &BTreeMap<String, BTreeSet<Atom>>,
+    naming: &Naming,
+) -> RbacSet {
     let mut set = RbacSet::default();
     let binding = |namespace: &str, kind: &str| RoleBinding {
         metadata: meta(naming, namespace),

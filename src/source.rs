@@ -20,7 +20,10 @@ pub struct Source {
 impl Source {
     /// Size in bytes on disk (compressed size for compressed files), when known.
     pub fn size(&self) -> Option<u64> {
-        self.path.as_ref().and_then(|p| std::fs::metadata(p).ok()).map(|m| m.len())
+        self.path
+            .as_ref()
+            .and_then(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
     }
 }
 
@@ -59,11 +62,19 @@ pub fn expand_sources(args: &[String]) -> Result<Vec<Source>> {
 
 fn walk_dir(dir: &Path, files: &mut Vec<std::path::PathBuf>) -> Result<()> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
-        Error::input(&dir.display().to_string(), None, format!("cannot read directory: {e}"))
+        Error::input(
+            &dir.display().to_string(),
+            None,
+            format!("cannot read directory: {e}"),
+        )
     })?;
     for entry in entries {
         let entry = entry.map_err(|e| {
-            Error::input(&dir.display().to_string(), None, format!("cannot read directory: {e}"))
+            Error::input(
+                &dir.display().to_string(),
+                None,
+                format!("cannot read directory: {e}"),
+            )
         })?;
         let path = entry.path();
         let meta = std::fs::metadata(&path);
@@ -94,9 +105,15 @@ pub enum Compression {
 pub fn detect_compression(head: &[u8]) -> std::result::Result<Compression, &'static str> {
     match head {
         [0x1f, 0x8b, ..] => Ok(Compression::Gzip),
-        [0x28, 0xb5, 0x2f, 0xfd, ..] => Err("zstd-compressed input is not supported; decompress it first (zstd -dc)"),
-        [b'B', b'Z', b'h', ..] => Err("bzip2-compressed input is not supported; decompress it first (bzip2 -dc)"),
-        [0xfd, b'7', b'z', b'X', b'Z', 0x00, ..] => Err("xz-compressed input is not supported; decompress it first (xz -dc)"),
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => {
+            Err("zstd-compressed input is not supported; decompress it first (zstd -dc)")
+        }
+        [b'B', b'Z', b'h', ..] => {
+            Err("bzip2-compressed input is not supported; decompress it first (bzip2 -dc)")
+        }
+        [0xfd, b'7', b'z', b'X', b'Z', 0x00, ..] => {
+            Err("xz-compressed input is not supported; decompress it first (xz -dc)")
+        }
         _ => Ok(Compression::None),
     }
 }
@@ -106,7 +123,8 @@ pub fn open(source: &Source) -> Result<Box<dyn BufRead + Send>> {
     let raw: Box<dyn Read + Send> = match &source.path {
         None => Box::new(io::stdin()),
         Some(p) => Box::new(
-            File::open(p).map_err(|e| Error::input(&source.name, None, format!("cannot open: {e}")))?,
+            File::open(p)
+                .map_err(|e| Error::input(&source.name, None, format!("cannot open: {e}")))?,
         ),
     };
     let mut reader = BufReader::with_capacity(1 << 20, raw);

@@ -26,7 +26,11 @@ pub fn parse_rfc3339_micros(s: &str) -> Option<i64> {
     }
     let (year, month, day) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
     let (hour, minute, second) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
     {
         return None;
     }
@@ -140,7 +144,11 @@ mod tests {
 
     #[test]
     fn formats_round_trip() {
-        for s in ["2024-05-01T12:00:00.123456Z", "1999-12-31T23:59:59Z", "2000-02-29T00:00:00Z"] {
+        for s in [
+            "2024-05-01T12:00:00.123456Z",
+            "1999-12-31T23:59:59Z",
+            "2000-02-29T00:00:00Z",
+        ] {
             assert_eq!(format_rfc3339_micros(parse_rfc3339_micros(s).unwrap()), s);
         }
     }

@@ -27,8 +27,10 @@ fn rbac_set(v: &Value) -> RbacSet {
         roles: serde_json::from_value::<Vec<Role>>(list("roles")).unwrap(),
         cluster_roles: serde_json::from_value::<Vec<ClusterRole>>(list("clusterRoles")).unwrap(),
         role_bindings: serde_json::from_value::<Vec<RoleBinding>>(list("roleBindings")).unwrap(),
-        cluster_role_bindings: serde_json::from_value::<Vec<RoleBinding>>(list("clusterRoleBindings"))
-            .unwrap(),
+        cluster_role_bindings: serde_json::from_value::<Vec<RoleBinding>>(list(
+            "clusterRoleBindings",
+        ))
+        .unwrap(),
     }
 }
 
@@ -37,7 +39,11 @@ fn request_of(v: &Value) -> (Request, UserInfo) {
     let groups: Vec<String> = user
         .get("groups")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|g| g.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|g| g.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
     let info = UserInfo {
         name: s(&user, "name"),
@@ -71,25 +77,39 @@ fn grants(set: &RbacSet) -> BTreeMap<String, BTreeSet<Atom>> {
         let e = out.entry(String::new()).or_default();
         r.rules.iter().for_each(|rule| e.extend(atoms_of(rule)));
     }
-    out.into_iter().map(|(k, v)| (k, without_redundant(&v))).collect()
+    out.into_iter()
+        .map(|(k, v)| (k, without_redundant(&v)))
+        .collect()
 }
 
 fn rule_count(set: &RbacSet) -> usize {
     set.roles.iter().map(|r| r.rules.len()).sum::<usize>()
-        + set.cluster_roles.iter().map(|r| r.rules.len()).sum::<usize>()
+        + set
+            .cluster_roles
+            .iter()
+            .map(|r| r.rules.len())
+            .sum::<usize>()
 }
 
 fn policy_of(options: &Value) -> Policy {
-    let mut p = Policy::default();
-    p.expand_multi_name = options["expandMultipleNamesToUnnamed"].as_bool().unwrap_or(true);
-    p.expand_multi_namespace = options["expandMultipleNamespacesToClusterScoped"]
-        .as_bool()
-        .unwrap_or(true);
+    let mut p = Policy {
+        expand_multi_name: options["expandMultipleNamesToUnnamed"]
+            .as_bool()
+            .unwrap_or(true),
+        expand_multi_namespace: options["expandMultipleNamespacesToClusterScoped"]
+            .as_bool()
+            .unwrap_or(true),
+        ..Policy::default()
+    };
     if let Some(map) = options.get("verbExpansions").and_then(Value::as_object) {
         p.verb_expansions = map
             .iter()
             .map(|(k, v)| {
-                let verbs = v.as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string());
+                let verbs = v
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_str().unwrap().to_string());
                 (k.clone(), verbs.collect())
             })
             .collect();
@@ -126,29 +146,71 @@ fn generation_cases_grant_the_same_in_no_more_rules() {
             name: s(&case["options"], "name"),
             ..Naming::default()
         };
-        let got = generate(&subject, &observed, &authorizer, &policy_of(&case["options"]), &naming).rbac;
+        let got = generate(
+            &subject,
+            &observed,
+            &authorizer,
+            &policy_of(&case["options"]),
+            &naming,
+        )
+        .rbac;
         let want = rbac_set(&case["expected"]);
 
         if grants(&got) != grants(&want) {
-            failures.push(format!("{name}: grants differ\n got {:?}\nwant {:?}", grants(&got), grants(&want)));
+            failures.push(format!(
+                "{name}: grants differ\n got {:?}\nwant {:?}",
+                grants(&got),
+                grants(&want)
+            ));
         }
         let names = |set: &RbacSet| {
-            let roles: Vec<_> = set.roles.iter().map(|r| (r.metadata.namespace.clone(), r.metadata.name.clone())).collect();
-            let croles: Vec<_> = set.cluster_roles.iter().map(|r| r.metadata.name.clone()).collect();
+            let roles: Vec<_> = set
+                .roles
+                .iter()
+                .map(|r| (r.metadata.namespace.clone(), r.metadata.name.clone()))
+                .collect();
+            let croles: Vec<_> = set
+                .cluster_roles
+                .iter()
+                .map(|r| r.metadata.name.clone())
+                .collect();
             (roles, croles)
         };
         if names(&got) != names(&want) {
-            failures.push(format!("{name}: role objects differ: {:?} vs {:?}", names(&got), names(&want)));
+            failures.push(format!(
+                "{name}: role objects differ: {:?} vs {:?}",
+                names(&got),
+                names(&want)
+            ));
         }
-        if got.role_bindings != want.role_bindings || got.cluster_role_bindings != want.cluster_role_bindings {
-            failures.push(format!("{name}: bindings differ:\n got {:?} {:?}\nwant {:?} {:?}", got.role_bindings, got.cluster_role_bindings, want.role_bindings, want.cluster_role_bindings));
+        if got.role_bindings != want.role_bindings
+            || got.cluster_role_bindings != want.cluster_role_bindings
+        {
+            failures.push(format!(
+                "{name}: bindings differ:\n got {:?} {:?}\nwant {:?} {:?}",
+                got.role_bindings,
+                got.cluster_role_bindings,
+                want.role_bindings,
+                want.cluster_role_bindings
+            ));
         }
         if rule_count(&got) > rule_count(&want) {
-            failures.push(format!("{name}: {} rules, audit2rbac {}", rule_count(&got), rule_count(&want)));
+            failures.push(format!(
+                "{name}: {} rules, audit2rbac {}",
+                rule_count(&got),
+                rule_count(&want)
+            ));
         }
-        table.push(format!("| {name} | {} | {} |", rule_count(&want), rule_count(&got)));
+        table.push(format!(
+            "| {name} | {} | {} |",
+            rule_count(&want),
+            rule_count(&got)
+        ));
     }
-    println!("| case | audit2rbac rules | audit2role rules |\n|---|---|---|\n{}", table.join("\n"));
+    println!(
+        "| case | audit2rbac rules | audit2role rules |\n|---|---|---|\n{}",
+        table.join("\n")
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -177,23 +239,44 @@ fn attributes_match(event: &Value, expected: &Value) -> Result<(), String> {
             true,
         ) => {
             let got = [verb, api_group, resource, subresource, namespace, name];
-            let want = ["verb", "apiGroup", "resource", "subresource", "namespace", "name"].map(|k| s(expected, k));
+            let want = [
+                "verb",
+                "apiGroup",
+                "resource",
+                "subresource",
+                "namespace",
+                "name",
+            ]
+            .map(|k| s(expected, k));
             if got.iter().zip(&want).any(|(g, w)| g != w) {
                 return Err(format!("got {got:?}, want {want:?}"));
             }
         }
-        (RequestRef { verb, target: TargetRef::NonResource { path } }, false) => {
+        (
+            RequestRef {
+                verb,
+                target: TargetRef::NonResource { path },
+            },
+            false,
+        ) => {
             if verb != s(expected, "verb") || path != s(expected, "path") {
                 return Err(format!("got {verb} {path}"));
             }
         }
         (other, _) => return Err(format!("wrong kind of request: {other:?}")),
     }
-    let want_user = expected.get("user").map(|u| s(u, "name")).unwrap_or_default();
+    let want_user = expected
+        .get("user")
+        .map(|u| s(u, "name"))
+        .unwrap_or_default();
     if !want_user.is_empty() && n.subject != want_user {
         return Err(format!("subject {} want {want_user}", n.subject));
     }
-    if let Some(groups) = expected.get("user").and_then(|u| u.get("groups")).and_then(Value::as_array) {
+    if let Some(groups) = expected
+        .get("user")
+        .and_then(|u| u.get("groups"))
+        .and_then(Value::as_array)
+    {
         let want: Vec<&str> = groups.iter().filter_map(Value::as_str).collect();
         let mut want_sorted = want.clone();
         want_sorted.sort_unstable();
@@ -237,7 +320,14 @@ fn cli_naming_examples_keep_audit2rbac_names() {
         );
         if let Some(subject) = case.get("binding_subject") {
             let got = audit2role::policy::binding_subject(&user);
-            assert_eq!((got.kind.as_str(), got.name.as_str(), got.namespace.as_str()), (s(subject, "kind").as_str(), s(subject, "name").as_str(), s(subject, "namespace").as_str()));
+            assert_eq!(
+                (got.kind.as_str(), got.name.as_str(), got.namespace.as_str()),
+                (
+                    s(subject, "kind").as_str(),
+                    s(subject, "name").as_str(),
+                    s(subject, "namespace").as_str()
+                )
+            );
         }
     }
 }

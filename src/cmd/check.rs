@@ -16,8 +16,15 @@ pub fn run(args: &CheckArgs) -> Result<i32> {
         vec![subject.clone()],
         args.subject.namespace.clone(),
     )?;
-    let Some(sub) = aggregate.subjects.get(&subject).filter(|s| s.distinct() > 0) else {
-        eprintln!("{}", no_match_message(&subject, args.subject.namespace.as_deref()));
+    let Some(sub) = aggregate
+        .subjects
+        .get(&subject)
+        .filter(|s| s.distinct() > 0)
+    else {
+        eprintln!(
+            "{}",
+            no_match_message(&subject, args.subject.namespace.as_deref())
+        );
         return Ok(EXIT_NOT_FOUND);
     };
     let evidence: std::collections::HashMap<_, _> = sub.evidence_by_request().into_iter().collect();
@@ -25,15 +32,27 @@ pub fn run(args: &CheckArgs) -> Result<i32> {
     let mut stdout = std::io::stdout().lock();
     let mut denied = 0usize;
     for o in &observed {
-        let missing: Vec<_> = o.users.iter().filter(|u| !authorizer.allows(u, &o.request)).collect();
+        let missing: Vec<_> = o
+            .users
+            .iter()
+            .filter(|u| !authorizer.allows(u, &o.request))
+            .collect();
         if missing.is_empty() {
             continue;
         }
         denied += 1;
         let e = evidence.get(&o.request).copied().unwrap_or_default();
-        let last = e.last.map(format_rfc3339_micros).unwrap_or_else(|| "-".to_string());
-        writeln!(stdout, "not allowed: {} (seen {} times, last {last})", o.request, e.count())
-            .map_err(|e| Error::Output(e.to_string()))?;
+        let last = e
+            .last
+            .map(format_rfc3339_micros)
+            .unwrap_or_else(|| "-".to_string());
+        writeln!(
+            stdout,
+            "not allowed: {} (seen {} times, last {last})",
+            o.request,
+            e.count()
+        )
+        .map_err(|e| Error::Output(e.to_string()))?;
     }
     if !args.input.quiet {
         eprintln!(

@@ -18,7 +18,10 @@ pub fn observed_requests(name: &str, aggregate: &SubjectAggregate) -> Vec<Observ
         .iter()
         .map(|(request, entries)| Observed {
             request: request.clone(),
-            users: entries.iter().map(|(g, _)| users[*g as usize].clone()).collect(),
+            users: entries
+                .iter()
+                .map(|(g, _)| users[*g as usize].clone())
+                .collect(),
         })
         .collect();
     out.sort_by(|a, b| a.request.cmp(&b.request));
@@ -50,14 +53,24 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
             "--generate-annotations",
         )?,
     };
-    let existing = Authorizer::new(assumed_rbac(&args.existing, !args.subject.no_bootstrap_roles)?);
+    let existing = Authorizer::new(assumed_rbac(
+        &args.existing,
+        !args.subject.no_bootstrap_roles,
+    )?);
     let (aggregate, _reports) = read_logs(
         &args.input,
         vec![subject.clone()],
         args.subject.namespace.clone(),
     )?;
-    let Some(sub) = aggregate.subjects.get(&subject).filter(|s| s.distinct() > 0) else {
-        eprintln!("{}", no_match_message(&subject, args.subject.namespace.as_deref()));
+    let Some(sub) = aggregate
+        .subjects
+        .get(&subject)
+        .filter(|s| s.distinct() > 0)
+    else {
+        eprintln!(
+            "{}",
+            no_match_message(&subject, args.subject.namespace.as_deref())
+        );
         return Ok(EXIT_NOT_FOUND);
     };
     let observed = observed_requests(&subject, sub);
@@ -72,9 +85,23 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         .and_then(|_| stdout.flush())
         .map_err(|e| Error::Output(e.to_string()))?;
     if !args.input.quiet {
-        let events: u64 = sub.evidence_by_request().iter().map(|(_, e)| e.count()).sum();
-        let rules: usize = generated.rbac.roles.iter().map(|r| r.rules.len()).sum::<usize>()
-            + generated.rbac.cluster_roles.iter().map(|r| r.rules.len()).sum::<usize>();
+        let events: u64 = sub
+            .evidence_by_request()
+            .iter()
+            .map(|(_, e)| e.count())
+            .sum();
+        let rules: usize = generated
+            .rbac
+            .roles
+            .iter()
+            .map(|r| r.rules.len())
+            .sum::<usize>()
+            + generated
+                .rbac
+                .cluster_roles
+                .iter()
+                .map(|r| r.rules.len())
+                .sum::<usize>();
         eprintln!(
             "{subject}: {events} requests, {} distinct; {} already allowed; wrote {} objects with {rules} rules",
             observed.len(),

@@ -41,7 +41,11 @@ pub fn subject_name(args: &SubjectArgs) -> Result<String> {
 
 /// The RBAC assumed to be in place: the bootstrap roles (unless switched off) plus files.
 pub fn assumed_rbac(files: &[String], bootstrap: bool) -> Result<RbacSet> {
-    let mut set = if bootstrap { bootstrap_rbac() } else { RbacSet::default() };
+    let mut set = if bootstrap {
+        bootstrap_rbac()
+    } else {
+        RbacSet::default()
+    };
     for f in files {
         set.extend(read_rbac_file(f)?);
     }
@@ -49,7 +53,11 @@ pub fn assumed_rbac(files: &[String], bootstrap: bool) -> Result<RbacSet> {
 }
 
 /// Reads the logs for `subjects` (and the namespace filter), reporting problems on stderr.
-pub fn read_logs(input: &InputArgs, subjects: Vec<String>, namespace: Option<String>) -> Result<(Aggregate, Vec<FileReport>)> {
+pub fn read_logs(
+    input: &InputArgs,
+    subjects: Vec<String>,
+    namespace: Option<String>,
+) -> Result<(Aggregate, Vec<FileReport>)> {
     let args = input.all_inputs();
     if args.is_empty() {
         return Err(Error::Usage(

@@ -288,8 +288,7 @@ where
     if whole_ok {
         return handle_value(&doc.text, doc.start_line, report, strict, on_event);
     }
-    let mut line_no = doc.start_line;
-    for line in doc.text.split(|&c| c == b'\n') {
+    for (line_no, line) in (doc.start_line..).zip(doc.text.split(|&c| c == b'\n')) {
         let trimmed = line.trim_ascii();
         if !trimmed.is_empty() {
             if line_no == doc.start_line && (trimmed == b"{" || trimmed == b"[") {
@@ -304,7 +303,6 @@ where
                 handle_value(line, line_no, report, strict, on_event)?;
             }
         }
-        line_no += 1;
     }
     Ok(())
 }
@@ -331,7 +329,8 @@ mod tests {
 
     #[test]
     fn json_lines_with_bad_lines_between() {
-        let (seen, report) = verbs_of("{\"verb\":\"get\"}\nnot json\n\n{\"verb\":\"list\"}\r\n{\"verb\":");
+        let (seen, report) =
+            verbs_of("{\"verb\":\"get\"}\nnot json\n\n{\"verb\":\"list\"}\r\n{\"verb\":");
         assert_eq!(seen, vec![("get".into(), 1), ("list".into(), 4)]);
         assert_eq!(report.skipped_total(), 2);
         assert_eq!(report.examples[0].0, 2);

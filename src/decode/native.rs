@@ -160,8 +160,18 @@ mod tests {
         let e = &docs[0];
         assert_eq!(e.verb.as_deref(), Some("watch"));
         assert_eq!(e.user.as_ref().unwrap().username.as_deref(), Some("alice"));
-        assert!(e.user.as_ref().unwrap().extra.as_ref().unwrap().contains_key("k"));
-        assert_eq!(e.object_ref.as_ref().unwrap().resource.as_deref(), Some("pods"));
+        assert!(e
+            .user
+            .as_ref()
+            .unwrap()
+            .extra
+            .as_ref()
+            .unwrap()
+            .contains_key("k"));
+        assert_eq!(
+            e.object_ref.as_ref().unwrap().resource.as_deref(),
+            Some("pods")
+        );
         assert_eq!(e.response_status.as_ref().unwrap().code, Some(200));
         assert_eq!(e.annotations.unwrap().decision, Decision::Allow);
     }
@@ -175,6 +185,9 @@ mod tests {
     #[test]
     fn escaped_strings_decode() {
         let docs = parse_value(r#"{"verb":"get","user":{"username":"a\u003cb"}}"#).unwrap();
-        assert_eq!(docs[0].user.as_ref().unwrap().username.as_deref(), Some("a<b"));
+        assert_eq!(
+            docs[0].user.as_ref().unwrap().username.as_deref(),
+            Some("a<b")
+        );
     }
 }

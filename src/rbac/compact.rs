@@ -44,7 +44,9 @@ fn products(relation: &BTreeMap<String, BTreeSet<String>>) -> Vec<(Vec<String>, 
 }
 
 /// `x → set` grouped by identical sets: (sorted xs, sorted set).
-fn group_by_value(relation: &BTreeMap<String, BTreeSet<String>>) -> Vec<(Vec<String>, Vec<String>)> {
+fn group_by_value(
+    relation: &BTreeMap<String, BTreeSet<String>>,
+) -> Vec<(Vec<String>, Vec<String>)> {
     let mut groups: BTreeMap<&BTreeSet<String>, Vec<String>> = BTreeMap::new();
     for (x, set) in relation {
         groups.entry(set).or_default().push(x.clone());
@@ -233,8 +235,14 @@ mod tests {
             res("", "secrets", Some("b"), "update"),
             res("", "secrets", Some("c"), "update"),
             res("", "pods", Some("x"), "get"),
-            Atom::Url { path: "/a".into(), verb: "get".into() },
-            Atom::Url { path: "/b".into(), verb: "get".into() },
+            Atom::Url {
+                path: "/a".into(),
+                verb: "get".into(),
+            },
+            Atom::Url {
+                path: "/b".into(),
+                verb: "get".into(),
+            },
         ]
         .into_iter()
         .collect();

@@ -1,0 +1,136 @@
+//! Shared test helpers: generate RBAC for every subject of a log and prove it with the
+//! project's authorizer (every observed request allowed; in strict mode nothing more).
+
+#![allow(dead_code)]
+
+use audit2role::aggregate::Aggregate;
+use audit2role::bootstrap::bootstrap_rbac;
+use audit2role::cmd::generate::observed_requests;
+use audit2role::policy::{generate, Naming, Observed, Policy};
+use audit2role::rbac::compact::{atoms_of, Atom};
+use audit2role::rbac::{Authorizer, RbacSet};
+use audit2role::request::Target;
+use audit2role::source::expand_sources;
+use audit2role::{read_inputs, ReadOptions};
+use std::path::{Path, PathBuf};
+
+/// `../shared/corpus` beside the checkout, when present.
+pub fn corpus_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    dir.is_dir().then_some(dir)
+}
+
+pub fn aggregate_of(paths: &[String]) -> Aggregate {
+    let sources = expand_sources(paths).expect("inputs exist");
+    read_inputs(&sources, &ReadOptions::default())
+        .expect("inputs read")
+        .0
+}
+
+/// Generates for `subject` under `policy` (bootstrap roles assumed).
+pub fn generate_for(
+    aggregate: &Aggregate,
+    subject: &str,
+    policy: &Policy,
+) -> (Vec<Observed>, RbacSet) {
+    let observed = observed_requests(subject, &aggregate.subjects[subject]);
+    let existing = Authorizer::new(bootstrap_rbac());
+    let naming = Naming {
+        name: format!("test:{subject}"),
+        ..Naming::default()
+    };
+    let generated = generate(subject, &observed, &existing, policy, &naming);
+    (observed, generated.rbac)
+}
+
+/// Every observed request must be allowed by bootstrap + generated RBAC. Returns failures.
+pub fn uncovered(observed: &[Observed], generated: &RbacSet) -> Vec<String> {
+    let mut set = bootstrap_rbac();
+    set.extend(generated.clone());
+    let authorizer = Authorizer::new(set);
+    let mut out = Vec::new();
+    for o in observed {
+        for u in &o.users {
+            if !authorizer.allows(u, &o.request) {
+                out.push(format!("{} as {u:?}", o.request));
+            }
+        }
+    }
+    out
+}
+
+/// In strict mode every granted atom must be an observed request (or the `create` check the
+/// server makes for a WebSocket exec/attach/portforward `get`). Returns the extra atoms.
+pub fn beyond_observed(observed: &[Observed], generated: &RbacSet) -> Vec<String> {
+    let mut scoped: Vec<(String, Atom)> = Vec::new();
+    for r in &generated.roles {
+        for rule in &r.rules {
+            scoped.extend(
+                atoms_of(rule)
+                    .into_iter()
+                    .map(|a| (r.metadata.namespace.clone(), a)),
+            );
+        }
+    }
+    for r in &generated.cluster_roles {
+        for rule in &r.rules {
+            scoped.extend(atoms_of(rule).into_iter().map(|a| (String::new(), a)));
+        }
+    }
+    let mut out = Vec::new();
+    for (scope, atom) in scoped {
+        let justified = observed.iter().any(|o| match (&o.request.target, &atom) {
+            (Target::NonResource { path }, Atom::Url { path: p, verb }) => {
+                path == p && o.request.verb == *verb
+            }
+            (
+                Target::Resource(r),
+                Atom::Resource {
+                    api_group,
+                    resource,
+                    name,
+                    verb,
+                },
+            ) => {
+                let verb_ok = o.request.verb == *verb
+                    || (verb == "create"
+                        && o.request.verb == "get"
+                        && r.resource == "pods"
+                        && matches!(r.subresource.as_str(), "exec" | "attach" | "portforward"));
+                verb_ok
+                    && r.api_group == *api_group
+                    && r.combined_resource() == *resource
+                    && r.namespace == scope
+                    && r.name == name.clone().unwrap_or_default()
+            }
+            _ => false,
+        });
+        if !justified {
+            out.push(format!("{scope:?} {atom:?}"));
+        }
+    }
+    out
+}
+
+/// Checks both properties for every subject of the inputs; returns (subjects, failures).
+pub fn check_all_subjects(paths: &[String]) -> (usize, Vec<String>) {
+    let aggregate = aggregate_of(paths);
+    let mut failures = Vec::new();
+    let names = aggregate.subject_names();
+    for subject in &names {
+        let (observed, rbac) = generate_for(&aggregate, subject, &Policy::default());
+        for f in uncovered(&observed, &rbac) {
+            failures.push(format!("{paths:?} {subject} (default): not allowed: {f}"));
+        }
+        let (observed, rbac) = generate_for(&aggregate, subject, &Policy::strict());
+        for f in uncovered(&observed, &rbac) {
+            failures.push(format!("{paths:?} {subject} (strict): not allowed: {f}"));
+        }
+        for f in beyond_observed(&observed, &rbac) {
+            failures.push(format!(
+                "{paths:?} {subject} (strict): granted beyond observed: {f}"
+            ));
+        }
+    }
+    (names.len(), failures)
+}

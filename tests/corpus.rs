@@ -1,0 +1,77 @@
+//! Real audit logs from ../shared/corpus (read in place; their licenses are not ours): for
+//! every subject of every native-format log, the generated RBAC allows all its requests,
+//! and in strict mode nothing beyond them. Skips, saying so, when the corpus is absent.
+
+mod common;
+
+use common::{check_all_subjects, corpus_dir};
+
+/// Native-format logs (JSON lines, EventLists, Panther-stored EKS events).
+const NATIVE: &[&str] = &[
+    "audit2rbac-demo/demo.log",
+    "audit2rbac-demo/demo.v1beta1.log",
+    "audit2rbac-demo/demo-original.v1beta1.log",
+    "falco-trace-files-k8s-audit",
+    "kubernetes-website-audit-doc-2017/audit-v1alpha1-log-backend.jsonl",
+    "kubernetes-website-audit-doc-2017/eventlist-v1alpha1-webhook.json",
+    "khi-gke-k8s-audit/oss-test-log.jsonl",
+    "rbac-tool-auditgen/testdata-01.json",
+    "rbac-tool-auditgen/testdata-02.json",
+    "panther-analysis-eks-rule-tests/aws_eks_rules-test-logs.jsonl",
+    "elastic-integrations-kubernetes-audit_logs/test-audit.log",
+];
+
+#[test]
+fn every_corpus_subject_is_covered_and_strict_is_exact() {
+    let Some(dir) = corpus_dir() else {
+        eprintln!("SKIPPED: ../shared/corpus not found; corpus tests did not run");
+        return;
+    };
+    let mut total_subjects = 0;
+    let mut failures = Vec::new();
+    for rel in NATIVE {
+        let path = dir.join(rel);
+        assert!(path.exists(), "corpus file missing: {}", path.display());
+        let (subjects, f) = check_all_subjects(&[path.display().to_string()]);
+        assert!(subjects > 0, "no subjects decoded from {rel}");
+        total_subjects += subjects;
+        failures.extend(f);
+    }
+    eprintln!("corpus: checked {total_subjects} subjects");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn demo_log_subjects_and_requests() {
+    let Some(dir) = corpus_dir() else {
+        eprintln!("SKIPPED: ../shared/corpus not found");
+        return;
+    };
+    let agg = common::aggregate_of(&[dir
+        .join("audit2rbac-demo/demo-original.v1beta1.log")
+        .display()
+        .to_string()]);
+    let names = agg.subject_names();
+    // The impersonated users are subjects; the impersonator (system:admin) is one too,
+    // through its impersonate checks.
+    for want in [
+        "alice",
+        "bob",
+        "system:serviceaccount:ns1:sa1",
+        "system:admin",
+    ] {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
+    }
+    let admin = &agg.subjects["system:admin"];
+    let shown: Vec<String> = admin.requests.keys().map(|r| r.to_string()).collect();
+    assert!(
+        shown.iter().any(|s| s == "impersonate users bob (cluster)"),
+        "{shown:?}"
+    );
+    assert!(
+        shown
+            .iter()
+            .any(|s| s == "impersonate serviceaccounts sa1 -n ns1"),
+        "{shown:?}"
+    );
+}
