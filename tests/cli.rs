@@ -1,0 +1,367 @@
+//! End-to-end tests of the binary: exact output on the shipped log, determinism, YAML that
+//! parses back to the same objects, inputs (stdin, gzip members, directories), flags, and
+//! the documented exit codes.
+
+mod common;
+
+use audit2role::rbac::read::read_rbac_str;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_audit2role");
+
+fn testdata(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().expect("binary runs")
+}
+
+fn run_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary starts");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn tmpdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("audit2role-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn golden_outputs_for_the_shipped_log() {
+    let log = testdata("audit.log");
+    for (args, expected) in [
+        (vec!["--user", "alice"], "expected/alice.yaml"),
+        (
+            vec!["--user", "alice", "--strict"],
+            "expected/alice-strict.yaml",
+        ),
+        (
+            vec!["--serviceaccount", "ops:reconciler"],
+            "expected/ops-reconciler.yaml",
+        ),
+    ] {
+        let mut all = args.clone();
+        all.push(&log);
+        let o = run(&all);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        let want = std::fs::read_to_string(testdata(expected)).unwrap();
+        assert_eq!(stdout(&o), want, "{args:?} differs from {expected}");
+    }
+}
+
+#[test]
+fn output_is_deterministic_and_parses_back() {
+    let log = testdata("audit.log");
+    let a = run(&["--user", "alice", &log]);
+    let b = run(&["--user", "alice", &log]);
+    assert_eq!(a.stdout, b.stdout);
+    let yaml = read_rbac_str(&stdout(&a), "yaml output").unwrap();
+    let json_out = run(&["--user", "alice", "-o", "json", &log]);
+    assert_eq!(json_out.status.code(), Some(0));
+    let list: serde_json::Value = serde_json::from_slice(&json_out.stdout).unwrap();
+    assert_eq!(list["kind"], "List");
+    let json = read_rbac_str(&stdout(&json_out), "json output").unwrap();
+    assert_eq!(yaml, json);
+    assert_eq!(yaml.roles.len(), 1);
+    assert_eq!(yaml.cluster_roles.len(), 1);
+}
+
+#[test]
+fn generated_rbac_passes_check_and_missing_rules_fail_it() {
+    let dir = tmpdir("check");
+    let log = testdata("audit.log");
+    let o = run(&["--user", "alice", &log]);
+    let rbac = dir.join("alice.yaml");
+    std::fs::write(&rbac, &o.stdout).unwrap();
+    let ok = run(&[
+        "check",
+        "--rbac",
+        rbac.to_str().unwrap(),
+        "--user",
+        "alice",
+        &log,
+    ]);
+    assert_eq!(ok.status.code(), Some(0), "{}{}", stdout(&ok), stderr(&ok));
+    assert_eq!(stdout(&ok), "");
+
+    // Drop the namespaced Role: its requests must be reported, and exit 1.
+    let text = stdout(&o);
+    let without_role: Vec<&str> = text
+        .split("---\n")
+        .filter(|d| !d.contains("kind: Role\n"))
+        .collect();
+    std::fs::write(&rbac, without_role.join("---\n")).unwrap();
+    let bad = run(&[
+        "check",
+        "--rbac",
+        rbac.to_str().unwrap(),
+        "--user",
+        "alice",
+        &log,
+    ]);
+    assert_eq!(bad.status.code(), Some(1));
+    let report = stdout(&bad);
+    assert!(
+        report.contains("not allowed: get secrets db-password -n dev"),
+        "{report}"
+    );
+    assert!(
+        report.contains("not allowed: create pods/exec web-0 -n dev")
+            || report.contains("not allowed: get pods/exec web-0 -n dev"),
+        "{report}"
+    );
+    assert!(
+        !report.contains("/api "),
+        "discovery is allowed by the bootstrap roles: {report}"
+    );
+}
+
+#[test]
+fn stdin_gzip_members_and_directories_read_alike() {
+    let log = testdata("audit.log");
+    let plain = run(&["--user", "alice", &log]);
+    let bytes = std::fs::read(&log).unwrap();
+
+    let from_stdin = run_stdin(&["--user", "alice", "-"], &bytes);
+    assert_eq!(from_stdin.stdout, plain.stdout);
+
+    // Two gzip members concatenated (as `cat a.gz b.gz` makes): both must be read.
+    let cut = bytes.len() / 2
+        + bytes[bytes.len() / 2..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .unwrap()
+        + 1;
+    let mut gz = Vec::new();
+    for part in [&bytes[..cut], &bytes[cut..]] {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(part).unwrap();
+        gz.extend(enc.finish().unwrap());
+    }
+    let dir = tmpdir("inputs");
+    let gz_path = dir.join("audit.log.1");
+    std::fs::write(&gz_path, &gz).unwrap();
+    let from_gz = run(&["--user", "alice", gz_path.to_str().unwrap()]);
+    assert_eq!(from_gz.stdout, plain.stdout, "{}", stderr(&from_gz));
+
+    // A directory: every file below it; split across two files gives the same result.
+    let split = dir.join("split");
+    std::fs::create_dir_all(split.join("sub")).unwrap();
+    std::fs::write(split.join("a.log"), &bytes[..cut]).unwrap();
+    std::fs::write(split.join("sub/b.log"), &bytes[cut..]).unwrap();
+    let from_dir = run(&["--user", "alice", split.to_str().unwrap()]);
+    assert_eq!(from_dir.stdout, plain.stdout);
+    let with_f = run(&[
+        "--user",
+        "alice",
+        "-f",
+        split.join("a.log").to_str().unwrap(),
+        "-f",
+        split.join("sub/b.log").to_str().unwrap(),
+    ]);
+    assert_eq!(with_f.stdout, plain.stdout);
+}
+
+#[test]
+fn exit_codes() {
+    let log = testdata("audit.log");
+    let none = run(&["--user", "nobody", &log]);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(stderr(&none).contains("No audit events matched user nobody"));
+    assert_eq!(none.stdout, b"");
+
+    let ns = run(&["--user", "alice", "-n", "kube-system", &log]);
+    assert_eq!(ns.status.code(), Some(1));
+    assert!(stderr(&ns).contains("in namespace kube-system"));
+
+    for args in [
+        vec!["--user", "alice"],
+        vec![log.as_str()],
+        vec!["--user", "a", "--serviceaccount", "b:c", log.as_str()],
+        vec!["--serviceaccount", "nocolon", log.as_str()],
+        vec!["--user", "alice", "/no/such/file"],
+        vec!["--user", "alice", "--no-such-flag", log.as_str()],
+        vec![
+            "--user",
+            "alice",
+            "--generate-labels",
+            "rbac.authorization.k8s.io/aggregate-to-admin=true",
+            log.as_str(),
+        ],
+        vec!["check", "--user", "alice", log.as_str()],
+    ] {
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).is_empty());
+        assert_eq!(o.stdout, b"", "{args:?}");
+    }
+    let missing = run(&["--user", "alice", "/no/such/file"]);
+    assert!(stderr(&missing).contains("/no/such/file"));
+}
+
+#[test]
+fn bad_lines_are_reported_with_file_and_line_or_fail_in_strict_input() {
+    let log = testdata("audit.log");
+    let o = run(&["--user", "alice", &log]);
+    assert!(
+        stderr(&o).contains("audit.log:15: invalid JSON"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("skipped 1 of 23 lines"));
+    let strict = run(&["--user", "alice", "--strict-input", &log]);
+    assert_eq!(strict.status.code(), Some(2));
+    assert!(
+        stderr(&strict).contains("audit.log:15:"),
+        "{}",
+        stderr(&strict)
+    );
+    let quiet = run(&["--user", "alice", "-q", &log]);
+    assert_eq!(stderr(&quiet), "");
+}
+
+#[test]
+fn namespace_filter_and_existing_rbac() {
+    let log = testdata("audit.log");
+    let o = run(&["--user", "alice", "-n", "dev", &log]);
+    assert_eq!(o.status.code(), Some(0));
+    let set = read_rbac_str(&stdout(&o), "out").unwrap();
+    assert!(set.roles.iter().all(|r| r.metadata.namespace == "dev"));
+    assert!(set
+        .cluster_roles
+        .iter()
+        .all(|r| r.rules.iter().all(|rule| rule.non_resource_urls.is_empty())));
+
+    // RBAC already in place allows the secret read and configmap create: they are not generated.
+    let dir = tmpdir("existing");
+    let existing = dir.join("existing.yaml");
+    std::fs::write(
+        &existing,
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: dev-reader\n  namespace: dev\nrules:\n- apiGroups: [\"\"]\n  resources: [secrets, configmaps]\n  verbs: [get, create]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: devs\n  namespace: dev\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: Role\n  name: dev-reader\nsubjects:\n- apiGroup: rbac.authorization.k8s.io\n  kind: Group\n  name: devs\n",
+    )
+    .unwrap();
+    let o = run(&[
+        "--user",
+        "alice",
+        "--existing",
+        existing.to_str().unwrap(),
+        &log,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(!out.contains("db-password"), "{out}");
+    assert!(
+        !out.contains("- create\n- apiGroups:\n  - \"\"\n  resourceNames:\n  - app-config"),
+        "{out}"
+    );
+    let full = std::fs::read_to_string(testdata("expected/alice.yaml")).unwrap();
+    assert!(full.contains("db-password"));
+    // Together with the existing RBAC, the output still allows everything.
+    let combined = dir.join("combined.yaml");
+    std::fs::write(
+        &combined,
+        format!(
+            "{}---\n{}",
+            std::fs::read_to_string(&existing).unwrap(),
+            out
+        ),
+    )
+    .unwrap();
+    let check = run(&[
+        "check",
+        "--rbac",
+        combined.to_str().unwrap(),
+        "--user",
+        "alice",
+        &log,
+    ]);
+    assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
+}
+
+#[test]
+fn expansion_flags_and_naming_flags() {
+    let log = testdata("audit.log");
+    let o = run(&["--user", "alice", "--expand-multi-namespace=false", &log]);
+    let set = read_rbac_str(&stdout(&o), "out").unwrap();
+    assert!(
+        set.roles.iter().any(|r| r.metadata.namespace == "staging"),
+        "pods list stays in staging"
+    );
+    let o = run(&["--user", "alice", "--expand-verbs=false", &log]);
+    assert!(
+        !stdout(&o).contains("- patch"),
+        "update alone without verb expansion"
+    );
+    let o = run(&[
+        "--user",
+        "alice",
+        "--generate-name",
+        "team-{subject}",
+        "--generate-labels",
+        "owner=platform",
+        "--generate-annotations",
+        "note=from audit of {subject}",
+        &log,
+    ]);
+    let set = read_rbac_str(&stdout(&o), "out").unwrap();
+    let meta = &set.cluster_roles[0].metadata;
+    assert_eq!(meta.name, "team-alice");
+    assert_eq!(
+        meta.labels.get("owner").map(String::as_str),
+        Some("platform")
+    );
+    assert_eq!(
+        meta.annotations.get("note").map(String::as_str),
+        Some("from audit of alice")
+    );
+    assert_eq!(set.cluster_role_bindings[0].role_ref.name, "team-alice");
+}
+
+#[test]
+fn impersonator_gets_impersonate_rules() {
+    let o = run(&["--user", "admin", &testdata("audit.log")]);
+    assert_eq!(o.status.code(), Some(0));
+    let set = read_rbac_str(&stdout(&o), "out").unwrap();
+    let rules = &set.cluster_roles[0].rules;
+    assert!(rules.iter().any(|r| r.resources == ["users"]
+        && r.resource_names == ["alice"]
+        && r.verbs == ["impersonate"]));
+    assert!(rules
+        .iter()
+        .any(|r| r.resources == ["groups"] && r.resource_names == ["devs"]));
+    assert!(!rules
+        .iter()
+        .any(|r| r.resource_names.iter().any(|n| n == "system:authenticated")));
+    assert!(stderr(&o).contains("system:masters"));
+}
+
+#[test]
+fn every_subject_of_the_shipped_log_is_covered_and_strict_is_exact() {
+    let (subjects, failures) = common::check_all_subjects(&[testdata("audit.log")]);
+    assert_eq!(subjects, 4, "alice, bob, admin and the reconciler");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
