@@ -4,6 +4,7 @@
 
 mod common;
 
+use audit2role::policy::Policy;
 use common::{check_all_subjects, corpus_dir};
 
 /// Native-format logs (JSON lines, EventLists, Panther-stored EKS events).
@@ -29,7 +30,21 @@ fn every_corpus_subject_is_covered_and_strict_is_exact() {
     };
     let mut total_subjects = 0;
     let mut failures = Vec::new();
+    println!("| file | subjects | distinct requests | rules (default) | rules (strict) |\n|---|---|---|---|---|");
     for rel in NATIVE {
+        let agg = common::aggregate_of(&[dir.join(rel).display().to_string()]);
+        let (mut distinct, mut rules, mut strict_rules) = (0, 0, 0);
+        for subject in agg.subject_names() {
+            distinct += agg.subjects[subject].distinct();
+            let count = |p: &Policy| {
+                let set = common::generate_for(&agg, subject, p).1;
+                set.roles.iter().map(|r| r.rules.len()).sum::<usize>()
+                    + set.cluster_roles.iter().map(|r| r.rules.len()).sum::<usize>()
+            };
+            rules += count(&Policy::default());
+            strict_rules += count(&Policy::strict());
+        }
+        println!("| {rel} | {} | {distinct} | {rules} | {strict_rules} |", agg.subjects.len());
         let path = dir.join(rel);
         assert!(path.exists(), "corpus file missing: {}", path.display());
         let (subjects, f) = check_all_subjects(&[path.display().to_string()]);
