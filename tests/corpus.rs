@@ -39,12 +39,19 @@ fn every_corpus_subject_is_covered_and_strict_is_exact() {
             let count = |p: &Policy| {
                 let set = common::generate_for(&agg, subject, p).1;
                 set.roles.iter().map(|r| r.rules.len()).sum::<usize>()
-                    + set.cluster_roles.iter().map(|r| r.rules.len()).sum::<usize>()
+                    + set
+                        .cluster_roles
+                        .iter()
+                        .map(|r| r.rules.len())
+                        .sum::<usize>()
             };
             rules += count(&Policy::default());
             strict_rules += count(&Policy::strict());
         }
-        println!("| {rel} | {} | {distinct} | {rules} | {strict_rules} |", agg.subjects.len());
+        println!(
+            "| {rel} | {} | {distinct} | {rules} | {strict_rules} |",
+            agg.subjects.len()
+        );
         let path = dir.join(rel);
         assert!(path.exists(), "corpus file missing: {}", path.display());
         let (subjects, f) = check_all_subjects(&[path.display().to_string()]);
