@@ -110,12 +110,18 @@ pub fn normalize<'a>(
             };
             let mut name = object.name.as_deref().unwrap_or("");
             let mut namespace = object.namespace.as_deref().unwrap_or("");
-            if verb == "create" && subresource.is_empty() {
-                // The name of a created object comes from the body, after authorization.
+            if (verb == "create" && subresource.is_empty()) || verb == "deletecollection" {
+                // The name of a created object comes from the body, after authorization;
+                // a collection delete never names an object.
                 name = "";
             }
-            if resource == "namespaces" && api_group.is_empty() && namespace.is_empty() {
-                // `/api/v1/namespaces/foo[/status|/finalize]` is a request in namespace foo.
+            if resource == "namespaces"
+                && api_group.is_empty()
+                && namespace.is_empty()
+                && !matches!(verb, "list" | "watch" | "create" | "deletecollection")
+            {
+                // `/api/v1/namespaces/foo[/status|/finalize]` is a request in namespace foo
+                // (a list or watch with a name field selector is not).
                 namespace = name;
             }
             RequestRef {
@@ -280,6 +286,45 @@ mod tests {
             r#"{"verb":"get","user":{"username":"a"},"objectRef":{"resource":"namespaces","name":"x"}}"#,
             |n| {
                 assert_eq!(n.request.namespace(), "x");
+            },
+        );
+    }
+
+    #[test]
+    fn list_and_watch_keep_a_field_selector_name() {
+        norm(
+            r#"{"verb":"watch","user":{"username":"a"},"requestURI":"/api/v1/namespaces/n/configmaps?fieldSelector=metadata.name%3Dc&watch=true","objectRef":{"resource":"configmaps","namespace":"n","name":"c"}}"#,
+            |n| {
+                assert!(matches!(
+                    n.request.target,
+                    TargetRef::Resource {
+                        name: "c",
+                        namespace: "n",
+                        ..
+                    }
+                ));
+            },
+        );
+        norm(
+            r#"{"verb":"list","user":{"username":"a"},"objectRef":{"resource":"namespaces","name":"x"}}"#,
+            |n| {
+                assert!(matches!(
+                    n.request.target,
+                    TargetRef::Resource {
+                        name: "x",
+                        namespace: "",
+                        ..
+                    }
+                ));
+            },
+        );
+        norm(
+            r#"{"verb":"deletecollection","user":{"username":"a"},"objectRef":{"resource":"pods","namespace":"n","name":"x"}}"#,
+            |n| {
+                assert!(matches!(
+                    n.request.target,
+                    TargetRef::Resource { name: "", .. }
+                ));
             },
         );
     }

@@ -115,6 +115,9 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         {
             eprintln!("note: {subject} is in system:masters, which bypasses RBAC; the generated RBAC is what it would need without that group");
         }
+        for r in &generated.refused {
+            eprintln!("warning: not granted: {r}: a URL ending in * would be a wildcard rule; grant it by hand if needed");
+        }
         if generated.rbac.is_empty() {
             eprintln!("note: everything {subject} did is already allowed; nothing to generate");
         }
