@@ -113,6 +113,13 @@ pub struct GenerateArgs {
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Yaml)]
     pub output: OutputFormat,
+    /// Above each rule, a comment with the requests that justified it (count, first and
+    /// last seen, denials) and what expansion widened; with -o json, a report beside the items.
+    #[arg(long)]
+    pub evidence: bool,
+    /// Exit 3 when a generated rule is at or above this risk level (after writing it).
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub fail_on_risk: Option<crate::risk::Level>,
 }
 
 #[derive(Args, Debug, Clone, Default)]

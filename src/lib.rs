@@ -16,6 +16,8 @@ pub mod policy;
 pub mod rbac;
 pub mod render;
 pub mod request;
+pub mod review;
+pub mod risk;
 pub mod source;
 pub mod time;
 

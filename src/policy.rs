@@ -3,6 +3,7 @@
 //! name; strict mode with none of these). Requests the existing RBAC already allows produce
 //! nothing. Rules are compacted per role; objects come out sorted.
 
+use crate::aggregate::Evidence;
 use crate::rbac::compact::{compact, Atom};
 use crate::rbac::{
     Authorizer, ClusterRole, ObjectMeta, RbacSet, Role, RoleBinding, RoleRef, Subject, RBAC_GROUP,
@@ -66,11 +67,13 @@ pub struct Naming {
     pub annotations: BTreeMap<String, String>,
 }
 
-/// One distinct request with every identity (name + groups) it was made as.
+/// One distinct request with every identity (name + groups) it was made as, and what the
+/// log says about it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Observed {
     pub request: Request,
     pub users: Vec<UserInfo>,
+    pub evidence: Evidence,
 }
 
 /// What generation produced for one subject.
@@ -347,6 +350,7 @@ mod tests {
             .map(|request| Observed {
                 request,
                 users: vec![user.clone()],
+                evidence: Evidence::default(),
             })
             .collect()
     }

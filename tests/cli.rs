@@ -365,3 +365,54 @@ fn every_subject_of_the_shipped_log_is_covered_and_strict_is_exact() {
     assert_eq!(subjects, 4, "alice, bob, admin and the reconciler");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn evidence_comments_and_risk_gating() {
+    let log = testdata("audit.log");
+    let plain = run(&["--user", "alice", &log]);
+    let with = run(&["--user", "alice", "--evidence", &log]);
+    assert_eq!(with.status.code(), Some(0));
+    let text = stdout(&with);
+    assert_eq!(
+        text,
+        std::fs::read_to_string(testdata("expected/alice-evidence.yaml")).unwrap()
+    );
+    // Comments change nothing in the objects.
+    assert_eq!(
+        read_rbac_str(&text, "evidence").unwrap(),
+        read_rbac_str(&stdout(&plain), "plain").unwrap()
+    );
+    assert!(text.contains("# evidence: 1 request (1 distinct), first 2026-11-02T09:10:00Z, last 2026-11-02T09:10:00Z, 1 denied\n# risk: high: reads secrets"), "{text}");
+    assert!(
+        text.contains("# cluster-wide: seen in namespaces dev, staging\n"),
+        "{text}"
+    );
+    assert!(
+        stderr(&with).contains(
+            "risk: high: Role dev/audit2role:alice rule 6: get secrets (core) names db-password"
+        ),
+        "{}",
+        stderr(&with)
+    );
+
+    let gate_high = run(&["--user", "alice", "--fail-on-risk", "high", &log]);
+    assert_eq!(gate_high.status.code(), Some(3));
+    assert_eq!(gate_high.stdout, plain.stdout, "the RBAC is still written");
+    let gate_critical = run(&["--user", "alice", "--fail-on-risk", "critical", &log]);
+    assert_eq!(gate_critical.status.code(), Some(0));
+    let bad_level = run(&["--user", "alice", "--fail-on-risk", "severe", &log]);
+    assert_eq!(bad_level.status.code(), Some(2));
+
+    let json = run(&["--user", "alice", "--evidence", "-o", "json", &log]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["kind"], "List");
+    let rules = v["audit2role"]["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 8);
+    let secret = rules
+        .iter()
+        .find(|r| r["rule"]["resources"][0] == "secrets")
+        .unwrap();
+    assert_eq!(secret["denied"], 1);
+    assert_eq!(secret["risks"][0]["level"], "high");
+    assert_eq!(secret["lastSeen"], "2026-11-02T09:10:00Z");
+}

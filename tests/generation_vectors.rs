@@ -140,7 +140,11 @@ fn generation_cases_grant_the_same_in_no_more_rules() {
         }
         let observed: Vec<Observed> = by_request
             .into_iter()
-            .map(|(request, users)| Observed { request, users })
+            .map(|(request, users)| Observed {
+                request,
+                users,
+                evidence: Default::default(),
+            })
             .collect();
         let naming = Naming {
             name: s(&case["options"], "name"),

@@ -1,0 +1,282 @@
+//! Review aids for generated RBAC: per rule, the evidence that justified it (requests,
+//! first/last seen, denials, what an expansion widened) and the risks it carries, as YAML
+//! comments, a JSON report, and a list on stderr.
+
+use crate::aggregate::Evidence;
+use crate::policy::Observed;
+use crate::rbac::authorize::rule_allows;
+use crate::rbac::{PolicyRule, RbacSet};
+use crate::render::RuleComments;
+use crate::request::{Request, Target};
+use crate::risk::{assess, highest, Level, Risk};
+use crate::time::format_rfc3339_micros;
+use serde_json::json;
+use std::collections::BTreeSet;
+
+/// How many namespaces or names a note lists before it says how many more there are.
+const LISTED: usize = 5;
+
+/// What one generated rule rests on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleReport {
+    /// `Role` or `ClusterRole`.
+    pub kind: &'static str,
+    pub namespace: String,
+    pub name: String,
+    pub index: usize,
+    pub rule: PolicyRule,
+    /// Evidence summed over the observed requests the rule allows.
+    pub evidence: Evidence,
+    pub distinct: usize,
+    /// What expansion widened: namespaces, names, verbs.
+    pub notes: Vec<String>,
+    pub risks: Vec<Risk>,
+}
+
+impl RuleReport {
+    pub fn highest_risk(&self) -> Option<Level> {
+        highest(&self.risks)
+    }
+
+    /// `Role dev/name rule 3` or `ClusterRole name rule 1` (1-based).
+    pub fn location(&self) -> String {
+        if self.namespace.is_empty() {
+            format!("{} {} rule {}", self.kind, self.name, self.index + 1)
+        } else {
+            format!(
+                "{} {}/{} rule {}",
+                self.kind,
+                self.namespace,
+                self.name,
+                self.index + 1
+            )
+        }
+    }
+}
+
+fn listed(items: &BTreeSet<&str>) -> String {
+    let shown: Vec<&str> = items.iter().take(LISTED).copied().collect();
+    let more = items.len().saturating_sub(LISTED);
+    if more > 0 {
+        format!("{} and {more} more", shown.join(", "))
+    } else {
+        shown.join(", ")
+    }
+}
+
+/// A short human form of a rule for stderr lists.
+pub fn describe_rule(rule: &PolicyRule) -> String {
+    if !rule.non_resource_urls.is_empty() {
+        return format!(
+            "{} {}",
+            rule.verbs.join(","),
+            rule.non_resource_urls.join(",")
+        );
+    }
+    let groups: Vec<String> = rule
+        .api_groups
+        .iter()
+        .map(|g| {
+            if g.is_empty() {
+                "core".to_string()
+            } else {
+                g.clone()
+            }
+        })
+        .collect();
+    let mut s = format!(
+        "{} {} ({})",
+        rule.verbs.join(","),
+        rule.resources.join(","),
+        groups.join(",")
+    );
+    if !rule.resource_names.is_empty() {
+        s.push_str(&format!(" names {}", rule.resource_names.join(",")));
+    }
+    s
+}
+
+/// Does the rule, in a role of `namespace` (`""` = cluster-wide), allow `request`?
+fn in_scope(namespace: &str, request: &Request) -> bool {
+    namespace.is_empty() || request.namespace() == namespace
+}
+
+fn report_rule(
+    kind: &'static str,
+    namespace: &str,
+    name: &str,
+    index: usize,
+    rule: &PolicyRule,
+    observed: &[Observed],
+) -> RuleReport {
+    let mut matched: Vec<&Observed> = observed
+        .iter()
+        .filter(|o| in_scope(namespace, &o.request) && rule_allows(rule, &o.request))
+        .collect();
+    let mut notes = Vec::new();
+    if matched.is_empty() {
+        // A rule of expanded verbs only: credit the requests it was expanded from.
+        let any_verb = PolicyRule {
+            verbs: vec!["*".to_string()],
+            ..rule.clone()
+        };
+        matched = observed
+            .iter()
+            .filter(|o| in_scope(namespace, &o.request) && rule_allows(&any_verb, &o.request))
+            .collect();
+    }
+    let mut evidence = Evidence::default();
+    for o in &matched {
+        evidence.merge(&o.evidence);
+    }
+    let seen_verbs: BTreeSet<&str> = matched.iter().map(|o| o.request.verb.as_str()).collect();
+    let added: Vec<&str> = rule
+        .verbs
+        .iter()
+        .map(String::as_str)
+        .filter(|v| !seen_verbs.contains(v))
+        .collect();
+    if namespace.is_empty() && rule.non_resource_urls.is_empty() {
+        let namespaces: BTreeSet<&str> = matched
+            .iter()
+            .map(|o| o.request.namespace())
+            .filter(|ns| !ns.is_empty())
+            .collect();
+        if !namespaces.is_empty() {
+            notes.push(format!(
+                "cluster-wide: seen in namespaces {}",
+                listed(&namespaces)
+            ));
+        }
+    }
+    if rule.resource_names.is_empty() {
+        let names: BTreeSet<&str> = matched
+            .iter()
+            .filter_map(|o| match &o.request.target {
+                Target::Resource(r) if !r.name.is_empty() => Some(r.name.as_str()),
+                _ => None,
+            })
+            .collect();
+        if !names.is_empty() {
+            notes.push(format!("any name: seen for {}", listed(&names)));
+        }
+    }
+    if !added.is_empty() {
+        notes.push(format!(
+            "verbs not observed, added by expansion: {}",
+            added.join(", ")
+        ));
+    }
+    RuleReport {
+        kind,
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+        index,
+        rule: rule.clone(),
+        evidence,
+        distinct: matched.len(),
+        notes,
+        risks: assess(rule, namespace.is_empty()),
+    }
+}
+
+/// A report for every rule of the generated roles, in output order.
+pub fn review(rbac: &RbacSet, observed: &[Observed]) -> Vec<RuleReport> {
+    let mut out = Vec::new();
+    for role in &rbac.roles {
+        for (i, rule) in role.rules.iter().enumerate() {
+            out.push(report_rule(
+                "Role",
+                &role.metadata.namespace,
+                &role.metadata.name,
+                i,
+                rule,
+                observed,
+            ));
+        }
+    }
+    for role in &rbac.cluster_roles {
+        for (i, rule) in role.rules.iter().enumerate() {
+            out.push(report_rule(
+                "ClusterRole",
+                "",
+                &role.metadata.name,
+                i,
+                rule,
+                observed,
+            ));
+        }
+    }
+    out
+}
+
+fn time_or_dash(t: Option<i64>) -> String {
+    t.map(format_rfc3339_micros)
+        .unwrap_or_else(|| "-".to_string())
+}
+
+/// The one-line evidence summary.
+pub fn evidence_line(r: &RuleReport) -> String {
+    let e = &r.evidence;
+    let count = e.count();
+    let mut s = format!(
+        "evidence: {count} request{} ({} distinct), first {}, last {}",
+        if count == 1 { "" } else { "s" },
+        r.distinct,
+        time_or_dash(e.first),
+        time_or_dash(e.last)
+    );
+    if e.denied > 0 {
+        s.push_str(&format!(", {} denied", e.denied));
+    }
+    s
+}
+
+/// YAML comments above each rule: risks always; evidence and notes when asked for.
+pub fn comments(reports: &[RuleReport], with_evidence: bool) -> RuleComments {
+    let mut out = RuleComments::new();
+    for r in reports {
+        let mut lines = Vec::new();
+        if with_evidence {
+            lines.push(evidence_line(r));
+            lines.extend(r.notes.iter().cloned());
+        }
+        lines.extend(r.risks.iter().map(|risk| format!("risk: {risk}")));
+        if !lines.is_empty() {
+            out.insert(
+                (
+                    r.kind.to_string(),
+                    r.namespace.clone(),
+                    r.name.clone(),
+                    r.index,
+                ),
+                lines,
+            );
+        }
+    }
+    out
+}
+
+/// The report as JSON, one entry per rule.
+pub fn report_json(subject: &str, reports: &[RuleReport]) -> serde_json::Value {
+    let rules: Vec<serde_json::Value> = reports
+        .iter()
+        .map(|r| {
+            json!({
+                "kind": r.kind,
+                "namespace": r.namespace,
+                "name": r.name,
+                "index": r.index,
+                "rule": serde_json::to_value(&r.rule).unwrap_or_default(),
+                "requests": r.evidence.count(),
+                "distinct": r.distinct,
+                "denied": r.evidence.denied,
+                "firstSeen": r.evidence.first.map(format_rfc3339_micros),
+                "lastSeen": r.evidence.last.map(format_rfc3339_micros),
+                "notes": r.notes,
+                "risks": r.risks.iter().map(|k| json!({"level": k.level.as_str(), "reason": k.reason})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({"subject": subject, "rules": rules})
+}
