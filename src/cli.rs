@@ -31,6 +31,11 @@ pub enum Command {
         after_help = "Examples:\n  audit2role check --rbac alice.yaml --user alice audit.log.gz\n  kubectl get roles,rolebindings,clusterroles,clusterrolebindings -A -o yaml > rbac.yaml\n  audit2role check --rbac rbac.yaml --serviceaccount ops:reconciler logs/"
     )]
     Check(CheckArgs),
+    /// Compare the permissions an RBAC dump grants with what the logs show being used.
+    #[command(
+        after_help = "Examples:\n  kubectl get roles,rolebindings,clusterroles,clusterrolebindings -A -o yaml > rbac.yaml\n  audit2role diff --rbac rbac.yaml --user alice audit.log.gz\n  audit2role diff --rbac rbac.yaml --all-subjects -o json logs/\n  audit2role diff --rbac rbac.yaml --serviceaccount ops:reconciler --suggest logs/"
+    )]
+    Diff(DiffArgs),
 }
 
 /// Inputs shared by every command that reads logs.
@@ -131,4 +136,31 @@ pub struct CheckArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub subject: SubjectArgs,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReportFormat {
+    #[default]
+    Table,
+    Json,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct DiffArgs {
+    /// The RBAC dump: YAML streams or JSON Lists (kubectl get ... -o yaml).
+    #[arg(long, value_name = "FILE", required = true)]
+    pub rbac: Vec<String>,
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub subject: SubjectArgs,
+    /// Every subject seen in the logs.
+    #[arg(long)]
+    pub all_subjects: bool,
+    /// Also write the least-privilege RBAC that would replace what the dump grants.
+    #[arg(long)]
+    pub suggest: bool,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = ReportFormat::Table)]
+    pub output: ReportFormat,
 }

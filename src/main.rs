@@ -19,6 +19,7 @@ fn main() {
     let result = match &cli.command {
         Some(Command::Generate(args)) => cmd::generate::run(args),
         Some(Command::Check(args)) => cmd::check::run(args),
+        Some(Command::Diff(args)) => cmd::diff::run(args),
         None => cmd::generate::run(&cli.generate),
     };
     match result {

@@ -2,6 +2,7 @@
 //! is assumed to exist, and reading the logs.
 
 pub mod check;
+pub mod diff;
 pub mod generate;
 
 use crate::aggregate::{Aggregate, Filter};

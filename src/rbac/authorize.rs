@@ -89,6 +89,17 @@ pub struct Grant {
     pub role_name: String,
 }
 
+/// A rule together with the binding that makes it apply and where it applies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BoundRule {
+    pub grant: Grant,
+    /// Position of the rule in its role.
+    pub rule_index: usize,
+    pub rule: PolicyRule,
+    /// Namespace the rule applies in; `""` = every namespace and cluster scope.
+    pub scope: String,
+}
+
 /// An authorizer over one set of RBAC objects, indexed for repeated questions.
 #[derive(Clone, Debug, Default)]
 pub struct Authorizer {
@@ -173,6 +184,42 @@ impl Authorizer {
             true
         });
         rules
+    }
+
+    /// Every rule that applies to `user` anywhere: through ClusterRoleBindings (scope `""`,
+    /// every namespace) and through RoleBindings (scope = the binding's namespace).
+    pub fn bound_rules(&self, user: &UserInfo) -> Vec<BoundRule> {
+        let mut out = Vec::new();
+        let mut namespaces: Vec<&String> = self.role_bindings_by_namespace.keys().collect();
+        namespaces.sort();
+        let collect = |namespace: &str, out: &mut Vec<BoundRule>| {
+            let mut index_in_role: HashMap<Grant, usize> = HashMap::new();
+            self.visit_rules(user, namespace, |grant, rule| {
+                let g = grant();
+                let counter = index_in_role.entry(g.clone()).or_insert(0);
+                let scope = if g.binding_kind == "RoleBinding" {
+                    namespace
+                } else {
+                    ""
+                };
+                // ClusterRoleBindings are visited for every namespace; keep them once.
+                if namespace.is_empty() || g.binding_kind == "RoleBinding" {
+                    out.push(BoundRule {
+                        grant: g,
+                        rule_index: *counter,
+                        rule: rule.clone(),
+                        scope: scope.to_string(),
+                    });
+                }
+                *counter += 1;
+                true
+            });
+        };
+        collect("", &mut out);
+        for ns in namespaces {
+            collect(ns, &mut out);
+        }
+        out
     }
 
     /// Calls `visit(grant, rule)` for every rule reachable for `user` in `namespace`, until

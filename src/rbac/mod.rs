@@ -1,6 +1,7 @@
 //! RBAC: object types, the authorizer that decides as the API server's RBAC authorizer does,
 //! compaction of generated rules, and reading RBAC from YAML or JSON dumps.
 
+pub mod aggregation;
 pub mod authorize;
 pub mod compact;
 pub mod read;

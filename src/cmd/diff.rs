@@ -1,0 +1,335 @@
+//! The diff command: for each subject, the permissions an RBAC dump grants it against the
+//! requests the audit logs show it making: which grants were used (with evidence), which
+//! were never used (with their risks), which observed requests the dump does not allow,
+//! and a score. `--suggest` adds the least-privilege replacement.
+
+use crate::aggregate::Evidence;
+use crate::cli::{DiffArgs, ReportFormat};
+use crate::cmd::generate::observed_requests;
+use crate::cmd::{no_match_message, read_logs, subject_name};
+use crate::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK};
+use crate::names::{object_name, parse_pairs, DEFAULT_LABELS, DEFAULT_NAME_TEMPLATE};
+use crate::policy::{generate, Naming, Observed, Policy};
+use crate::rbac::authorize::{rule_allows, BoundRule};
+use crate::rbac::read::read_rbac_file;
+use crate::rbac::{Authorizer, RbacSet};
+use crate::render;
+use crate::review::describe_rule;
+use crate::risk::{assess, Risk};
+use crate::time::format_rfc3339_micros;
+use serde_json::json;
+use std::fmt::Write as _;
+use std::io::Write;
+
+/// One granted rule and how it was used.
+#[derive(Clone, Debug)]
+pub struct GrantUse {
+    pub bound: BoundRule,
+    pub evidence: Evidence,
+    pub distinct: usize,
+    pub risks: Vec<Risk>,
+}
+
+/// The comparison for one subject.
+#[derive(Clone, Debug)]
+pub struct SubjectDiff {
+    pub subject: String,
+    pub grants: Vec<GrantUse>,
+    /// Observed requests the dump does not allow, with their evidence.
+    pub not_allowed: Vec<Observed>,
+    pub observed: Vec<Observed>,
+}
+
+impl SubjectDiff {
+    pub fn used(&self) -> usize {
+        self.grants.iter().filter(|g| g.distinct > 0).count()
+    }
+
+    /// Used grants / granted, as a percentage (100 when nothing is granted).
+    pub fn score(&self) -> f64 {
+        if self.grants.is_empty() {
+            100.0
+        } else {
+            100.0 * self.used() as f64 / self.grants.len() as f64
+        }
+    }
+}
+
+/// Compares what `authorizer` grants `subject` with what it was observed doing.
+pub fn diff_subject(
+    subject: &str,
+    observed: Vec<Observed>,
+    authorizer: &Authorizer,
+) -> SubjectDiff {
+    let mut identities: Vec<_> = observed
+        .iter()
+        .flat_map(|o| o.users.iter().cloned())
+        .collect();
+    identities.sort();
+    identities.dedup();
+    let mut bound: Vec<BoundRule> = Vec::new();
+    for identity in &identities {
+        for b in authorizer.bound_rules(identity) {
+            if !bound.contains(&b) {
+                bound.push(b);
+            }
+        }
+    }
+    let grants = bound
+        .into_iter()
+        .map(|b| {
+            let mut evidence = Evidence::default();
+            let mut distinct = 0;
+            for o in &observed {
+                let in_scope = b.scope.is_empty() || o.request.namespace() == b.scope;
+                if in_scope && rule_allows(&b.rule, &o.request) {
+                    evidence.merge(&o.evidence);
+                    distinct += 1;
+                }
+            }
+            let risks = assess(&b.rule, b.scope.is_empty());
+            GrantUse {
+                bound: b,
+                evidence,
+                distinct,
+                risks,
+            }
+        })
+        .collect();
+    let not_allowed = observed
+        .iter()
+        .filter(|o| o.users.iter().any(|u| !authorizer.allows(u, &o.request)))
+        .cloned()
+        .collect();
+    SubjectDiff {
+        subject: subject.to_string(),
+        grants,
+        not_allowed,
+        observed,
+    }
+}
+
+fn binding_text(b: &BoundRule) -> String {
+    let g = &b.grant;
+    let binding = if g.binding_namespace.is_empty() {
+        format!("{}/{}", g.binding_kind, g.binding_name)
+    } else {
+        format!(
+            "{}/{}/{}",
+            g.binding_kind, g.binding_namespace, g.binding_name
+        )
+    };
+    format!(
+        "{binding} -> {}/{} rule {}",
+        g.role_kind,
+        g.role_name,
+        b.rule_index + 1
+    )
+}
+
+fn time_text(t: Option<i64>) -> String {
+    t.map(format_rfc3339_micros)
+        .unwrap_or_else(|| "-".to_string())
+}
+
+/// The human table for one subject.
+pub fn table(d: &SubjectDiff) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "subject {}: {} of {} granted rules used (score {:.0}%), {} of {} observed requests not allowed",
+        d.subject,
+        d.used(),
+        d.grants.len(),
+        d.score(),
+        d.not_allowed.len(),
+        d.observed.len()
+    );
+    for g in &d.grants {
+        let scope = if g.bound.scope.is_empty() {
+            "cluster".to_string()
+        } else {
+            format!("ns {}", g.bound.scope)
+        };
+        if g.distinct > 0 {
+            let _ = writeln!(
+                s,
+                "  used      {} [{scope}]: {}: {} requests ({} distinct), last {}",
+                binding_text(&g.bound),
+                describe_rule(&g.bound.rule),
+                g.evidence.count(),
+                g.distinct,
+                time_text(g.evidence.last)
+            );
+        }
+    }
+    for g in &d.grants {
+        let scope = if g.bound.scope.is_empty() {
+            "cluster".to_string()
+        } else {
+            format!("ns {}", g.bound.scope)
+        };
+        if g.distinct == 0 {
+            let risk = g
+                .risks
+                .first()
+                .map(|r| format!(" (risk {})", r))
+                .unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "  unused    {} [{scope}]: {}{risk}",
+                binding_text(&g.bound),
+                describe_rule(&g.bound.rule)
+            );
+        }
+    }
+    for o in &d.not_allowed {
+        let _ = writeln!(
+            s,
+            "  missing   {}: {} requests, last {}",
+            o.request,
+            o.evidence.count(),
+            time_text(o.evidence.last)
+        );
+    }
+    s
+}
+
+/// The JSON form for one subject.
+pub fn to_json(d: &SubjectDiff) -> serde_json::Value {
+    let grant = |g: &GrantUse| {
+        json!({
+            "bindingKind": g.bound.grant.binding_kind,
+            "bindingNamespace": g.bound.grant.binding_namespace,
+            "bindingName": g.bound.grant.binding_name,
+            "roleKind": g.bound.grant.role_kind,
+            "roleName": g.bound.grant.role_name,
+            "ruleIndex": g.bound.rule_index,
+            "scope": g.bound.scope,
+            "rule": serde_json::to_value(&g.bound.rule).unwrap_or_default(),
+            "requests": g.evidence.count(),
+            "distinct": g.distinct,
+            "lastSeen": g.evidence.last.map(format_rfc3339_micros),
+            "risks": g.risks.iter().map(|r| json!({"level": r.level.as_str(), "reason": r.reason})).collect::<Vec<_>>(),
+        })
+    };
+    json!({
+        "subject": d.subject,
+        "granted": d.grants.len(),
+        "used": d.used(),
+        "score": (d.score() * 10.0).round() / 10.0,
+        "usedGrants": d.grants.iter().filter(|g| g.distinct > 0).map(grant).collect::<Vec<_>>(),
+        "unusedGrants": d.grants.iter().filter(|g| g.distinct == 0).map(grant).collect::<Vec<_>>(),
+        "notAllowed": d.not_allowed.iter().map(|o| json!({
+            "request": o.request.to_string(),
+            "requests": o.evidence.count(),
+            "denied": o.evidence.denied,
+            "lastSeen": o.evidence.last.map(format_rfc3339_micros),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The least-privilege replacement for a subject (bootstrap roles assumed).
+fn suggestion(subject: &str, observed: &[Observed]) -> Result<RbacSet> {
+    let naming = Naming {
+        name: object_name(DEFAULT_NAME_TEMPLATE, subject),
+        labels: parse_pairs(DEFAULT_LABELS, subject, true, "labels")?,
+        annotations: Default::default(),
+    };
+    let existing = Authorizer::new(crate::bootstrap::bootstrap_rbac());
+    Ok(generate(subject, observed, &existing, &Policy::default(), &naming).rbac)
+}
+
+pub fn run(args: &DiffArgs) -> Result<i32> {
+    let subjects: Vec<String> = if args.all_subjects {
+        if args.subject.user.is_some() || args.subject.serviceaccount.is_some() {
+            return Err(Error::Usage(
+                "--all-subjects cannot be combined with --user or --serviceaccount".to_string(),
+            ));
+        }
+        Vec::new()
+    } else {
+        vec![subject_name(&args.subject)?]
+    };
+    let mut dump = RbacSet::default();
+    for f in &args.rbac {
+        dump.extend(read_rbac_file(f)?);
+    }
+    crate::rbac::aggregation::resolve_aggregation(&mut dump);
+    let authorizer = Authorizer::new(dump);
+    let (aggregate, _) = read_logs(
+        &args.input,
+        subjects.clone(),
+        args.subject.namespace.clone(),
+    )?;
+    let names: Vec<String> = if subjects.is_empty() {
+        aggregate
+            .subject_names()
+            .into_iter()
+            .map(String::from)
+            .collect()
+    } else {
+        subjects
+    };
+    let mut results = Vec::new();
+    for name in &names {
+        match aggregate.subjects.get(name).filter(|s| s.distinct() > 0) {
+            Some(sub) => results.push(diff_subject(
+                name,
+                observed_requests(name, sub),
+                &authorizer,
+            )),
+            None => {
+                eprintln!(
+                    "{}",
+                    no_match_message(name, args.subject.namespace.as_deref())
+                );
+                return Ok(EXIT_NOT_FOUND);
+            }
+        }
+    }
+    if results.is_empty() {
+        eprintln!("No audit events matched any subject");
+        return Ok(EXIT_NOT_FOUND);
+    }
+    let mut out = String::new();
+    match args.output {
+        ReportFormat::Json => {
+            let mut items = Vec::new();
+            for d in &results {
+                let mut v = to_json(d);
+                if args.suggest {
+                    let set = suggestion(&d.subject, &d.observed)?;
+                    v["suggested"] = json!({"apiVersion": "v1", "kind": "List", "items": render::to_json_items(&set)});
+                }
+                items.push(v);
+            }
+            out = format!(
+                "{}\n",
+                serde_json::to_string_pretty(&json!({"subjects": items})).unwrap_or_default()
+            );
+        }
+        ReportFormat::Table => {
+            for d in &results {
+                out.push_str(&table(d));
+            }
+            if args.suggest {
+                for d in &results {
+                    let set = suggestion(&d.subject, &d.observed)?;
+                    let _ = writeln!(
+                        out,
+                        "---\n# suggested least-privilege RBAC for {}",
+                        d.subject.replace(['\n', '\r'], " ")
+                    );
+                    out.push_str(&render::to_yaml(&set, &render::RuleComments::new()));
+                }
+            }
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(out.as_bytes())
+        .and_then(|_| stdout.flush())
+        .map_err(|e| Error::Output(e.to_string()))?;
+    Ok(EXIT_OK)
+}
