@@ -64,12 +64,12 @@ impl InputArgs {
 /// Whose requests to use.
 #[derive(Args, Debug, Clone, Default)]
 pub struct SubjectArgs {
-    /// The user name whose requests to use (exactly as the audit log has it).
-    #[arg(long, value_name = "USER", conflicts_with = "serviceaccount")]
-    pub user: Option<String>,
-    /// The service account whose requests to use, as NAMESPACE:NAME.
+    /// A user name whose requests to use, exactly as the audit log has it (repeatable).
+    #[arg(long, value_name = "USER")]
+    pub user: Vec<String>,
+    /// A service account whose requests to use, as NAMESPACE:NAME (repeatable).
     #[arg(long, value_name = "NAMESPACE:NAME")]
-    pub serviceaccount: Option<String>,
+    pub serviceaccount: Vec<String>,
     /// Keep only requests in this namespace.
     #[arg(short = 'n', long, value_name = "NAMESPACE")]
     pub namespace: Option<String>,
@@ -91,6 +91,19 @@ pub struct GenerateArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub subject: SubjectArgs,
+    /// Every subject seen in the logs (after the other filters).
+    #[arg(long)]
+    pub all_subjects: bool,
+    /// Subjects whose user name matches this regular expression (repeatable).
+    #[arg(long, value_name = "REGEX")]
+    pub subject_regex: Vec<String>,
+    /// Leave out subjects whose user name matches this regular expression (repeatable),
+    /// e.g. '^system:(node|kube-)'.
+    #[arg(long, value_name = "REGEX")]
+    pub exclude_subject: Vec<String>,
+    /// Write one YAML file per subject into DIR, plus DIR/summary.json.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<std::path::PathBuf>,
     /// RBAC already in place (YAML or JSON dump); only what it does not allow is generated.
     #[arg(long, value_name = "FILE")]
     pub existing: Vec<String>,

@@ -12,6 +12,7 @@ pub mod decode;
 pub mod error;
 pub mod names;
 pub mod normalize;
+pub mod outdir;
 pub mod policy;
 pub mod rbac;
 pub mod render;

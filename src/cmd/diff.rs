@@ -242,7 +242,7 @@ fn suggestion(subject: &str, observed: &[Observed]) -> Result<RbacSet> {
 
 pub fn run(args: &DiffArgs) -> Result<i32> {
     let subjects: Vec<String> = if args.all_subjects {
-        if args.subject.user.is_some() || args.subject.serviceaccount.is_some() {
+        if !args.subject.user.is_empty() || !args.subject.serviceaccount.is_empty() {
             return Err(Error::Usage(
                 "--all-subjects cannot be combined with --user or --serviceaccount".to_string(),
             ));

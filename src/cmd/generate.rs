@@ -3,13 +3,22 @@
 
 use crate::aggregate::{Evidence, SubjectAggregate};
 use crate::cli::{GenerateArgs, OutputFormat};
-use crate::cmd::{assumed_rbac, no_match_message, read_logs, subject_name};
+use crate::cmd::{assumed_rbac, named_subjects, no_match_message, read_logs};
+use crate::decode::FileReport;
 use crate::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK, EXIT_RISK};
 use crate::names::{object_name, parse_pairs};
+use crate::outdir;
 use crate::policy::{generate, Naming, Observed, Policy};
 use crate::rbac::Authorizer;
+use crate::rbac::RbacSet;
 use crate::render;
+use crate::request::split_service_account;
+use crate::review::RuleReport;
 use crate::review::{comments, describe_rule, report_json, review};
+use crate::time::format_rfc3339_micros;
+use regex::Regex;
+use serde_json::json;
+use std::collections::BTreeMap;
 use std::io::Write;
 
 /// The distinct requests of one subject with the identities they were made as and their
@@ -51,102 +60,357 @@ pub fn policy_from(args: &GenerateArgs) -> Policy {
     }
 }
 
-pub fn run(args: &GenerateArgs) -> Result<i32> {
-    let subject = subject_name(&args.subject)?;
-    let naming = Naming {
-        name: object_name(&args.generate_name, &subject),
-        labels: parse_pairs(&args.generate_labels, &subject, true, "--generate-labels")?,
-        annotations: parse_pairs(
-            &args.generate_annotations,
-            &subject,
-            false,
-            "--generate-annotations",
-        )?,
-    };
-    let existing = Authorizer::new(assumed_rbac(
-        &args.existing,
-        !args.subject.no_bootstrap_roles,
-    )?);
-    let (aggregate, _reports) = read_logs(
-        &args.input,
-        vec![subject.clone()],
-        args.subject.namespace.clone(),
-    )?;
-    let Some(sub) = aggregate
-        .subjects
-        .get(&subject)
-        .filter(|s| s.distinct() > 0)
-    else {
-        eprintln!(
-            "{}",
-            no_match_message(&subject, args.subject.namespace.as_deref())
-        );
-        return Ok(EXIT_NOT_FOUND);
-    };
-    let observed = observed_requests(&subject, sub);
-    let generated = generate(&subject, &observed, &existing, &policy_from(args), &naming);
-    let reports = review(&generated.rbac, &observed);
-    let text = match args.output {
-        OutputFormat::Yaml => render::to_yaml(&generated.rbac, &comments(&reports, args.evidence)),
-        OutputFormat::Json if args.evidence => {
-            let list = serde_json::json!({
-                "apiVersion": "v1",
-                "kind": "List",
-                "items": render::to_json_items(&generated.rbac),
-                "audit2role": report_json(&subject, &reports),
-            });
-            format!(
-                "{}\n",
-                serde_json::to_string_pretty(&list).unwrap_or_default()
-            )
+/// Which subjects to generate for: named ones, regular expressions, or all, less exclusions.
+struct Selection {
+    named: Vec<String>,
+    patterns: Vec<Regex>,
+    excluded: Vec<Regex>,
+    all: bool,
+}
+
+fn compile(patterns: &[String], flag: &str) -> Result<Vec<Regex>> {
+    patterns
+        .iter()
+        .map(|p| Regex::new(p).map_err(|e| Error::Usage(format!("{flag} {p:?}: {e}"))))
+        .collect()
+}
+
+impl Selection {
+    fn from_args(args: &GenerateArgs) -> Result<Selection> {
+        let selection = Selection {
+            named: named_subjects(&args.subject)?,
+            patterns: compile(&args.subject_regex, "--subject-regex")?,
+            excluded: compile(&args.exclude_subject, "--exclude-subject")?,
+            all: args.all_subjects,
+        };
+        if selection.named.is_empty() && selection.patterns.is_empty() && !selection.all {
+            return Err(Error::Usage(
+                "say whose requests to use: --user USER, --serviceaccount NAMESPACE:NAME, --subject-regex RE or --all-subjects".to_string(),
+            ));
         }
-        OutputFormat::Json => render::to_json_list(&generated.rbac),
-    };
+        Ok(selection)
+    }
+
+    /// One named subject and nothing else: the classic audit2rbac invocation.
+    fn single(&self) -> Option<&str> {
+        (self.named.len() == 1 && self.patterns.is_empty() && !self.all)
+            .then(|| self.named[0].as_str())
+    }
+
+    /// The exact names to keep while reading, when that is all the selection can match.
+    fn read_filter(&self) -> Vec<String> {
+        if self.patterns.is_empty() && !self.all {
+            self.named.clone()
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn wants(&self, subject: &str) -> bool {
+        let chosen = self.all
+            || self.named.iter().any(|n| n == subject)
+            || self.patterns.iter().any(|p| p.is_match(subject));
+        chosen && !self.excluded.iter().any(|p| p.is_match(subject))
+    }
+}
+
+/// Everything generated for one subject.
+struct SubjectOutput {
+    subject: String,
+    observed: Vec<Observed>,
+    generated: crate::policy::Generated,
+    reports: Vec<RuleReport>,
+    masters: bool,
+}
+
+fn rule_count(set: &RbacSet) -> usize {
+    set.roles.iter().map(|r| r.rules.len()).sum::<usize>()
+        + set
+            .cluster_roles
+            .iter()
+            .map(|r| r.rules.len())
+            .sum::<usize>()
+}
+
+fn yaml_of(out: &SubjectOutput, evidence: bool) -> String {
+    render::to_yaml(&out.generated.rbac, &comments(&out.reports, evidence))
+}
+
+fn json_of(outputs: &[&SubjectOutput], evidence: bool) -> String {
+    let items: Vec<serde_json::Value> = outputs
+        .iter()
+        .flat_map(|o| render::to_json_items(&o.generated.rbac))
+        .collect();
+    let mut list = json!({"apiVersion": "v1", "kind": "List", "items": items});
+    if evidence {
+        let reports: Vec<serde_json::Value> = outputs
+            .iter()
+            .map(|o| report_json(&o.subject, &o.reports))
+            .collect();
+        list["audit2role"] = if reports.len() == 1 {
+            reports[0].clone()
+        } else {
+            json!({ "subjects": reports })
+        };
+    }
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(&list).unwrap_or_default()
+    )
+}
+
+fn write_stdout(text: &str) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     stdout
         .write_all(text.as_bytes())
         .and_then(|_| stdout.flush())
-        .map_err(|e| Error::Output(e.to_string()))?;
+        .map_err(|e| Error::Output(e.to_string()))
+}
+
+fn time_value(t: Option<i64>) -> serde_json::Value {
+    t.map(|t| json!(format_rfc3339_micros(t)))
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// DIR/summary.json: the inputs and, per subject, what was seen and written.
+fn summary_json(
+    reports: &[FileReport],
+    outputs: &[SubjectOutput],
+    files: &BTreeMap<String, String>,
+) -> serde_json::Value {
+    let mut skipped_total: BTreeMap<&str, u64> = BTreeMap::new();
+    for r in reports {
+        for (reason, n) in &r.skipped {
+            *skipped_total.entry(reason).or_default() += n;
+        }
+    }
+    let subjects: Vec<serde_json::Value> = outputs
+        .iter()
+        .map(|o| {
+            let mut total = Evidence::default();
+            for ob in &o.observed {
+                total.merge(&ob.evidence);
+            }
+            json!({
+                "subject": o.subject,
+                "kind": if split_service_account(&o.subject).is_some() { "ServiceAccount" } else { "User" },
+                "requests": o.observed.iter().map(|ob| ob.evidence.count()).sum::<u64>(),
+                "distinctRequests": o.observed.len(),
+                "firstSeen": time_value(total.first),
+                "lastSeen": time_value(total.last),
+                "denied": total.denied,
+                "objects": o.generated.rbac.len(),
+                "rules": rule_count(&o.generated.rbac),
+                "file": files.get(&o.subject),
+            })
+        })
+        .collect();
+    json!({
+        "inputs": {
+            "files": reports.iter().map(|r| json!({
+                "name": r.name,
+                "bytes": r.bytes,
+                "lines": r.lines,
+                "events": r.events,
+                "skipped": r.skipped,
+                "readError": r.read_error,
+            })).collect::<Vec<_>>(),
+            "bytes": reports.iter().map(|r| r.bytes).sum::<u64>(),
+            "events": reports.iter().map(|r| r.events).sum::<u64>(),
+            "requests": outputs.iter().flat_map(|o| &o.observed).map(|ob| ob.evidence.count()).sum::<u64>(),
+            "skipped": skipped_total,
+        },
+        "subjects": subjects,
+    })
+}
+
+pub fn run(args: &GenerateArgs) -> Result<i32> {
+    let selection = Selection::from_args(args)?;
+    let policy = policy_from(args);
+    let existing = Authorizer::new(assumed_rbac(
+        &args.existing,
+        !args.subject.no_bootstrap_roles,
+    )?);
+    // Validate the naming flags before reading anything.
+    let probe = selection
+        .named
+        .first()
+        .map(String::as_str)
+        .unwrap_or("subject");
+    parse_pairs(&args.generate_labels, probe, true, "--generate-labels")?;
+    parse_pairs(
+        &args.generate_annotations,
+        probe,
+        false,
+        "--generate-annotations",
+    )?;
+    if let Some(dir) = &args.out_dir {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::Output(format!("{}: {e}", dir.display())))?;
+    }
+
+    let (aggregate, file_reports) = read_logs(
+        &args.input,
+        selection.read_filter(),
+        args.subject.namespace.clone(),
+    )?;
+
+    let mut outputs: Vec<SubjectOutput> = Vec::new();
+    for subject in aggregate.subject_names() {
+        if !selection.wants(subject) {
+            continue;
+        }
+        let sub = &aggregate.subjects[subject];
+        if sub.distinct() == 0 {
+            continue;
+        }
+        let naming = Naming {
+            name: object_name(&args.generate_name, subject),
+            labels: parse_pairs(&args.generate_labels, subject, true, "--generate-labels")?,
+            annotations: parse_pairs(
+                &args.generate_annotations,
+                subject,
+                false,
+                "--generate-annotations",
+            )?,
+        };
+        let observed = observed_requests(subject, sub);
+        let generated = generate(subject, &observed, &existing, &policy, &naming);
+        let reports = review(&generated.rbac, &observed);
+        let masters = sub
+            .group_sets
+            .iter()
+            .any(|g| g.iter().any(|x| x == "system:masters"));
+        outputs.push(SubjectOutput {
+            subject: subject.to_string(),
+            observed,
+            generated,
+            reports,
+            masters,
+        });
+    }
+
+    let missing: Vec<&String> = selection
+        .named
+        .iter()
+        .filter(|n| !outputs.iter().any(|o| &o.subject == *n))
+        .collect();
+    if outputs.is_empty() {
+        match selection.single() {
+            Some(subject) => eprintln!(
+                "{}",
+                no_match_message(subject, args.subject.namespace.as_deref())
+            ),
+            None => eprintln!("No audit events matched the selected subjects"),
+        }
+        return Ok(EXIT_NOT_FOUND);
+    }
+
+    let mut files = BTreeMap::new();
+    match &args.out_dir {
+        Some(dir) => {
+            let subjects: Vec<&str> = outputs.iter().map(|o| o.subject.as_str()).collect();
+            files = outdir::file_names(&subjects);
+            for o in &outputs {
+                let text = match args.output {
+                    OutputFormat::Yaml => yaml_of(o, args.evidence),
+                    OutputFormat::Json => json_of(&[o], args.evidence),
+                };
+                let name = match args.output {
+                    OutputFormat::Yaml => files[&o.subject].clone(),
+                    OutputFormat::Json => files[&o.subject].replace(".yaml", ".json"),
+                };
+                files.insert(o.subject.clone(), name.clone());
+                outdir::write_atomic(dir, &name, text.as_bytes())?;
+            }
+            let summary = summary_json(&file_reports, &outputs, &files);
+            let text = format!(
+                "{}\n",
+                serde_json::to_string_pretty(&summary).unwrap_or_default()
+            );
+            outdir::write_atomic(dir, "summary.json", text.as_bytes())?;
+        }
+        None => {
+            let text = match args.output {
+                OutputFormat::Yaml => {
+                    let docs: Vec<String> = outputs
+                        .iter()
+                        .map(|o| yaml_of(o, args.evidence))
+                        .filter(|t| !t.is_empty())
+                        .collect();
+                    docs.join("---\n")
+                }
+                OutputFormat::Json => {
+                    let all: Vec<&SubjectOutput> = outputs.iter().collect();
+                    json_of(&all, args.evidence)
+                }
+            };
+            write_stdout(&text)?;
+        }
+    }
 
     if !args.input.quiet {
-        let requests: u64 = observed.iter().map(|o| o.evidence.count()).sum();
-        let rules: usize = reports.len();
-        eprintln!(
-            "{subject}: {requests} requests, {} distinct; {} already allowed; wrote {} objects with {rules} rules",
-            observed.len(),
-            generated.already_allowed,
-            generated.rbac.len()
-        );
-        for r in reports.iter().filter(|r| !r.risks.is_empty()) {
-            for risk in &r.risks {
+        for o in &outputs {
+            let requests: u64 = o.observed.iter().map(|ob| ob.evidence.count()).sum();
+            let file = files
+                .get(&o.subject)
+                .map(|f| format!(" to {f}"))
+                .unwrap_or_default();
+            eprintln!(
+                "{}: {requests} requests, {} distinct; {} already allowed; wrote {} objects with {} rules{file}",
+                o.subject,
+                o.observed.len(),
+                o.generated.already_allowed,
+                o.generated.rbac.len(),
+                o.reports.len()
+            );
+            for r in o.reports.iter().filter(|r| !r.risks.is_empty()) {
+                for risk in &r.risks {
+                    eprintln!(
+                        "risk: {}: {}: {}: {}",
+                        risk.level,
+                        r.location(),
+                        describe_rule(&r.rule),
+                        risk.reason
+                    );
+                }
+            }
+            for r in &o.generated.refused {
+                eprintln!("warning: {}: not granted: {r}: a URL ending in * would be a wildcard rule; grant it by hand if needed", o.subject);
+            }
+            if o.masters {
+                eprintln!("note: {} is in system:masters, which bypasses RBAC; the generated RBAC is what it would need without that group", o.subject);
+            }
+            if o.generated.rbac.is_empty() {
                 eprintln!(
-                    "risk: {}: {}: {}: {}",
-                    risk.level,
-                    r.location(),
-                    describe_rule(&r.rule),
-                    risk.reason
+                    "note: everything {} did is already allowed; nothing to generate",
+                    o.subject
                 );
             }
         }
-        for r in &generated.refused {
-            eprintln!("warning: not granted: {r}: a URL ending in * would be a wildcard rule; grant it by hand if needed");
+        for m in &missing {
+            eprintln!(
+                "warning: {}",
+                no_match_message(m, args.subject.namespace.as_deref())
+            );
         }
-        if sub
-            .group_sets
-            .iter()
-            .any(|g| g.iter().any(|x| x == "system:masters"))
-        {
-            eprintln!("note: {subject} is in system:masters, which bypasses RBAC; the generated RBAC is what it would need without that group");
-        }
-        if generated.rbac.is_empty() {
-            eprintln!("note: everything {subject} did is already allowed; nothing to generate");
+        if outputs.len() > 1 {
+            let objects: usize = outputs.iter().map(|o| o.generated.rbac.len()).sum();
+            let rules: usize = outputs.iter().map(|o| o.reports.len()).sum();
+            let events: u64 = file_reports.iter().map(|r| r.events).sum();
+            eprintln!(
+                "{} subjects from {events} events in {} files: {objects} objects, {rules} rules",
+                outputs.len(),
+                file_reports.len()
+            );
         }
     }
     if let Some(threshold) = args.fail_on_risk {
-        if reports
+        let risky = outputs
             .iter()
-            .any(|r| r.highest_risk().is_some_and(|l| l >= threshold))
-        {
+            .flat_map(|o| &o.reports)
+            .any(|r| r.highest_risk().is_some_and(|l| l >= threshold));
+        if risky {
             if !args.input.quiet {
                 eprintln!("audit2role: a generated rule is at or above risk level {threshold} (--fail-on-risk)");
             }

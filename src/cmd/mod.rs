@@ -15,27 +15,45 @@ use crate::rbac::RbacSet;
 use crate::request::split_service_account;
 use crate::{read_inputs, source, write_input_problems, ReadOptions};
 
-/// The user name selected by `--user` or `--serviceaccount NS:NAME`.
-pub fn subject_name(args: &SubjectArgs) -> Result<String> {
-    match (&args.user, &args.serviceaccount) {
-        (Some(u), None) if !u.is_empty() => Ok(u.clone()),
-        (None, Some(sa)) => {
-            let (ns, name) = sa.split_once(':').ok_or_else(|| {
-                Error::Usage(format!("--serviceaccount {sa:?}: expected NAMESPACE:NAME"))
-            })?;
-            let username = format!("system:serviceaccount:{ns}:{name}");
-            if split_service_account(&username).is_none() {
-                return Err(Error::Usage(format!(
-                    "--serviceaccount {sa:?}: namespace must be a DNS label and name a DNS subdomain"
-                )));
-            }
-            Ok(username)
+/// The user name of `--serviceaccount NS:NAME`.
+pub fn service_account_username(sa: &str) -> Result<String> {
+    let (ns, name) = sa
+        .split_once(':')
+        .ok_or_else(|| Error::Usage(format!("--serviceaccount {sa:?}: expected NAMESPACE:NAME")))?;
+    let username = format!("system:serviceaccount:{ns}:{name}");
+    if split_service_account(&username).is_none() {
+        return Err(Error::Usage(format!(
+            "--serviceaccount {sa:?}: namespace must be a DNS label and name a DNS subdomain"
+        )));
+    }
+    Ok(username)
+}
+
+/// The user names named by `--user` and `--serviceaccount`, in the order given.
+pub fn named_subjects(args: &SubjectArgs) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for u in &args.user {
+        if u.is_empty() {
+            return Err(Error::Usage("--user needs a non-empty name".to_string()));
         }
-        (Some(_), Some(_)) => Err(Error::Usage(
-            "--user and --serviceaccount cannot be used together".to_string(),
+        out.push(u.clone());
+    }
+    for sa in &args.serviceaccount {
+        out.push(service_account_username(sa)?);
+    }
+    Ok(out)
+}
+
+/// The one user name selected by `--user` or `--serviceaccount NS:NAME`.
+pub fn subject_name(args: &SubjectArgs) -> Result<String> {
+    let mut names = named_subjects(args)?;
+    match names.len() {
+        1 => Ok(names.remove(0)),
+        0 => Err(Error::Usage(
+            "say whose requests to use: --user USER or --serviceaccount NAMESPACE:NAME".to_string(),
         )),
         _ => Err(Error::Usage(
-            "say whose requests to use: --user USER or --serviceaccount NAMESPACE:NAME".to_string(),
+            "this command takes one subject: a single --user or --serviceaccount".to_string(),
         )),
     }
 }

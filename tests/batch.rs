@@ -1,0 +1,172 @@
+//! Many subjects in one run: `--all-subjects`, `--subject-regex`, `--exclude-subject`,
+//! repeated `--user`, and `--out-dir` with one file per subject and summary.json.
+
+use audit2role::rbac::read::read_rbac_str;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_audit2role");
+
+fn testdata(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().expect("binary runs")
+}
+
+fn tmpdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("audit2role-batch-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn binding_subjects(yaml: &str) -> Vec<String> {
+    let set = read_rbac_str(yaml, "out").unwrap();
+    let mut names: Vec<String> = set
+        .role_bindings
+        .iter()
+        .chain(&set.cluster_role_bindings)
+        .flat_map(|b| b.subjects.iter().map(|s| s.name.clone()))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+#[test]
+fn all_subjects_to_stdout_is_one_stream_of_every_subjects_objects() {
+    let log = testdata("audit.log");
+    let o = run(&["-q", "--all-subjects", &log]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(
+        binding_subjects(&text),
+        vec!["admin", "alice", "bob", "reconciler"]
+    );
+    // Each subject's part is what a single run for it writes.
+    let alice = run(&["-q", "--user", "alice", &log]);
+    assert!(text.contains(&String::from_utf8(alice.stdout).unwrap()));
+}
+
+#[test]
+fn regex_exclusions_and_repeated_users_combine() {
+    let log = testdata("audit.log");
+    let o = run(&[
+        "-q",
+        "--all-subjects",
+        "--exclude-subject",
+        "^system:",
+        "--exclude-subject",
+        "^admin$",
+        &log,
+    ]);
+    assert_eq!(
+        binding_subjects(&String::from_utf8(o.stdout).unwrap()),
+        vec!["alice", "bob"]
+    );
+    let o = run(&[
+        "-q",
+        "--subject-regex",
+        "^system:serviceaccount:ops:",
+        "--user",
+        "bob",
+        &log,
+    ]);
+    assert_eq!(
+        binding_subjects(&String::from_utf8(o.stdout).unwrap()),
+        vec!["bob", "reconciler"]
+    );
+    let o = run(&["--user", "alice", "--user", "nobody", &log]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("warning: No audit events matched user nobody")
+    );
+    let o = run(&["--subject-regex", "^zzz", &log]);
+    assert_eq!(o.status.code(), Some(1));
+    let o = run(&["--subject-regex", "(", &log]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn out_dir_writes_one_file_per_subject_and_a_summary() {
+    let log = testdata("audit.log");
+    let dir = tmpdir("out");
+    let o = run(&[
+        "-q",
+        "--all-subjects",
+        "--out-dir",
+        dir.to_str().unwrap(),
+        &log,
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(o.stdout, b"");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        vec![
+            "serviceaccount-ops-reconciler.yaml",
+            "summary.json",
+            "user-admin.yaml",
+            "user-alice.yaml",
+            "user-bob.yaml"
+        ]
+    );
+    let alice = std::fs::read_to_string(dir.join("user-alice.yaml")).unwrap();
+    assert_eq!(
+        alice,
+        std::fs::read_to_string(testdata("expected/alice.yaml")).unwrap()
+    );
+
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["inputs"]["events"], 22);
+    assert_eq!(summary["inputs"]["skipped"]["invalid JSON"], 1);
+    let subjects = summary["subjects"].as_array().unwrap();
+    assert_eq!(subjects.len(), 4);
+    let alice = subjects.iter().find(|s| s["subject"] == "alice").unwrap();
+    assert_eq!(alice["kind"], "User");
+    assert_eq!(alice["requests"], 13);
+    assert_eq!(alice["distinctRequests"], 13);
+    assert_eq!(alice["denied"], 1);
+    assert_eq!(alice["firstSeen"], "2026-11-02T09:00:00Z");
+    assert_eq!(alice["lastSeen"], "2026-11-02T09:18:00Z");
+    assert_eq!(alice["objects"], 4);
+    assert_eq!(alice["rules"], 8);
+    assert_eq!(alice["file"], "user-alice.yaml");
+    let sa = subjects
+        .iter()
+        .find(|s| s["kind"] == "ServiceAccount")
+        .unwrap();
+    assert_eq!(sa["file"], "serviceaccount-ops-reconciler.yaml");
+
+    // A second run gives the same bytes.
+    let again = tmpdir("again");
+    run(&[
+        "-q",
+        "--all-subjects",
+        "--out-dir",
+        again.to_str().unwrap(),
+        &log,
+    ]);
+    for f in &files {
+        assert_eq!(
+            std::fs::read(dir.join(f)).unwrap(),
+            std::fs::read(again.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
