@@ -201,7 +201,17 @@ fn exit_codes() {
     for args in [
         vec!["--user", "alice"],
         vec![log.as_str()],
-        vec!["--user", "a", "--serviceaccount", "b:c", log.as_str()],
+        vec!["--user", "", log.as_str()],
+        vec![
+            "check",
+            "--rbac",
+            log.as_str(),
+            "--user",
+            "a",
+            "--user",
+            "b",
+            log.as_str(),
+        ],
         vec!["--serviceaccount", "nocolon", log.as_str()],
         vec!["--user", "alice", "/no/such/file"],
         vec!["--user", "alice", "--no-such-flag", log.as_str()],
