@@ -25,6 +25,9 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Generate RBAC from audit logs (the default command).
+    #[command(
+        after_help = "Examples:\n  audit2role generate --user alice audit.log.gz > alice.yaml\n  audit2role generate --all-subjects --exclude-subject '^system:(node|kube-)' --out-dir rbac/ logs/"
+    )]
     Generate(GenerateArgs),
     /// Report every observed request that some RBAC does not allow (exit 1 if any).
     #[command(
@@ -36,6 +39,17 @@ pub enum Command {
         after_help = "Examples:\n  kubectl get roles,rolebindings,clusterroles,clusterrolebindings -A -o yaml > rbac.yaml\n  audit2role diff --rbac rbac.yaml --user alice audit.log.gz\n  audit2role diff --rbac rbac.yaml --all-subjects -o json logs/\n  audit2role diff --rbac rbac.yaml --serviceaccount ops:reconciler --suggest logs/"
     )]
     Diff(DiffArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(
+        after_help = "Examples:\n  audit2role completions bash > /etc/bash_completion.d/audit2role\n  audit2role completions zsh > \"${fpath[1]}/_audit2role\"\n  audit2role completions fish > ~/.config/fish/completions/audit2role.fish"
+    )]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    #[command(after_help = "Example:\n  audit2role man > /usr/local/share/man/man1/audit2role.1")]
+    Man,
 }
 
 /// Inputs shared by every command that reads logs.

@@ -2,10 +2,14 @@
 
 use audit2role::cli::{Cli, Command};
 use audit2role::cmd;
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 fn main() {
-    let cli = match Cli::try_parse() {
+    let command = Cli::command().bin_name(cmd::docs::display_name());
+    let parsed = command
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
@@ -20,6 +24,8 @@ fn main() {
         Some(Command::Generate(args)) => cmd::generate::run(args),
         Some(Command::Check(args)) => cmd::check::run(args),
         Some(Command::Diff(args)) => cmd::diff::run(args),
+        Some(Command::Completions { shell }) => cmd::docs::completions(*shell),
+        Some(Command::Man) => cmd::docs::man(),
         None => cmd::generate::run(&cli.generate),
     };
     match result {

@@ -170,3 +170,48 @@ fn out_dir_writes_one_file_per_subject_and_a_summary() {
         );
     }
 }
+
+#[test]
+fn completions_man_page_and_kubectl_plugin_name() {
+    for shell in ["bash", "zsh", "fish"] {
+        let o = run(&["completions", shell]);
+        assert_eq!(o.status.code(), Some(0), "{shell}");
+        let text = String::from_utf8(o.stdout).unwrap();
+        assert!(
+            text.contains("serviceaccount") && text.contains("out-dir"),
+            "{shell}"
+        );
+    }
+    assert_eq!(run(&["completions", "tcsh"]).status.code(), Some(2));
+    let man = run(&["man"]);
+    assert_eq!(man.status.code(), Some(0));
+    let page = String::from_utf8(man.stdout).unwrap();
+    assert!(
+        page.starts_with(".ie") && page.contains(".TH audit2role 1"),
+        "{page}"
+    );
+    assert!(page.contains("serviceaccount"));
+
+    // Installed as kubectl-audit2role, help speaks of `kubectl audit2role`.
+    let dir = tmpdir("plugin");
+    std::fs::create_dir_all(&dir).unwrap();
+    let plugin = dir.join("kubectl-audit2role");
+    std::fs::copy(BIN, &plugin).unwrap();
+    let help = Command::new(&plugin).arg("--help").output().unwrap();
+    assert!(String::from_utf8_lossy(&help.stdout).contains("Usage: kubectl audit2role"));
+    let gen = Command::new(&plugin)
+        .args(["-q", "--user", "alice", &testdata("audit.log")])
+        .output()
+        .unwrap();
+    assert_eq!(
+        gen.stdout,
+        std::fs::read(testdata("expected/alice.yaml")).unwrap()
+    );
+
+    for sub in ["check", "diff", "generate", "completions", "man"] {
+        let o = run(&[sub, "--help"]);
+        assert_eq!(o.status.code(), Some(0), "{sub}");
+        let text = String::from_utf8(o.stdout).unwrap();
+        assert!(text.contains("Example"), "{sub} --help has examples");
+    }
+}

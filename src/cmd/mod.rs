@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod diff;
+pub mod docs;
 pub mod generate;
 
 use crate::aggregate::{Aggregate, Filter};
