@@ -1,6 +1,8 @@
 //! Many subjects in one run: `--all-subjects`, `--subject-regex`, `--exclude-subject`,
 //! repeated `--user`, and `--out-dir` with one file per subject and summary.json.
 
+mod common;
+
 use audit2role::rbac::read::read_rbac_str;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -16,7 +18,9 @@ fn testdata(name: &str) -> String {
 }
 
 fn run(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().expect("binary runs")
+    let output = Command::new(BIN).args(args).output().expect("binary runs");
+    common::record_output(&args.join(" "), &output);
+    output
 }
 
 fn tmpdir(name: &str) -> PathBuf {

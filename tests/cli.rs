@@ -20,7 +20,9 @@ fn testdata(name: &str) -> String {
 }
 
 fn run(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().expect("binary runs")
+    let output = Command::new(BIN).args(args).output().expect("binary runs");
+    common::record_output(&args.join(" "), &output);
+    output
 }
 
 fn run_stdin(args: &[&str], input: &[u8]) -> Output {

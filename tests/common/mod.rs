@@ -117,8 +117,16 @@ pub fn check_all_subjects(paths: &[String]) -> (usize, Vec<String>) {
     let aggregate = aggregate_of(paths);
     let mut failures = Vec::new();
     let names = aggregate.subject_names();
+    let mut all_yaml = String::new();
     for subject in &names {
         let (observed, rbac) = generate_for(&aggregate, subject, &Policy::default());
+        let yaml = audit2role::render::to_yaml(&rbac, &Default::default());
+        if !yaml.is_empty() {
+            if !all_yaml.is_empty() {
+                all_yaml.push_str("---\n");
+            }
+            all_yaml.push_str(&yaml);
+        }
         for f in uncovered(&observed, &rbac) {
             failures.push(format!("{paths:?} {subject} (default): not allowed: {f}"));
         }
@@ -132,5 +140,34 @@ pub fn check_all_subjects(paths: &[String]) -> (usize, Vec<String>) {
             ));
         }
     }
+    record_yaml(&format!("{paths:?}"), &all_yaml);
     (names.len(), failures)
+}
+
+/// When AUDIT2ROLE_YAML_OUT names a directory (CI sets it), keeps a copy of YAML the tests
+/// generated there, so that CI can validate it against the Kubernetes OpenAPI schemas.
+pub fn record_yaml(label: &str, yaml: &str) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let Some(dir) = std::env::var_os("AUDIT2ROLE_YAML_OUT") else {
+        return;
+    };
+    if yaml.trim().is_empty() {
+        return;
+    }
+    let safe: String = label
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .take(60)
+        .collect();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let path = Path::new(&dir).join(format!("{}-{n}-{safe}.yaml", std::process::id()));
+    std::fs::write(&path, yaml).expect("AUDIT2ROLE_YAML_OUT is writable");
+}
+
+/// Records the stdout of a run when it is YAML.
+pub fn record_output(label: &str, output: &std::process::Output) {
+    if output.stdout.starts_with(b"apiVersion:") {
+        record_yaml(label, &String::from_utf8_lossy(&output.stdout));
+    }
 }
