@@ -19,6 +19,8 @@ fn main() {
     let result = match &cli.command {
         Some(Command::Generate(args)) => cmd::generate::run(args),
         Some(Command::Check(args)) => cmd::check::run(args),
+        Some(Command::WhoCan(args)) => cmd::who_can::run(args),
+        Some(Command::Lookup(args)) => cmd::lookup::run(args),
         None => cmd::generate::run(&cli.generate),
     };
     match result {
