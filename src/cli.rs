@@ -50,6 +50,16 @@ pub enum Command {
     /// Print the man page (roff).
     #[command(after_help = "Example:\n  audit2role man > /usr/local/share/man/man1/audit2role.1")]
     Man,
+    /// Which users, groups and service accounts an RBAC dump allows to make a request.
+    #[command(
+        after_help = "Examples:\n  audit2role who-can get secrets -n ops --rbac rbac.yaml\n  audit2role who-can list nodes --rbac rbac.yaml\n  audit2role who-can patch deployments.apps/scale -n dev --rbac rbac.yaml\n  audit2role who-can create pods/exec -n dev --name web-0 --rbac rbac.yaml -o json\n  audit2role who-can get /healthz --rbac rbac.yaml\n  audit2role who-can get pods -n dev --rbac rbac.yaml --log audit.log.gz\n\nNAMESPACE-SCOPE is * for ClusterRoleBindings (every namespace and cluster scope) and the\nnamespace of a RoleBinding otherwise. Without -n, RoleBindings of every namespace are listed."
+    )]
+    WhoCan(WhoCanArgs),
+    /// Every binding that names a subject (directly or through its implied groups).
+    #[command(
+        after_help = "Examples:\n  audit2role lookup alice --rbac rbac.yaml\n  audit2role lookup group:devs --rbac rbac.yaml\n  audit2role lookup sa:ops:reconciler --rbac rbac.yaml --rules\n  audit2role lookup system:serviceaccount:dev:deployer --rbac rbac.yaml -o json\n\nSUBJECT: NAME or user:NAME (a user), group:NAME, sa:NS:NAME (also serviceaccount:NS:NAME\nand system:serviceaccount:NS:NAME)."
+    )]
+    Lookup(LookupArgs),
 }
 
 /// Inputs shared by every command that reads logs.
@@ -165,10 +175,13 @@ pub struct CheckArgs {
     pub subject: SubjectArgs,
 }
 
+/// Output of the permission-audit commands.
 #[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ReportFormat {
+    /// An aligned table.
     #[default]
     Table,
+    /// One JSON document.
     Json,
 }
 
@@ -187,6 +200,55 @@ pub struct DiffArgs {
     /// Also write the least-privilege RBAC that would replace what the dump grants.
     #[arg(long)]
     pub suggest: bool,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = ReportFormat::Table)]
+    pub output: ReportFormat,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct WhoCanArgs {
+    /// The verb, e.g. get, list, create, impersonate.
+    #[arg(value_name = "VERB")]
+    pub verb: String,
+    /// RESOURCE[.GROUP][/SUBRESOURCE] (deployments.apps, pods/log), or a URL path (/healthz).
+    #[arg(value_name = "RESOURCE")]
+    pub resource: String,
+    /// The namespace of the request; without it the request is cluster-wide, and
+    /// RoleBindings of every namespace are listed with their namespace.
+    #[arg(short = 'n', long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+    /// The object name of the request.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// The API group of RESOURCE (instead of RESOURCE.GROUP); "" is the core group.
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
+    /// RBAC dump: YAML streams or JSON Lists (kubectl get ... -o yaml) (repeatable).
+    #[arg(long, value_name = "FILE", required = true)]
+    pub rbac: Vec<String>,
+    /// Audit logs: show when each subject last made such a request (repeatable).
+    #[arg(long = "log", value_name = "LOG", num_args = 1..)]
+    pub logs: Vec<String>,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = ReportFormat::Table)]
+    pub output: ReportFormat,
+    /// No warnings on stderr (errors are still printed).
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct LookupArgs {
+    /// NAME or user:NAME, group:NAME, sa:NS:NAME (or serviceaccount:NS:NAME,
+    /// system:serviceaccount:NS:NAME).
+    #[arg(value_name = "SUBJECT")]
+    pub subject: String,
+    /// RBAC dump: YAML streams or JSON Lists (kubectl get ... -o yaml) (repeatable).
+    #[arg(long, value_name = "FILE", required = true)]
+    pub rbac: Vec<String>,
+    /// Show the rules of each role (aggregated ClusterRoles resolved).
+    #[arg(long)]
+    pub rules: bool,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = ReportFormat::Table)]
     pub output: ReportFormat,

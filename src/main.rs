@@ -26,6 +26,8 @@ fn main() {
         Some(Command::Diff(args)) => cmd::diff::run(args),
         Some(Command::Completions { shell }) => cmd::docs::completions(*shell),
         Some(Command::Man) => cmd::docs::man(),
+        Some(Command::WhoCan(args)) => cmd::who_can::run(args),
+        Some(Command::Lookup(args)) => cmd::lookup::run(args),
         None => cmd::generate::run(&cli.generate),
     };
     match result {

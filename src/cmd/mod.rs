@@ -5,6 +5,8 @@ pub mod check;
 pub mod diff;
 pub mod docs;
 pub mod generate;
+pub mod lookup;
+pub mod who_can;
 
 use crate::aggregate::{Aggregate, Filter};
 use crate::bootstrap::bootstrap_rbac;
@@ -105,4 +107,45 @@ pub fn no_match_message(subject: &str, namespace: Option<&str>) -> String {
         Some(ns) => format!("No audit events matched user {subject} in namespace {ns}"),
         None => format!("No audit events matched user {subject}"),
     }
+}
+
+/// `rows` (the first is the header) as lines of columns two spaces apart, the last column
+/// unpadded, as kubectl prints tables.
+pub fn table_lines(rows: &[Vec<String>]) -> Vec<String> {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut widths = vec![0usize; columns];
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    rows.iter()
+        .map(|row| {
+            let mut line = String::new();
+            for (i, cell) in row.iter().enumerate() {
+                line.push_str(cell);
+                if i + 1 < row.len() {
+                    let pad = widths[i] - cell.chars().count() + 2;
+                    line.extend(std::iter::repeat(' ').take(pad));
+                }
+            }
+            line
+        })
+        .collect()
+}
+
+/// Writes `rows` as `table_lines` formats them.
+pub fn write_table(out: &mut dyn std::io::Write, rows: &[Vec<String>]) -> Result<()> {
+    for line in table_lines(rows) {
+        writeln!(out, "{line}").map_err(|e| Error::Output(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// The RBAC of `files` with aggregated ClusterRoles resolved (no bootstrap roles assumed:
+/// a dump of a cluster has its own).
+pub fn dump_rbac(files: &[String]) -> Result<RbacSet> {
+    let mut set = assumed_rbac(files, false)?;
+    crate::rbac::resolve_aggregation(&mut set);
+    Ok(set)
 }

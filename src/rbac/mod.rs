@@ -7,5 +7,6 @@ pub mod compact;
 pub mod read;
 pub mod types;
 
+pub use aggregation::resolve_aggregation;
 pub use authorize::Authorizer;
 pub use types::*;
