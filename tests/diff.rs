@@ -120,3 +120,91 @@ fn all_subjects_and_usage_errors() {
     ]);
     assert_eq!(nobody.status.code(), Some(1));
 }
+
+/// One audit event line for user dana (group ops-team) at minute `m`.
+fn dana(verb: &str, uri: &str, object: &str, m: u32) -> String {
+    let object = if object.is_empty() {
+        String::new()
+    } else {
+        format!(",\"objectRef\":{object}")
+    };
+    format!(
+        "{{\"kind\":\"Event\",\"apiVersion\":\"audit.k8s.io/v1\",\"stage\":\"ResponseComplete\",\"verb\":\"{verb}\",\"requestURI\":\"{uri}\",\"user\":{{\"username\":\"dana\",\"groups\":[\"ops-team\",\"system:authenticated\"]}}{object},\"responseStatus\":{{\"code\":200}},\"requestReceivedTimestamp\":\"2026-11-03T10:{m:02}:00.000000Z\"}}\n"
+    )
+}
+
+#[test]
+fn aggregated_roles_of_the_kubeadm_dump_are_resolved() {
+    // dana holds `admin` in ops through group ops-team; admin's rules are empty in the
+    // dump and come from edit (itself aggregated) and system:aggregate-to-admin.
+    let log = [
+        dana("get", "/api", "", 0),
+        dana("get", "/api/v1/namespaces/ops/secrets/db", r#"{"resource":"secrets","namespace":"ops","name":"db"}"#, 1),
+        dana("list", "/api/v1/namespaces/ops/pods", r#"{"resource":"pods","namespace":"ops"}"#, 2),
+        dana("create", "/api/v1/namespaces/ops/pods/web/exec", r#"{"resource":"pods","subresource":"exec","namespace":"ops","name":"web"}"#, 3),
+        dana("create", "/apis/rbac.authorization.k8s.io/v1/namespaces/ops/rolebindings", r#"{"resource":"rolebindings","apiGroup":"rbac.authorization.k8s.io","namespace":"ops"}"#, 4),
+        dana("patch", "/apis/apps/v1/namespaces/dev/deployments/web", r#"{"resource":"deployments","apiGroup":"apps","namespace":"dev","name":"web"}"#, 5),
+    ]
+    .concat();
+    let path = std::env::temp_dir().join(format!("audit2role-dana-{}.log", std::process::id()));
+    std::fs::write(&path, log).unwrap();
+    let o = run(&[
+        "diff",
+        "-q",
+        "--rbac",
+        &testdata("cluster-rbac.yaml"),
+        "--user",
+        "dana",
+        "-o",
+        "json",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let d = &v["subjects"][0];
+    // admin (7 rules after aggregation) + basic-user (2) + discovery (1) + public-info-viewer (1).
+    assert_eq!(d["granted"], 11, "{d:#}");
+    assert_eq!(d["used"], 5, "{d:#}");
+    let used: Vec<(String, u64)> = d["usedGrants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["roleName"].as_str().unwrap().to_string(),
+                g["ruleIndex"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        used,
+        vec![
+            ("system:discovery".to_string(), 0),
+            ("admin".to_string(), 0),
+            ("admin".to_string(), 1),
+            ("admin".to_string(), 3),
+            ("admin".to_string(), 6),
+        ]
+    );
+    let missing: Vec<&str> = d["notAllowed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["request"].as_str().unwrap())
+        .collect();
+    assert_eq!(missing, vec!["patch deployments.apps web -n dev"]);
+    let unused_secret_risk = d["unusedGrants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|g| g["risks"].as_array().is_some_and(|r| !r.is_empty()));
+    assert!(
+        unused_secret_risk,
+        "unused admin rules with pods/exec or secrets carry risks"
+    );
+}
