@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs one fuzz target (or all) for SECONDS each (default 600), seeding its corpus from
+# testdata/. Needs cargo-fuzz (`cargo install cargo-fuzz`); the stable toolchain is used with
+# RUSTC_BOOTSTRAP=1 for the sanitizer flags. Usage: fuzz/run.sh [TARGET] [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")"
+targets=${1:-$(ls fuzz_targets | sed 's/\.rs$//')}
+seconds=${2:-600}
+for t in $targets; do
+  mkdir -p "corpus/$t"
+  case "$t" in
+    rbac_reader) cp ../testdata/*.yaml ../testdata/expected/*.yaml "corpus/$t/" ;;
+    *) cp ../testdata/*.log "corpus/$t/" ;;
+  esac
+  RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$seconds" -rss_limit_mb=4096 2>&1 | tail -n 12
+done
