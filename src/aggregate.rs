@@ -166,6 +166,40 @@ impl SubjectAggregate {
     }
 }
 
+impl SubjectAggregate {
+    /// [`SubjectAggregate::merge`], taking `other` by value to move its keys.
+    pub fn merge_owned(&mut self, other: SubjectAggregate) {
+        let remap: Vec<u32> = other
+            .group_sets
+            .iter()
+            .map(|g| {
+                let raw: Vec<&str> = g.iter().map(|s| s.as_str()).collect();
+                self.group_set_index(&raw)
+            })
+            .collect();
+        for (request, entries) in other.requests {
+            match self.requests.get_mut(&request) {
+                Some(mine) => {
+                    for (g, e) in entries {
+                        let g = remap[g as usize];
+                        match mine.iter_mut().find(|(x, _)| *x == g) {
+                            Some((_, m)) => m.merge(&e),
+                            None => mine.push((g, e)),
+                        }
+                    }
+                }
+                None => {
+                    let entries = entries
+                        .into_iter()
+                        .map(|(g, e)| (remap[g as usize], e))
+                        .collect();
+                    self.requests.insert(request, entries);
+                }
+            }
+        }
+    }
+}
+
 /// Which events to keep: subjects and namespace.
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
@@ -238,6 +272,22 @@ impl Aggregate {
     pub fn merge(&mut self, other: &Aggregate) {
         for (name, sub) in &other.subjects {
             self.subject_mut(name).merge(sub);
+        }
+    }
+
+    /// [`Aggregate::merge`], taking `other` by value to move its keys.
+    pub fn merge_owned(&mut self, other: Aggregate) {
+        if self.subjects.is_empty() {
+            *self = other;
+            return;
+        }
+        for (name, sub) in other.subjects {
+            match self.subjects.get_mut(&name) {
+                Some(mine) => mine.merge_owned(sub),
+                None => {
+                    self.subjects.insert(name, sub);
+                }
+            }
         }
     }
 

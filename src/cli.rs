@@ -31,6 +31,8 @@ pub enum Command {
         after_help = "Examples:\n  audit2role check --rbac alice.yaml --user alice audit.log.gz\n  kubectl get roles,rolebindings,clusterroles,clusterrolebindings -A -o yaml > rbac.yaml\n  audit2role check --rbac rbac.yaml --serviceaccount ops:reconciler logs/"
     )]
     Check(CheckArgs),
+    /// Read and aggregate every subject; print a short summary (for benchmarks).
+    Stats(StatsArgs),
 }
 
 /// Inputs shared by every command that reads logs.
@@ -48,6 +50,9 @@ pub struct InputArgs {
     /// No summaries or warnings on stderr (errors are still printed).
     #[arg(short, long)]
     pub quiet: bool,
+    /// Decoding threads (default: one per available core; 1 reads sequentially).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
 }
 
 impl InputArgs {
@@ -124,4 +129,10 @@ pub struct CheckArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub subject: SubjectArgs,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct StatsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
 }

@@ -19,6 +19,7 @@ fn main() {
     let result = match &cli.command {
         Some(Command::Generate(args)) => cmd::generate::run(args),
         Some(Command::Check(args)) => cmd::check::run(args),
+        Some(Command::Stats(args)) => cmd::stats::run(args),
         None => cmd::generate::run(&cli.generate),
     };
     match result {

@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod generate;
+pub mod stats;
 
 use crate::aggregate::{Aggregate, Filter};
 use crate::bootstrap::bootstrap_rbac;
@@ -71,6 +72,9 @@ pub fn read_logs(
             namespace,
         },
         strict_input: input.strict_input,
+        threads: input.threads.unwrap_or(0),
+        block_size: 0,
+        progress: !input.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
     let (aggregate, reports) = read_inputs(&sources, &options)?;
     if !input.quiet {
