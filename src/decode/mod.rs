@@ -356,7 +356,7 @@ where
             )
         }
     };
-    let docs = match native::parse_value(text) {
+    let parsed = match native::parse(text) {
         Ok(d) => d,
         Err(e) => {
             let class = match e.classify() {
@@ -366,7 +366,7 @@ where
             return report.skip(line_no, class, format!("{class}: {e}"), strict);
         }
     };
-    for doc in &docs {
+    for doc in parsed.docs() {
         dispatch(doc, None, line_no, report, strict, on_event)?;
     }
     Ok(())
