@@ -4,6 +4,7 @@
 //! the first few kept as examples, and never stop the run unless `--strict-input` is given.
 
 pub mod native;
+pub mod scan;
 
 use crate::error::{Error, Result};
 use crate::source::{self, Source};
@@ -356,6 +357,11 @@ where
             )
         }
     };
+    if text.trim_start().starts_with('{') {
+        if let Some(doc) = scan::scan_event(text) {
+            return dispatch(&doc, None, line_no, report, strict, on_event);
+        }
+    }
     let parsed = match native::parse(text) {
         Ok(d) => d,
         Err(e) => {
