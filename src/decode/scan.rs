@@ -14,6 +14,45 @@ use super::native::{
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+/// Bytes that end the plain part of a string: quote, backslash, control characters.
+const SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
+/// The first quote, backslash or control character in `bytes`, eight bytes at a time.
+fn find_special(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        let q = w ^ (ONES * b'"' as u64);
+        let b = w ^ (ONES * b'\\' as u64);
+        // Bytes equal to zero (in q, b) or below 0x20 (in w) set their high bit. A borrow
+        // can only mark bytes above a real match, so the lowest mark is exact.
+        let m = ((q.wrapping_sub(ONES) & !q)
+            | (b.wrapping_sub(ONES) & !b)
+            | (w.wrapping_sub(ONES * 0x20) & !w))
+            & HIGH;
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    bytes[i..]
+        .iter()
+        .position(|&c| SPECIAL[c as usize])
+        .map(|k| i + k)
+}
+
 /// Deepest nesting handled here (serde_json's limit is 128).
 const MAX_DEPTH: u32 = 64;
 
@@ -86,9 +125,9 @@ impl<'a> Parser<'a> {
         let mut escaped = false;
         loop {
             let rest = &self.b[self.i..];
-            let k = memchr::memchr2(b'"', b'\\', rest)?;
-            if rest[..k].iter().fold(false, |acc, &c| acc | (c < 0x20)) {
-                return None; // control character in a string
+            let k = find_special(rest)?;
+            if rest[k] < 0x20 {
+                return None;
             }
             self.i += k;
             if self.b[self.i] == b'"' {
@@ -512,6 +551,19 @@ mod tests {
             r#"{"responseStatus":{"code":-0}}"#,
         ] {
             assert!(scan_event(text).is_none(), "{text}");
+        }
+    }
+
+    #[test]
+    fn find_special_matches_a_plain_scan() {
+        let slow = |b: &[u8]| b.iter().position(|&c| SPECIAL[c as usize]);
+        let mut bytes: Vec<u8> = (0u8..=255).collect();
+        bytes.extend_from_slice("abcé\u{2028}\"x".as_bytes());
+        for start in 0..bytes.len() {
+            for end in start..bytes.len().min(start + 40) {
+                let b = &bytes[start..end];
+                assert_eq!(find_special(b), slow(b), "{b:?}");
+            }
         }
     }
 
