@@ -56,6 +56,18 @@ struct FileMerge<'a> {
     /// Sequential decoder, used from a document opener on.
     document: Option<LineDecoder<'a>>,
     pool: Sender<Vec<u8>>,
+    /// Set when the reader is done: how many blocks it sent and the error that ended it.
+    read_end: Option<(u64, Option<String>)>,
+    /// Handed on to the global merge.
+    finished: bool,
+}
+
+/// Files merged into one aggregate in input order, each as soon as it is complete, so that
+/// memory holds one aggregate (plus the few files still being read), not one per file.
+struct Global {
+    aggregate: Aggregate,
+    reports: Vec<FileReport>,
+    done: BTreeMap<usize, (Aggregate, FileReport)>,
 }
 
 /// What the pipeline shares between threads.
@@ -63,6 +75,43 @@ struct Shared<'a> {
     filter: &'a Filter,
     prefilter: Option<&'a Prefilter>,
     files: Vec<Mutex<FileMerge<'a>>>,
+    global: Mutex<Global>,
+}
+
+/// When every block of file `index` is merged, decodes what is left of an open document,
+/// words the read error, and hands the file to the global merge.
+fn finish_if_complete(index: usize, merge: &mut FileMerge<'_>, shared: &Shared<'_>) {
+    let Some((blocks, error)) = &merge.read_end else {
+        return;
+    };
+    if merge.finished || merge.next_seq < *blocks {
+        return;
+    }
+    merge.finished = true;
+    if let Some(mut decoder) = merge.document.take() {
+        let mut on_event = add_to(&mut merge.aggregate, shared.filter);
+        let _ = decoder.finish(&mut merge.report, false, &mut on_event);
+    }
+    if let Some(e) = error {
+        merge.report.read_error = Some(read_error_message(
+            merge.report.lines,
+            merge.report.bytes,
+            e,
+        ));
+    }
+    let aggregate = std::mem::take(&mut merge.aggregate);
+    let report = std::mem::take(&mut merge.report);
+    if let Ok(mut global) = shared.global.lock() {
+        global.done.insert(index, (aggregate, report));
+        loop {
+            let next = global.reports.len();
+            let Some((aggregate, report)) = global.done.remove(&next) else {
+                break;
+            };
+            global.aggregate.merge_owned(aggregate);
+            global.reports.push(report);
+        }
+    }
 }
 
 /// Calls for each line of `data` (split at `\n`, the line end kept): `f(offset, line)`;
@@ -191,7 +240,7 @@ fn read_blocks(
     pool: Receiver<Vec<u8>>,
     queue: &SyncSender<Block>,
     block_size: usize,
-) -> Option<String> {
+) -> (u64, Option<String>) {
     let mut allocated = 1;
     let mut cur = vec![0u8; block_size];
     let mut len = 0;
@@ -236,10 +285,11 @@ fn read_blocks(
                     len,
                 };
                 if queue.send(block).is_err() {
-                    return None;
+                    return (seq, None);
                 }
+                seq += 1;
             }
-            return error.map(|e| e.to_string());
+            return (seq, error.map(|e| e.to_string()));
         }
         match memchr::memrchr(b'\n', &cur[..len]) {
             None => {
@@ -263,7 +313,7 @@ fn read_blocks(
                 };
                 seq += 1;
                 if queue.send(block).is_err() {
-                    return None;
+                    return (seq, None);
                 }
                 cur = next;
                 len = tail;
@@ -327,15 +377,20 @@ pub fn read_parallel(
             pending: BTreeMap::new(),
             document: None,
             pool: tx,
+            read_end: None,
+            finished: false,
         }));
     }
     let shared = Shared {
         filter,
         prefilter,
         files,
+        global: Mutex::new(Global {
+            aggregate: Aggregate::default(),
+            reports: Vec::with_capacity(sources.len()),
+            done: BTreeMap::new(),
+        }),
     };
-    let read_errors: Vec<Mutex<Option<String>>> =
-        sources.iter().map(|_| Mutex::new(None)).collect();
     let (queue_tx, queue_rx) = mpsc::sync_channel::<Block>(threads * 2);
     let queue_rx = Mutex::new(queue_rx);
     let next_file = AtomicUsize::new(0);
@@ -345,8 +400,7 @@ pub fn read_parallel(
         let mut reader_handles = Vec::new();
         for _ in 0..n_readers {
             let queue_tx = queue_tx.clone();
-            let (readers, pools, read_errors, next_file) =
-                (&readers, &pools, &read_errors, &next_file);
+            let (readers, pools, shared, next_file) = (&readers, &pools, &shared, &next_file);
             reader_handles.push(scope.spawn(move || loop {
                 let i = next_file.fetch_add(1, Ordering::Relaxed);
                 if i >= readers.len() {
@@ -355,9 +409,10 @@ pub fn read_parallel(
                 let reader = readers[i].lock().ok().and_then(|mut r| r.take());
                 let pool = pools[i].lock().ok().and_then(|mut p| p.take());
                 if let (Some(reader), Some(pool)) = (reader, pool) {
-                    let err = read_blocks(i, reader, pool, &queue_tx, block_size);
-                    if let Ok(mut slot) = read_errors[i].lock() {
-                        *slot = err;
+                    let end = read_blocks(i, reader, pool, &queue_tx, block_size);
+                    if let Ok(mut merge) = shared.files[i].lock() {
+                        merge.read_end = Some(end);
+                        finish_if_complete(i, &mut merge, shared);
                     }
                 }
             }));
@@ -379,6 +434,7 @@ pub fn read_parallel(
                 if let Ok(mut merge) = shared.files[file].lock() {
                     merge.pending.insert(seq, result);
                     merge_ready(&mut merge, shared.filter, shared.prefilter);
+                    finish_if_complete(file, &mut merge, shared);
                 }
             });
         }
@@ -393,27 +449,11 @@ pub fn read_parallel(
         // progress thread is told to stop once the readers are done.
         done.store(true, Ordering::Relaxed);
     });
-    let mut aggregate = Aggregate::default();
-    let mut reports = Vec::with_capacity(sources.len());
-    for (i, merge) in shared.files.into_iter().enumerate() {
-        let mut merge = merge.into_inner().unwrap_or_else(|e| e.into_inner());
-        if let Some(mut decoder) = merge.document.take() {
-            let file_aggregate = &mut merge.aggregate;
-            let mut on_event = add_to(file_aggregate, filter);
-            decoder.finish(&mut merge.report, false, &mut on_event)?;
-        }
-        let error = read_errors[i].lock().ok().and_then(|mut e| e.take());
-        if let Some(e) = error {
-            merge.report.read_error = Some(read_error_message(
-                merge.report.lines,
-                merge.report.bytes,
-                &e,
-            ));
-        }
-        aggregate.merge_owned(merge.aggregate);
-        reports.push(merge.report);
-    }
-    Ok((aggregate, reports))
+    let global = shared
+        .global
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+    Ok((global.aggregate, global.reports))
 }
 
 /// Prints `bytes done / total, MB/s` on stderr about twice a second until `done`.
