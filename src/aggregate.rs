@@ -109,7 +109,22 @@ impl SubjectAggregate {
         denied: bool,
     ) {
         let g = self.group_set_index(groups);
-        self.evidence_mut(request, g).record(stage, time, denied);
+        // One lookup for a request seen before (the common case).
+        if let Some(entries) = self.requests.get_mut(&request) {
+            match entries.iter_mut().find(|(x, _)| *x == g) {
+                Some((_, e)) => e.record(stage, time, denied),
+                None => {
+                    let mut e = Evidence::default();
+                    e.record(stage, time, denied);
+                    entries.push((g, e));
+                }
+            }
+            return;
+        }
+        let mut e = Evidence::default();
+        e.record(stage, time, denied);
+        self.requests
+            .insert(request.to_owned_request(), vec![(g, e)]);
     }
 
     /// Total evidence of each distinct request, across group sets.
@@ -232,11 +247,7 @@ pub struct Aggregate {
 
 impl Aggregate {
     fn subject_mut(&mut self, name: &str) -> &mut SubjectAggregate {
-        if !self.subjects.contains_key(name) {
-            self.subjects
-                .insert(name.to_string(), SubjectAggregate::default());
-        }
-        self.subjects.get_mut(name).expect("inserted above")
+        self.subjects.entry_ref(name).or_default()
     }
 
     /// Adds one normalized event: its request for the subject, and its impersonation checks
