@@ -109,7 +109,22 @@ impl SubjectAggregate {
         denied: bool,
     ) {
         let g = self.group_set_index(groups);
-        self.evidence_mut(request, g).record(stage, time, denied);
+        // One lookup for a request seen before (the common case).
+        if let Some(entries) = self.requests.get_mut(&request) {
+            match entries.iter_mut().find(|(x, _)| *x == g) {
+                Some((_, e)) => e.record(stage, time, denied),
+                None => {
+                    let mut e = Evidence::default();
+                    e.record(stage, time, denied);
+                    entries.push((g, e));
+                }
+            }
+            return;
+        }
+        let mut e = Evidence::default();
+        e.record(stage, time, denied);
+        self.requests
+            .insert(request.to_owned_request(), vec![(g, e)]);
     }
 
     /// Total evidence of each distinct request, across group sets.
@@ -166,6 +181,40 @@ impl SubjectAggregate {
     }
 }
 
+impl SubjectAggregate {
+    /// [`SubjectAggregate::merge`], taking `other` by value to move its keys.
+    pub fn merge_owned(&mut self, other: SubjectAggregate) {
+        let remap: Vec<u32> = other
+            .group_sets
+            .iter()
+            .map(|g| {
+                let raw: Vec<&str> = g.iter().map(|s| s.as_str()).collect();
+                self.group_set_index(&raw)
+            })
+            .collect();
+        for (request, entries) in other.requests {
+            match self.requests.get_mut(&request) {
+                Some(mine) => {
+                    for (g, e) in entries {
+                        let g = remap[g as usize];
+                        match mine.iter_mut().find(|(x, _)| *x == g) {
+                            Some((_, m)) => m.merge(&e),
+                            None => mine.push((g, e)),
+                        }
+                    }
+                }
+                None => {
+                    let entries = entries
+                        .into_iter()
+                        .map(|(g, e)| (remap[g as usize], e))
+                        .collect();
+                    self.requests.insert(request, entries);
+                }
+            }
+        }
+    }
+}
+
 /// Which events to keep: subjects and namespace.
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
@@ -198,11 +247,7 @@ pub struct Aggregate {
 
 impl Aggregate {
     fn subject_mut(&mut self, name: &str) -> &mut SubjectAggregate {
-        if !self.subjects.contains_key(name) {
-            self.subjects
-                .insert(name.to_string(), SubjectAggregate::default());
-        }
-        self.subjects.get_mut(name).expect("inserted above")
+        self.subjects.entry_ref(name).or_default()
     }
 
     /// Adds one normalized event: its request for the subject, and its impersonation checks
@@ -238,6 +283,22 @@ impl Aggregate {
     pub fn merge(&mut self, other: &Aggregate) {
         for (name, sub) in &other.subjects {
             self.subject_mut(name).merge(sub);
+        }
+    }
+
+    /// [`Aggregate::merge`], taking `other` by value to move its keys.
+    pub fn merge_owned(&mut self, other: Aggregate) {
+        if self.subjects.is_empty() {
+            *self = other;
+            return;
+        }
+        for (name, sub) in other.subjects {
+            match self.subjects.get_mut(&name) {
+                Some(mine) => mine.merge_owned(sub),
+                None => {
+                    self.subjects.insert(name, sub);
+                }
+            }
         }
     }
 

@@ -60,6 +60,8 @@ pub enum Command {
         after_help = "Examples:\n  audit2role lookup alice --rbac rbac.yaml\n  audit2role lookup group:devs --rbac rbac.yaml\n  audit2role lookup sa:ops:reconciler --rbac rbac.yaml --rules\n  audit2role lookup system:serviceaccount:dev:deployer --rbac rbac.yaml -o json\n\nSUBJECT: NAME or user:NAME (a user), group:NAME, sa:NS:NAME (also serviceaccount:NS:NAME\nand system:serviceaccount:NS:NAME)."
     )]
     Lookup(LookupArgs),
+    /// Read and aggregate every subject; print a short summary (for benchmarks).
+    Stats(StatsArgs),
 }
 
 /// Inputs shared by every command that reads logs.
@@ -77,6 +79,9 @@ pub struct InputArgs {
     /// No summaries or warnings on stderr (errors are still printed).
     #[arg(short, long)]
     pub quiet: bool,
+    /// Decoding threads (default: one per available core; 1 reads sequentially).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
 }
 
 impl InputArgs {
@@ -252,4 +257,10 @@ pub struct LookupArgs {
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = ReportFormat::Table)]
     pub output: ReportFormat,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct StatsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
 }

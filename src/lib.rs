@@ -13,6 +13,7 @@ pub mod error;
 pub mod names;
 pub mod normalize;
 pub mod outdir;
+pub mod pipeline;
 pub mod policy;
 pub mod rbac;
 pub mod render;
@@ -34,6 +35,22 @@ pub struct ReadOptions {
     pub filter: Filter,
     /// The first unusable line is an error instead of being skipped.
     pub strict_input: bool,
+    /// Decoding threads; 0 means one per available core, 1 reads sequentially.
+    pub threads: usize,
+    /// Show a progress line on stderr.
+    pub progress: bool,
+    /// Bytes per block of the parallel path; 0 means the default (tests use small blocks).
+    pub block_size: usize,
+}
+
+impl ReadOptions {
+    /// The number of decoding threads to use.
+    pub fn effective_threads(&self) -> usize {
+        match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
 }
 
 /// Reads every source into one aggregate, with a report per source.
@@ -41,15 +58,36 @@ pub fn read_inputs(
     sources: &[Source],
     options: &ReadOptions,
 ) -> Result<(Aggregate, Vec<FileReport>)> {
+    // Strict input stops at the first unusable line, so it must see every line in order.
+    let prefilter = if options.strict_input {
+        None
+    } else {
+        decode::Prefilter::new(&options.filter.users)
+    };
+    let threads = options.effective_threads();
+    if threads > 1 && !options.strict_input {
+        return pipeline::read_parallel(
+            sources,
+            &options.filter,
+            prefilter.as_ref(),
+            threads,
+            options.progress,
+            options.block_size,
+        );
+    }
     let mut aggregate = Aggregate::default();
     let mut reports = Vec::with_capacity(sources.len());
     for src in sources {
-        let report =
-            decode::read_events(src, options.strict_input, |event, list_version, _line| {
+        let report = decode::read_events_with(
+            src,
+            options.strict_input,
+            prefilter.as_ref(),
+            |event, list_version, _line| {
                 let normalized = normalize::normalize(event, list_version)?;
                 aggregate.add(&normalized, &options.filter);
                 Ok(())
-            })?;
+            },
+        )?;
         reports.push(report);
     }
     Ok((aggregate, reports))

@@ -28,6 +28,7 @@ fn main() {
         Some(Command::Man) => cmd::docs::man(),
         Some(Command::WhoCan(args)) => cmd::who_can::run(args),
         Some(Command::Lookup(args)) => cmd::lookup::run(args),
+        Some(Command::Stats(args)) => cmd::stats::run(args),
         None => cmd::generate::run(&cli.generate),
     };
     match result {

@@ -3,7 +3,7 @@
 //! streams), and hand out their lines.
 
 use crate::error::{Error, Result};
-use flate2::read::MultiGzDecoder;
+use flate2::bufread::MultiGzDecoder;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
@@ -120,23 +120,33 @@ pub fn detect_compression(head: &[u8]) -> std::result::Result<Compression, &'sta
 
 /// Opens a source for reading decompressed bytes.
 pub fn open(source: &Source) -> Result<Box<dyn BufRead + Send>> {
-    let raw: Box<dyn Read + Send> = match &source.path {
+    let reader = decompress(source, open_raw(source)?)?;
+    Ok(Box::new(BufReader::with_capacity(1 << 20, reader)))
+}
+
+/// Opens a source's raw (possibly compressed) bytes.
+pub fn open_raw(source: &Source) -> Result<Box<dyn Read + Send>> {
+    Ok(match &source.path {
         None => Box::new(io::stdin()),
         Some(p) => Box::new(
             File::open(p)
                 .map_err(|e| Error::input(&source.name, None, format!("cannot open: {e}")))?,
         ),
-    };
+    })
+}
+
+/// Wraps raw bytes in the decompressor their magic bytes call for.
+pub fn decompress<R: Read + Send + 'static>(
+    source: &Source,
+    raw: R,
+) -> Result<Box<dyn Read + Send>> {
     let mut reader = BufReader::with_capacity(1 << 20, raw);
     let head = reader
         .fill_buf()
         .map_err(|e| Error::input(&source.name, None, format!("cannot read: {e}")))?;
     match detect_compression(head).map_err(|m| Error::input(&source.name, None, m))? {
         Compression::None => Ok(Box::new(reader)),
-        Compression::Gzip => Ok(Box::new(BufReader::with_capacity(
-            1 << 20,
-            MultiGzDecoder::new(reader),
-        ))),
+        Compression::Gzip => Ok(Box::new(MultiGzDecoder::new(reader))),
     }
 }
 

@@ -6,6 +6,7 @@ pub mod diff;
 pub mod docs;
 pub mod generate;
 pub mod lookup;
+pub mod stats;
 pub mod who_can;
 
 use crate::aggregate::{Aggregate, Filter};
@@ -93,6 +94,9 @@ pub fn read_logs(
             namespace,
         },
         strict_input: input.strict_input,
+        threads: input.threads.unwrap_or(0),
+        block_size: 0,
+        progress: !input.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
     let (aggregate, reports) = read_inputs(&sources, &options)?;
     if !input.quiet {

@@ -4,6 +4,7 @@
 //! the first few kept as examples, and never stop the run unless `--strict-input` is given.
 
 pub mod native;
+pub mod scan;
 
 use crate::error::{Error, Result};
 use crate::source::{self, Source};
@@ -29,11 +30,30 @@ pub struct FileReport {
     pub examples: Vec<(u64, String)>,
     /// A read error that ended the input early (truncated or corrupt stream).
     pub read_error: Option<String>,
+    /// Lines not decoded because they cannot mention the wanted subjects (`--user`).
+    pub prefiltered: u64,
 }
 
 impl FileReport {
     pub fn skipped_total(&self) -> u64 {
         self.skipped.values().sum()
+    }
+
+    /// Adds the counts of `other`, a later piece of the same input whose line numbers are
+    /// relative to `line_base` (the lines before it).
+    pub fn absorb(&mut self, other: FileReport, line_base: u64) {
+        self.bytes += other.bytes;
+        self.lines += other.lines;
+        self.events += other.events;
+        self.prefiltered += other.prefiltered;
+        for (k, v) in other.skipped {
+            *self.skipped.entry(k).or_default() += v;
+        }
+        for (line, reason) in other.examples {
+            if self.examples.len() < EXAMPLES_PER_FILE {
+                self.examples.push((line + line_base, reason));
+            }
+        }
     }
 
     fn skip(&mut self, line: u64, class: &str, detail: String, strict: bool) -> Result<()> {
@@ -67,7 +87,20 @@ impl Unusable {
 /// Reads every event of `source`, calling `on_event(event, list_api_version, line)` for
 /// each. `list_api_version` is the apiVersion of the enclosing EventList, which items without
 /// their own inherit. The callback's `Err` marks the event unusable (counted and reported).
-pub fn read_events<F>(src: &Source, strict: bool, mut on_event: F) -> Result<FileReport>
+pub fn read_events<F>(src: &Source, strict: bool, on_event: F) -> Result<FileReport>
+where
+    F: FnMut(&EventDoc<'_>, Option<&str>, u64) -> std::result::Result<(), Unusable>,
+{
+    read_events_with(src, strict, None, on_event)
+}
+
+/// [`read_events`] with an optional subject prefilter.
+pub fn read_events_with<F>(
+    src: &Source,
+    strict: bool,
+    prefilter: Option<&Prefilter>,
+    mut on_event: F,
+) -> Result<FileReport>
 where
     F: FnMut(&EventDoc<'_>, Option<&str>, u64) -> std::result::Result<(), Unusable>,
 {
@@ -76,7 +109,7 @@ where
         name: src.name.clone(),
         ..FileReport::default()
     };
-    read_lines(reader, &mut report, strict, &mut on_event)?;
+    read_lines_with(reader, &mut report, strict, prefilter, &mut on_event)?;
     if strict {
         if let Some(e) = &report.read_error {
             return Err(Error::input(&src.name, None, e.clone()));
@@ -87,7 +120,7 @@ where
 
 /// The line loop, separate from opening so that tests can feed bytes.
 pub fn read_lines<R: BufRead, F>(
-    mut reader: R,
+    reader: R,
     report: &mut FileReport,
     strict: bool,
     on_event: &mut F,
@@ -95,54 +128,248 @@ pub fn read_lines<R: BufRead, F>(
 where
     F: FnMut(&EventDoc<'_>, Option<&str>, u64) -> std::result::Result<(), Unusable>,
 {
+    read_lines_with(reader, report, strict, None, on_event)
+}
+
+/// The line loop with an optional subject prefilter (see [`Prefilter`]).
+pub fn read_lines_with<R: BufRead, F>(
+    mut reader: R,
+    report: &mut FileReport,
+    strict: bool,
+    prefilter: Option<&Prefilter>,
+    on_event: &mut F,
+) -> Result<()>
+where
+    F: FnMut(&EventDoc<'_>, Option<&str>, u64) -> std::result::Result<(), Unusable>,
+{
     let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
-    let mut document: Option<Document> = None;
+    let mut decoder = LineDecoder::new(prefilter);
     loop {
         buf.clear();
         match reader.read_until(b'\n', &mut buf) {
             Ok(0) => break,
             Ok(n) => report.bytes += n as u64,
             Err(e) => {
-                report.read_error = Some(format!(
-                    "input ends early after line {} (byte {} of the decompressed stream): {e}",
-                    report.lines, report.bytes
-                ));
+                report.read_error = Some(read_error_message(report.lines, report.bytes, &e));
                 break;
             }
         }
         report.lines += 1;
-        let line_no = report.lines;
-        let mut line: &[u8] = &buf;
+        decoder.feed(&buf, report.lines, report, strict, false, on_event)?;
+    }
+    decoder.finish(report, strict, on_event)
+}
+
+/// The message for a read error that ends an input early.
+pub fn read_error_message(lines: u64, bytes: u64, e: &dyn std::fmt::Display) -> String {
+    format!("input ends early after line {lines} (byte {bytes} of the decompressed stream): {e}")
+}
+
+/// Whether `line` (BOM and line end already stripped) opens a multi-line document: a line
+/// that is exactly `{` or `[`, or an array that starts on this line and goes on past it
+/// (`[{...},`). A cut-off object line does not open one: it is reported and skipped.
+fn opens_document(line: &[u8]) -> bool {
+    let trimmed = line.trim_ascii();
+    if trimmed == b"{" || trimmed == b"[" {
+        return true;
+    }
+    trimmed.first() == Some(&b'[')
+        && std::str::from_utf8(trimmed)
+            .ok()
+            .is_some_and(|t| native::parse(t).err().is_some_and(|e| e.is_eof()))
+}
+
+/// Whether a line that is not JSON looks like YAML (`key: value`, `- item`, `---`).
+fn looks_like_yaml(text: &str) -> bool {
+    let t = text.trim_start();
+    if t.starts_with("---") || t.starts_with("- ") {
+        return true;
+    }
+    match t.split_once(':') {
+        Some((key, rest)) => {
+            !key.is_empty()
+                && key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'))
+                && (rest.is_empty() || rest.starts_with(' '))
+        }
+        None => false,
+    }
+}
+
+/// Decodes lines one at a time, carrying the state of an open multi-line document from one
+/// line to the next, so that a stream can be fed in pieces.
+pub struct LineDecoder<'p> {
+    document: Option<Document>,
+    prefilter: Option<&'p Prefilter>,
+}
+
+impl<'p> LineDecoder<'p> {
+    pub fn new(prefilter: Option<&'p Prefilter>) -> LineDecoder<'p> {
+        LineDecoder {
+            document: None,
+            prefilter,
+        }
+    }
+
+    /// True while a multi-line document is open.
+    pub fn in_document(&self) -> bool {
+        self.document.is_some()
+    }
+
+    /// Feeds line `line_no` (with or without its line end). With `stop_at_document`, a line
+    /// that would open a document is not consumed and `Ok(false)` is returned.
+    pub fn feed<F>(
+        &mut self,
+        raw: &[u8],
+        line_no: u64,
+        report: &mut FileReport,
+        strict: bool,
+        stop_at_document: bool,
+        on_event: &mut F,
+    ) -> Result<bool>
+    where
+        F: FnMut(&EventDoc<'_>, Option<&str>, u64) -> std::result::Result<(), Unusable>,
+    {
+        let mut line: &[u8] = raw;
         if line_no == 1 {
             line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
         }
         while let [rest @ .., b'\n' | b'\r'] = line {
             line = rest;
         }
-        if let Some(doc) = document.as_mut() {
+        if let Some(doc) = self.document.as_mut() {
             doc.push(line);
             if doc.closed() {
-                let doc = document.take().unwrap_or_default();
+                let doc = self.document.take().unwrap_or_default();
                 finish_document(doc, report, strict, on_event)?;
             }
-            continue;
+            return Ok(true);
         }
-        let trimmed = line.trim_ascii();
-        if trimmed.is_empty() {
-            continue;
+        if line.trim_ascii().is_empty() {
+            return Ok(true);
         }
-        if trimmed == b"{" || trimmed == b"[" {
+        if opens_document(line) {
+            if stop_at_document {
+                return Ok(false);
+            }
             let mut doc = Document::new(line_no);
             doc.push(line);
-            document = Some(doc);
-            continue;
+            self.document = Some(doc);
+            return Ok(true);
+        }
+        if let Some(p) = self.prefilter {
+            if !p.may_mention(line) {
+                // Not parsed, but a line that cannot be a whole JSON object is still
+                // reported, so damage stays visible when one subject is asked for.
+                let trimmed = line.trim_ascii();
+                if trimmed.first() == Some(&b'{') && trimmed.last() == Some(&b'}') {
+                    report.prefiltered += 1;
+                    return Ok(true);
+                }
+                let detail = match std::str::from_utf8(line) {
+                    Ok(t) if looks_like_yaml(t) => "invalid JSON: this looks like YAML; audit logs are read as JSON (convert with: yq -o=json -I=0 '.' FILE)",
+                    _ => "invalid JSON: not a complete JSON object",
+                };
+                report.skip(line_no, "invalid JSON", detail.to_string(), strict)?;
+                return Ok(true);
+            }
         }
         handle_value(line, line_no, report, strict, on_event)?;
+        Ok(true)
     }
-    if let Some(doc) = document.take() {
-        finish_document(doc, report, strict, on_event)?;
+
+    /// Ends the input: a document still open is decoded (or its lines tried one by one).
+    pub fn finish<F>(
+        &mut self,
+        report: &mut FileReport,
+        strict: bool,
+        on_event: &mut F,
+    ) -> Result<()>
+    where
+        F: FnMut(&EventDoc<'_>, Option<&str>, u64) -> std::result::Result<(), Unusable>,
+    {
+        if let Some(doc) = self.document.take() {
+            finish_document(doc, report, strict, on_event)?;
+        }
+        Ok(())
     }
-    Ok(())
+}
+
+/// Skips lines that cannot mention any of some subject names, without decoding them.
+///
+/// A JSON string spells a name either with its raw bytes or with at least one escape
+/// sequence that decodes to one of the name's characters. So a line is kept when it holds
+/// a name's raw bytes, or any escape that could stand for a character of some name (`\u`
+/// escapes are decoded and compared; a surrogate escape is always kept). Lines not kept
+/// cannot contribute to these subjects; they are counted as `prefiltered`.
+#[derive(Clone, Debug)]
+pub struct Prefilter {
+    finders: Vec<memchr::memmem::Finder<'static>>,
+    /// Every character of every name.
+    chars: Vec<char>,
+}
+
+impl Prefilter {
+    /// `None` when there is nothing to filter on (no names, or an empty name).
+    pub fn new(names: &[String]) -> Option<Prefilter> {
+        if names.is_empty() || names.iter().any(|n| n.is_empty()) {
+            return None;
+        }
+        let finders = names
+            .iter()
+            .map(|n| memchr::memmem::Finder::new(n.as_bytes()).into_owned())
+            .collect();
+        let mut chars: Vec<char> = names.iter().flat_map(|n| n.chars()).collect();
+        chars.sort_unstable();
+        chars.dedup();
+        Some(Prefilter { finders, chars })
+    }
+
+    /// False only when `line` cannot spell any of the names.
+    pub fn may_mention(&self, line: &[u8]) -> bool {
+        if self.finders.iter().any(|f| f.find(line).is_some()) {
+            return true;
+        }
+        let mut rest = line;
+        while let Some(i) = memchr::memchr(b'\\', rest) {
+            let Some(&kind) = rest.get(i + 1) else {
+                return true;
+            };
+            let decoded = match kind {
+                b'u' => {
+                    let Some(hex) = rest.get(i + 2..i + 6) else {
+                        return true;
+                    };
+                    let Some(code) = std::str::from_utf8(hex)
+                        .ok()
+                        .and_then(|h| u32::from_str_radix(h, 16).ok())
+                    else {
+                        return true;
+                    };
+                    match char::from_u32(code) {
+                        Some(c) => c,
+                        None => return true, // a surrogate: part of a pair, keep the line
+                    }
+                }
+                b'"' => '"',
+                b'\\' => '\\',
+                b'/' => '/',
+                b'b' => '\u{8}',
+                b'f' => '\u{c}',
+                b'n' => '\n',
+                b'r' => '\r',
+                b't' => '\t',
+                _ => return true,
+            };
+            if self.chars.binary_search(&decoded).is_ok() {
+                return true;
+            }
+            let len = if kind == b'u' { 6 } else { 2 };
+            rest = &rest[i + len..];
+        }
+        false
+    }
 }
 
 /// Decodes one complete JSON text (a line or a document) and hands out its events.
@@ -167,17 +394,30 @@ where
             )
         }
     };
-    let docs = match native::parse_value(text) {
+    if text.trim_start().starts_with('{') {
+        if let Some(doc) = scan::scan_event(text) {
+            return dispatch(&doc, None, line_no, report, strict, on_event);
+        }
+    }
+    let parsed = match native::parse(text) {
         Ok(d) => d,
         Err(e) => {
             let class = match e.classify() {
                 serde_json::error::Category::Data => "wrong field type",
                 _ => "invalid JSON",
             };
+            if class == "invalid JSON" && looks_like_yaml(text) {
+                return report.skip(
+                    line_no,
+                    class,
+                    "invalid JSON: this looks like YAML; audit logs are read as JSON (convert with: yq -o=json -I=0 '.' FILE)".to_string(),
+                    strict,
+                );
+            }
             return report.skip(line_no, class, format!("{class}: {e}"), strict);
         }
     };
-    for doc in &docs {
+    for doc in parsed.docs() {
         dispatch(doc, None, line_no, report, strict, on_event)?;
     }
     Ok(())

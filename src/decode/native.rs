@@ -139,6 +139,33 @@ impl<'de> Deserialize<'de> for Annotations {
     }
 }
 
+/// One parsed JSON value: a single document (event or list), or an array of them. The
+/// single document stays inline: it is the common case, parsed once per line.
+#[allow(clippy::large_enum_variant)]
+pub enum Parsed<'a> {
+    One(EventDoc<'a>),
+    Many(Vec<EventDoc<'a>>),
+}
+
+impl<'a> Parsed<'a> {
+    pub fn docs(&self) -> &[EventDoc<'a>] {
+        match self {
+            Parsed::One(d) => std::slice::from_ref(d),
+            Parsed::Many(v) => v,
+        }
+    }
+}
+
+/// [`parse_value`] without allocating for the common single document.
+pub fn parse(text: &str) -> Result<Parsed<'_>, serde_json::Error> {
+    let first = text.trim_start().as_bytes().first().copied();
+    if first == Some(b'[') {
+        serde_json::from_str::<Vec<EventDoc<'_>>>(text).map(Parsed::Many)
+    } else {
+        serde_json::from_str::<EventDoc<'_>>(text).map(Parsed::One)
+    }
+}
+
 /// Parses one JSON value: an event, an EventList/List, or an array of them.
 pub fn parse_value(text: &str) -> Result<Vec<EventDoc<'_>>, serde_json::Error> {
     let first = text.trim_start().as_bytes().first().copied();

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Compares audit2role's read pipeline (the `stats` subcommand: read, decode, normalize and
+# aggregate every subject) with gzip -dc, igzip -dc and DuckDB on a generated audit log.
+#
+#   benches/compare.sh [SIZE_MB]        (or SIZE_MB=... ; default 1024)
+#
+# Data goes to $BENCH_DATA (default: bench-data/ in the checkout, git-ignored). Tools that
+# are not installed are skipped: igzip is Debian's `isal`, DuckDB is PyPI's `duckdb`,
+# /usr/bin/time is Debian's `time`.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+size=${1:-${SIZE_MB:-1024}}
+data=${BENCH_DATA:-$here/bench-data}
+gen=${GEN:-$here/../shared/tools/gen_audit_log.py}
+files=${FILES:-8}
+mkdir -p "$data"
+log=$data/audit-${size}m.log
+
+if [ ! -x /usr/bin/time ]; then
+  echo "installing time (for peak RSS)"; apt-get install -y -qq time >/dev/null
+fi
+if [ ! -s "$log" ]; then
+  echo "generating $log ($size MiB)"
+  python3 "$gen" --size-mb "$size" --out "$log"
+fi
+[ -s "$log.gz" ] || gzip -6 -k "$log"
+# Eight smaller gzip files of the same total size, for the many-files goal.
+part=$data/parts-${size}m
+if [ ! -d "$part" ]; then
+  mkdir -p "$part"
+  split -n l/"$files" -d "$log" "$part/audit-"
+  for f in "$part"/audit-*; do gzip -6 "$f"; done
+fi
+
+(cd "$here" && cargo build --release -q)
+bin=$here/target/release/audit2role
+
+# run NAME CMD... : prints wall, CPU and peak RSS; sets $wall.
+run() {
+  local name=$1; shift
+  /usr/bin/time -f "%e %U %S %M" -o "$data/time.out" "$@" >/dev/null 2>"$data/stderr.out" || true
+  read -r wall user sys rss <"$data/time.out"
+  printf '%-42s wall %6.2f s  cpu %6.2f s  peak %6.0f MiB\n' "$name" "$wall" "$(echo "$user + $sys" | bc)" "$(echo "$rss / 1024" | bc)"
+}
+ratio() { printf '  ratio %-34s %.2f (goal %s)\n' "$1" "$(echo "scale=4; $2 / $3" | bc)" "$4"; }
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB; load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "log: $log ($(du -m "$log" | cut -f1) MiB, gz $(du -m "$log.gz" | cut -f1) MiB)"
+cat "$log" "$log.gz" > /dev/null   # page cache
+
+run "gzip -dc" gzip -dc "$log.gz"; gz=$wall
+ig=
+if command -v igzip >/dev/null; then run "igzip -dc" igzip -dc "$log.gz"; ig=$wall; fi
+run "audit2role stats (.gz)" "$bin" stats "$log.gz"; a_gz=$wall
+run "audit2role stats (plain)" "$bin" stats "$log"; a_plain=$wall
+run "audit2role stats --threads 1 (.gz)" "$bin" stats --threads 1 "$log.gz"
+run "audit2role stats --threads 1 (plain)" "$bin" stats --threads 1 "$log"
+sub=$(grep -m1 -o '"username":"system:serviceaccount:[^"]*"' "$log" | cut -d'"' -f4)
+run "audit2role --serviceaccount (.gz)" "$bin" --quiet --user "$sub" "$log.gz"; a_user_gz=$wall
+run "audit2role --serviceaccount (plain)" "$bin" --quiet --user "$sub" "$log"; a_user=$wall
+
+sum=0
+for f in "$part"/*.gz; do
+  run "  single part $(basename "$f")" "$bin" stats "$f"
+  sum=$(echo "$sum + $wall" | bc)
+done
+run "audit2role stats ($files .gz files)" "$bin" stats "$part"; a_many=$wall
+
+dd=
+if python3 -c 'import duckdb' 2>/dev/null; then
+  q="SELECT \"user\".username, verb, objectRef.resource, objectRef.namespace, objectRef.name, count(*) FROM read_ndjson('%s', columns={'user': 'STRUCT(username VARCHAR)', 'verb': 'VARCHAR', 'objectRef': 'STRUCT(resource VARCHAR, namespace VARCHAR, name VARCHAR)'}) GROUP BY ALL"
+  run "duckdb GROUP BY (.gz, 2 threads)" python3 -c "import duckdb,sys; c=duckdb.connect(); c.execute('SET threads=2'); c.execute(sys.argv[1]).fetchall()" "$(printf "$q" "$log.gz")"; dd_gz=$wall
+  run "duckdb GROUP BY (plain, 2 threads)" python3 -c "import duckdb,sys; c=duckdb.connect(); c.execute('SET threads=2'); c.execute(sys.argv[1]).fetchall()" "$(printf "$q" "$log")"; dd=$wall
+fi
+
+echo
+[ -n "$ig" ] && ratio "1. .gz vs igzip -dc" "$a_gz" "$ig" "<= 1.25"
+ratio "   .gz vs gzip -dc" "$a_gz" "$gz" "-"
+[ -n "$dd" ] && ratio "2. plain vs DuckDB plain" "$a_plain" "$dd" "<= 0.5"
+echo "  3. peak RSS: see the 'peak' column (goal <= 64 MiB)"
+ratio "4. $files files vs sum of singles" "$a_many" "$sum" "<= 0.6"
+ratio "5. --user vs all subjects (.gz)" "$a_user_gz" "$a_gz" "< 1"
+ratio "   --user vs all subjects (plain)" "$a_user" "$a_plain" "< 1"

@@ -1,0 +1,119 @@
+//! Micro-benchmarks of the read path (plain `harness = false`, std::time): decoding lines,
+//! normalizing and aggregating, and the whole pipeline with 1 and N threads, on a
+//! synthetic log made in memory. `cargo bench` prints MB/s per case.
+//!
+//! BENCH_MB sets the size of the synthetic log (default 64).
+
+use audit2role::aggregate::{Aggregate, Filter};
+use audit2role::decode::{read_lines, FileReport};
+use audit2role::normalize::normalize;
+use audit2role::source::Source;
+use audit2role::{read_inputs, ReadOptions};
+use std::time::Instant;
+
+fn event(i: usize) -> String {
+    let user = format!("system:serviceaccount:ns{}:sa{}", i % 17, i % 200);
+    let verb = ["get", "list", "watch", "update", "patch", "create"][i % 6];
+    let stage = ["ResponseComplete", "RequestReceived"][i % 2];
+    let body = if i % 10 == 0 {
+        format!(
+            ",\"requestObject\":{{\"data\":\"{}\"}}",
+            "b".repeat(2000 + i % 1000)
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "{{\"kind\":\"Event\",\"apiVersion\":\"audit.k8s.io/v1\",\"level\":\"Metadata\",\"auditID\":\"{i:08x}-9b55-4059-a464-2b0adff31aca\",\"stage\":\"{stage}\",\"requestURI\":\"/api/v1/namespaces/ns{ns}/configmaps/cm{n}?limit=500\\u0026timeout=5s\",\"verb\":\"{verb}\",\"user\":{{\"username\":\"{user}\",\"groups\":[\"system:serviceaccounts\",\"system:serviceaccounts:ns{ns}\",\"system:authenticated\"]}},\"sourceIPs\":[\"10.0.1.{ip}\"],\"userAgent\":\"controller/v1.29.4 (linux/amd64) kubernetes/55019c8\",\"objectRef\":{{\"resource\":\"configmaps\",\"namespace\":\"ns{ns}\",\"name\":\"cm{n}\",\"apiVersion\":\"v1\"}},\"responseStatus\":{{\"metadata\":{{}},\"code\":200}}{body},\"requestReceivedTimestamp\":\"2024-05-01T08:00:00.{us:06}Z\",\"stageTimestamp\":\"2024-05-01T08:00:00.{us:06}Z\",\"annotations\":{{\"authorization.k8s.io/decision\":\"allow\",\"authorization.k8s.io/reason\":\"\"}}}}\n",
+        ns = i % 17,
+        n = i % 50,
+        ip = i % 250,
+        us = i % 1_000_000,
+    )
+}
+
+fn log(mb: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(mb << 20);
+    let mut i = 0;
+    while out.len() < mb << 20 {
+        out.extend_from_slice(event(i).as_bytes());
+        i += 1;
+    }
+    out
+}
+
+fn report(name: &str, bytes: usize, f: impl Fn()) {
+    f(); // warm up
+    let runs = 3;
+    let mut best = f64::MAX;
+    for _ in 0..runs {
+        let t = Instant::now();
+        f();
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    println!(
+        "{name:<40} {:>8.1} MB/s  (best of {runs}: {:.3} s)",
+        bytes as f64 / 1e6 / best,
+        best
+    );
+}
+
+fn main() {
+    let mb: usize = std::env::var("BENCH_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64);
+    let data = log(mb);
+    let n = data.len();
+    println!("synthetic log: {} MB", n / 1_000_000);
+
+    report("decode only (serde_json, borrowed)", n, || {
+        let mut r = FileReport::default();
+        let mut events = 0u64;
+        read_lines(&data[..], &mut r, false, &mut |_, _, _| {
+            events += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert!(events > 0);
+    });
+    report("decode + normalize", n, || {
+        let mut r = FileReport::default();
+        read_lines(&data[..], &mut r, false, &mut |e, v, _| {
+            normalize(e, v).map(|_| ())
+        })
+        .unwrap();
+    });
+    report("decode + normalize + aggregate", n, || {
+        let mut r = FileReport::default();
+        let mut agg = Aggregate::default();
+        let filter = Filter::default();
+        read_lines(&data[..], &mut r, false, &mut |e, v, _| {
+            agg.add(&normalize(e, v)?, &filter);
+            Ok(())
+        })
+        .unwrap();
+    });
+
+    let path = std::env::temp_dir().join(format!("audit2role-bench-{}.log", std::process::id()));
+    std::fs::write(&path, &data).unwrap();
+    let sources = vec![Source {
+        name: path.display().to_string(),
+        path: Some(path.clone()),
+    }];
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    for threads in [1, cores.max(2)] {
+        report(
+            &format!("read_inputs, file, {threads} thread(s)"),
+            n,
+            || {
+                let options = ReadOptions {
+                    threads,
+                    ..ReadOptions::default()
+                };
+                read_inputs(&sources, &options).unwrap();
+            },
+        );
+    }
+    let _ = std::fs::remove_file(&path);
+}

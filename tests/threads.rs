@@ -1,0 +1,198 @@
+//! The parallel read path gives exactly what the sequential one gives: aggregates, skip
+//! reports with their line numbers, read errors, multi-line documents, whatever the number
+//! of threads and the block size.
+
+use audit2role::aggregate::Aggregate;
+use audit2role::decode::FileReport;
+use audit2role::source::expand_sources;
+use audit2role::{read_inputs, ReadOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn event(i: usize) -> String {
+    let users = ["alice", "bob", "system:serviceaccount:ops:robot", "a<b&c"];
+    let user = users[i % users.len()];
+    let user_json = user.replace('<', "\\u003c").replace('&', "\\u0026");
+    let groups = ["\"g1\"", "\"g2\",\"g1\"", "\"system:authenticated\""][(i / 7) % 3];
+    let verb = ["get", "list", "watch", "create", "delete"][(i / 3) % 5];
+    let stage = ["ResponseComplete", "RequestReceived", "ResponseStarted"][i % 3];
+    let code = if i % 11 == 0 { 403 } else { 200 };
+    format!(
+        "{{\"kind\":\"Event\",\"apiVersion\":\"audit.k8s.io/v1\",\"stage\":\"{stage}\",\"requestURI\":\"/api/v1/namespaces/ns{ns}/pods/p{name}?x=1\\u0026y=2\",\"verb\":\"{verb}\",\"user\":{{\"username\":\"{user_json}\",\"groups\":[{groups}]}},\"objectRef\":{{\"resource\":\"pods\",\"namespace\":\"ns{ns}\",\"name\":\"p{name}\",\"apiVersion\":\"v1\"}},\"responseStatus\":{{\"code\":{code}}},\"requestObject\":{{\"pad\":\"{pad}\"}},\"stageTimestamp\":\"2024-05-01T08:00:{sec:02}.{us:06}Z\"}}",
+        ns = i % 5,
+        name = i % 13,
+        pad = "x".repeat(i % 97),
+        sec = i % 60,
+        us = i * 37 % 1_000_000,
+    )
+}
+
+/// A log with everything the line loop must get right, in many small blocks.
+fn mixed_log() -> String {
+    let mut out = String::from("\u{feff}");
+    for i in 0..400 {
+        out.push_str(&event(i));
+        out.push_str(if i % 9 == 0 { "\r\n" } else { "\n" });
+        match i {
+            17 => out.push_str("not json at all\n"),
+            33 => out.push_str("{\"verb\":5}\n"),
+            50 => out.push_str("\n   \n"),
+            61 => out.push_str("{\"kind\":\"Status\"}\n"),
+            120 => {
+                // A pretty-printed EventList spanning many blocks.
+                out.push_str("{\n  \"kind\": \"EventList\",\n  \"apiVersion\": \"audit.k8s.io/v1\",\n  \"items\": [\n");
+                for j in 0..30 {
+                    out.push_str("    ");
+                    out.push_str(&event(1000 + j));
+                    out.push_str(if j < 29 { ",\n" } else { "\n" });
+                }
+                out.push_str("  ]\n}\n");
+            }
+            200 => {
+                // A broken document: its lines are tried one by one.
+                out.push_str("[\n");
+                out.push_str(&event(2000));
+                out.push('\n');
+            }
+            300 => out.push_str("[\n  {\"verb\": \"get\", \"user\": {\"username\": \"alice\"}, \"requestURI\": \"/healthz2\"}\n]\n"),
+            _ => {}
+        }
+    }
+    out.push_str(&event(999)); // no final newline
+    out
+}
+
+fn dir() -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("threads");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn write(name: &str, bytes: &[u8]) -> String {
+    let p = dir().join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p.display().to_string()
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+/// The aggregate in a comparable form: per subject, group sets in order, and every request
+/// with its evidence per group set (in the order first seen).
+fn canonical(a: &Aggregate) -> Vec<String> {
+    let mut out = Vec::new();
+    for name in a.subject_names() {
+        let s = &a.subjects[name];
+        out.push(format!("{name} {:?}", s.group_sets));
+        let mut reqs: Vec<String> = s
+            .requests
+            .iter()
+            .map(|(r, e)| format!("  {r:?} {e:?}"))
+            .collect();
+        reqs.sort();
+        out.extend(reqs);
+    }
+    out
+}
+
+fn read(
+    paths: &[String],
+    threads: usize,
+    block_size: usize,
+    users: &[&str],
+) -> (Vec<String>, Vec<FileReport>) {
+    let sources = expand_sources(paths).unwrap();
+    let mut options = ReadOptions {
+        threads,
+        block_size,
+        ..ReadOptions::default()
+    };
+    options.filter.users = users.iter().map(|u| u.to_string()).collect();
+    let (a, r) = read_inputs(&sources, &options).unwrap();
+    (canonical(&a), r)
+}
+
+#[test]
+fn threads_and_block_sizes_agree() {
+    let log = mixed_log();
+    let plain = write("mixed.log", log.as_bytes());
+    let gz = write("mixed.log.gz", &gzip(log.as_bytes()));
+    let bytes = log.as_bytes();
+    let mut truncated_gz = gzip(bytes);
+    truncated_gz.truncate(truncated_gz.len() * 2 / 3);
+    let truncated = write("truncated.log.gz", &truncated_gz);
+    let paths = vec![plain, gz, truncated];
+    let (want, want_reports) = read(&paths, 1, 0, &[]);
+    assert!(want_reports[0].skipped_total() >= 4, "{want_reports:?}");
+    assert!(want_reports[2].read_error.is_some());
+    for threads in [2, 3, 8] {
+        for block in [0, 100, 700, 4096, 20_000] {
+            let (got, reports) = read(&paths, threads, block, &[]);
+            assert_eq!(got, want, "threads {threads} block {block}");
+            assert_eq!(reports, want_reports, "threads {threads} block {block}");
+        }
+    }
+}
+
+#[test]
+fn subject_prefilter_keeps_every_event_of_the_subject() {
+    let log = mixed_log();
+    let plain = write("mixed-prefilter.log", log.as_bytes());
+    let paths = vec![plain];
+    let (all, _) = read(&paths, 1, 0, &[]);
+    for user in ["alice", "a<b&c", "system:serviceaccount:ops:robot"] {
+        let (want, want_reports) = read(&paths, 1, 0, &[user]);
+        let expected: Vec<String> = {
+            // The subject's part of the unfiltered aggregate.
+            let mut v = Vec::new();
+            let mut take = false;
+            for l in &all {
+                if !l.starts_with("  ") {
+                    take = l.starts_with(&format!("{user} ["));
+                }
+                if take {
+                    v.push(l.clone());
+                }
+            }
+            v
+        };
+        assert_eq!(want, expected, "{user}");
+        assert!(want_reports[0].prefiltered > 0);
+        for threads in [2, 8] {
+            for block in [0, 300] {
+                let (got, reports) = read(&paths, threads, block, &[user]);
+                assert_eq!(got, want, "{user} threads {threads} block {block}");
+                assert_eq!(
+                    reports, want_reports,
+                    "{user} threads {threads} block {block}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn cli_output_is_identical_for_1_2_and_8_threads() {
+    let log = mixed_log();
+    let gz = write("cli.log.gz", &gzip(log.as_bytes()));
+    let run = |threads: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_audit2role"))
+            .args(["--user", "alice", "--threads", threads, &gz])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.stdout, out.stderr)
+    };
+    let one = run("1");
+    assert!(!one.0.is_empty());
+    assert_eq!(run("2"), one);
+    assert_eq!(run("8"), one);
+}
