@@ -58,6 +58,37 @@ pub fn read_inputs(
     sources: &[Source],
     options: &ReadOptions,
 ) -> Result<(Aggregate, Vec<FileReport>)> {
+    // Files found in directories that cannot be opened are reported and passed over.
+    let (unreadable, readable): (Vec<&Source>, Vec<&Source>) =
+        sources.iter().partition(|s| s.problem.is_some());
+    if let Some(bad) = unreadable.first() {
+        if options.strict_input {
+            let problem = bad.problem.clone().unwrap_or_default();
+            return Err(error::Error::input(&bad.name, None, problem));
+        }
+    }
+    let readable: Vec<Source> = readable.into_iter().cloned().collect();
+    let (aggregate, reports) = read_readable(&readable, options)?;
+    // Reports in input order, the unreadable ones in their places.
+    let mut by_name = reports.into_iter();
+    let mut ordered = Vec::with_capacity(sources.len());
+    for src in sources {
+        match &src.problem {
+            Some(problem) => ordered.push(FileReport {
+                name: src.name.clone(),
+                read_error: Some(problem.clone()),
+                ..FileReport::default()
+            }),
+            None => ordered.extend(by_name.next()),
+        }
+    }
+    Ok((aggregate, ordered))
+}
+
+fn read_readable(
+    sources: &[Source],
+    options: &ReadOptions,
+) -> Result<(Aggregate, Vec<FileReport>)> {
     // Strict input stops at the first unusable line, so it must see every line in order.
     let prefilter = if options.strict_input {
         None

@@ -15,6 +15,9 @@ pub struct Source {
     pub name: String,
     /// `None` for stdin.
     pub path: Option<std::path::PathBuf>,
+    /// Why a file found in a directory cannot be read; it is reported and passed over
+    /// (a file named on the command line that cannot be read is an error instead).
+    pub problem: Option<String>,
 }
 
 impl Source {
@@ -36,6 +39,7 @@ pub fn expand_sources(args: &[String]) -> Result<Vec<Source>> {
             out.push(Source {
                 name: "<stdin>".to_string(),
                 path: None,
+                problem: None,
             });
             continue;
         }
@@ -46,21 +50,24 @@ pub fn expand_sources(args: &[String]) -> Result<Vec<Source>> {
             let mut files = Vec::new();
             walk_dir(path, &mut files)?;
             files.sort();
-            out.extend(files.into_iter().map(|p| Source {
+            out.extend(files.into_iter().map(|(p, problem)| Source {
                 name: p.display().to_string(),
                 path: Some(p),
+                problem,
             }));
         } else {
             out.push(Source {
                 name: arg.clone(),
                 path: Some(path.to_path_buf()),
+                problem: None,
             });
         }
     }
     Ok(out)
 }
 
-fn walk_dir(dir: &Path, files: &mut Vec<std::path::PathBuf>) -> Result<()> {
+/// Every regular file below `dir`, with the reason when one cannot be opened.
+fn walk_dir(dir: &Path, files: &mut Vec<(std::path::PathBuf, Option<String>)>) -> Result<()> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
         Error::input(
             &dir.display().to_string(),
@@ -77,18 +84,14 @@ fn walk_dir(dir: &Path, files: &mut Vec<std::path::PathBuf>) -> Result<()> {
             )
         })?;
         let path = entry.path();
-        let meta = std::fs::metadata(&path);
-        match meta {
+        match std::fs::metadata(&path) {
             Ok(m) if m.is_dir() => walk_dir(&path, files)?,
-            Ok(m) if m.is_file() => files.push(path),
-            Ok(_) => {}
-            Err(e) => {
-                return Err(Error::input(
-                    &path.display().to_string(),
-                    None,
-                    format!("cannot open: {e}"),
-                ))
+            Ok(m) if m.is_file() => {
+                let problem = File::open(&path).err().map(|e| format!("cannot open: {e}"));
+                files.push((path, problem));
             }
+            Ok(_) => {}
+            Err(e) => files.push((path, Some(format!("cannot open: {e}")))),
         }
     }
     Ok(())
