@@ -100,6 +100,7 @@ fn main() {
     let sources = vec![Source {
         name: path.display().to_string(),
         path: Some(path.clone()),
+        problem: None,
     }];
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
     for threads in [1, cores.max(2)] {
