@@ -215,29 +215,7 @@ impl SubjectAggregate {
     }
 }
 
-/// Which events to keep: subjects and namespace.
-#[derive(Clone, Debug, Default)]
-pub struct Filter {
-    /// Exact user names to keep; empty means every subject.
-    pub users: Vec<String>,
-    /// Keep only resource requests in this namespace.
-    pub namespace: Option<String>,
-}
-
-impl Filter {
-    pub fn wants_subject(&self, name: &str) -> bool {
-        self.users.is_empty() || self.users.iter().any(|u| u == name)
-    }
-
-    pub fn wants_request(&self, request: &RequestRef<'_>) -> bool {
-        match &self.namespace {
-            None => true,
-            Some(ns) => {
-                matches!(request.target, crate::request::TargetRef::Resource { namespace, .. } if namespace == ns)
-            }
-        }
-    }
-}
+pub use crate::filter::Filter;
 
 /// Subject name → aggregate.
 #[derive(Clone, Debug, Default)]
@@ -253,6 +231,9 @@ impl Aggregate {
     /// Adds one normalized event: its request for the subject, and its impersonation checks
     /// for the impersonator, each when the filter wants it.
     pub fn add(&mut self, event: &Normalized<'_>, filter: &Filter) {
+        if !filter.wants_time(event.time) {
+            return;
+        }
         if filter.wants_subject(event.subject) && filter.wants_request(&event.request) {
             self.subject_mut(event.subject).record(
                 event.request,

@@ -102,6 +102,15 @@ pub struct SubjectArgs {
     /// Keep only requests in this namespace.
     #[arg(short = 'n', long, value_name = "NAMESPACE")]
     pub namespace: Option<String>,
+    /// Keep only requests in namespaces matching this regular expression.
+    #[arg(long, value_name = "REGEX")]
+    pub namespace_regex: Option<String>,
+    /// Keep only requests at or after TIME: RFC 3339, or a duration back from now (7d, 36h).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Keep only requests before TIME: RFC 3339, or a duration back from now (7d, 36h).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
     /// Do not assume the default bootstrap roles (discovery, health, self reviews).
     #[arg(long)]
     pub no_bootstrap_roles: bool,

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod cmd;
 pub mod decode;
 pub mod error;
+pub mod filter;
 pub mod names;
 pub mod normalize;
 pub mod outdir;

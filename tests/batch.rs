@@ -219,3 +219,79 @@ fn completions_man_page_and_kubectl_plugin_name() {
         assert!(text.contains("Example"), "{sub} --help has examples");
     }
 }
+
+#[test]
+fn time_window_and_namespace_regex() {
+    let log = testdata("audit.log");
+    let o = run(&[
+        "-q",
+        "--user",
+        "alice",
+        "--strict",
+        "--since",
+        "2026-11-02T09:10:00Z",
+        "--until",
+        "2026-11-02T09:12:00Z",
+        &log,
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let set = read_rbac_str(&String::from_utf8(o.stdout).unwrap(), "out").unwrap();
+    let granted: Vec<(String, Vec<String>)> = set.roles[0]
+        .rules
+        .iter()
+        .map(|r| (r.resources.join(","), r.resource_names.clone()))
+        .collect();
+    assert_eq!(
+        granted,
+        vec![
+            ("namespaces".to_string(), vec!["dev".to_string()]),
+            ("secrets".to_string(), vec!["db-password".to_string()])
+        ]
+    );
+    assert!(set.cluster_roles.is_empty());
+
+    let o = run(&["-q", "--user", "alice", "--namespace-regex", "^stag", &log]);
+    let set = read_rbac_str(&String::from_utf8(o.stdout).unwrap(), "out").unwrap();
+    assert_eq!(set.roles.len(), 1);
+    assert_eq!(set.roles[0].metadata.namespace, "staging");
+
+    // A window in the future matches nothing; durations are accepted; bad values are usage errors.
+    assert_eq!(
+        run(&["--user", "alice", "--since", "1d", &log])
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        run(&["--user", "alice", "--until", "1d", &log])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        run(&["--user", "alice", "--since", "yesterday", &log])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(&[
+            "--user",
+            "alice",
+            "--since",
+            "2026-11-03T00:00:00Z",
+            "--until",
+            "2026-11-02T00:00:00Z",
+            &log
+        ])
+        .status
+        .code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(&["--user", "alice", "--namespace-regex", "(", &log])
+            .status
+            .code(),
+        Some(2)
+    );
+}

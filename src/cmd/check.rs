@@ -11,11 +11,7 @@ use std::io::Write;
 pub fn run(args: &CheckArgs) -> Result<i32> {
     let subject = subject_name(&args.subject)?;
     let authorizer = Authorizer::new(assumed_rbac(&args.rbac, !args.subject.no_bootstrap_roles)?);
-    let (aggregate, _reports) = read_logs(
-        &args.input,
-        vec![subject.clone()],
-        args.subject.namespace.clone(),
-    )?;
+    let (aggregate, _reports) = read_logs(&args.input, vec![subject.clone()], &args.subject)?;
     let Some(sub) = aggregate
         .subjects
         .get(&subject)

@@ -257,11 +257,7 @@ pub fn run(args: &DiffArgs) -> Result<i32> {
     }
     crate::rbac::aggregation::resolve_aggregation(&mut dump);
     let authorizer = Authorizer::new(dump);
-    let (aggregate, _) = read_logs(
-        &args.input,
-        subjects.clone(),
-        args.subject.namespace.clone(),
-    )?;
+    let (aggregate, _) = read_logs(&args.input, subjects.clone(), &args.subject)?;
     let names: Vec<String> = if subjects.is_empty() {
         aggregate
             .subject_names()

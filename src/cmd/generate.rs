@@ -249,11 +249,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
             .map_err(|e| Error::Output(format!("{}: {e}", dir.display())))?;
     }
 
-    let (aggregate, file_reports) = read_logs(
-        &args.input,
-        selection.read_filter(),
-        args.subject.namespace.clone(),
-    )?;
+    let (aggregate, file_reports) = read_logs(&args.input, selection.read_filter(), &args.subject)?;
 
     let mut outputs: Vec<SubjectOutput> = Vec::new();
     for subject in aggregate.subject_names() {

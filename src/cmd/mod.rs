@@ -75,12 +75,43 @@ pub fn assumed_rbac(files: &[String], bootstrap: bool) -> Result<RbacSet> {
     Ok(set)
 }
 
-/// Reads the logs for `subjects` (and the namespace filter), reporting problems on stderr.
+/// The event filter the flags ask for, keeping `subjects` (all when empty).
+pub fn filter_from(args: &SubjectArgs, subjects: Vec<String>) -> Result<Filter> {
+    let now = crate::filter::now_micros();
+    let namespace_regex = match &args.namespace_regex {
+        Some(re) => Some(
+            regex::Regex::new(re)
+                .map_err(|e| Error::Usage(format!("--namespace-regex {re:?}: {e}")))?,
+        ),
+        None => None,
+    };
+    let bound = |v: &Option<String>, flag: &str| -> Result<Option<i64>> {
+        v.as_deref()
+            .map(|v| crate::filter::parse_time_bound(v, now, flag))
+            .transpose()
+    };
+    let filter = Filter {
+        users: subjects,
+        namespace: args.namespace.clone(),
+        namespace_regex,
+        since: bound(&args.since, "--since")?,
+        until: bound(&args.until, "--until")?,
+    };
+    if let (Some(s), Some(u)) = (filter.since, filter.until) {
+        if s >= u {
+            return Err(Error::Usage("--since must be before --until".to_string()));
+        }
+    }
+    Ok(filter)
+}
+
+/// Reads the logs for `subjects` with the filters of `args`, reporting problems on stderr.
 pub fn read_logs(
     input: &InputArgs,
     subjects: Vec<String>,
-    namespace: Option<String>,
+    args: &SubjectArgs,
 ) -> Result<(Aggregate, Vec<FileReport>)> {
+    let filter = filter_from(args, subjects)?;
     let args = input.all_inputs();
     if args.is_empty() {
         return Err(Error::Usage(
@@ -89,10 +120,7 @@ pub fn read_logs(
     }
     let sources = source::expand_sources(&args)?;
     let options = ReadOptions {
-        filter: Filter {
-            users: subjects,
-            namespace,
-        },
+        filter,
         strict_input: input.strict_input,
         threads: input.threads.unwrap_or(0),
         block_size: 0,

@@ -6,7 +6,7 @@ use crate::cmd::read_logs;
 use crate::error::{Result, EXIT_OK};
 
 pub fn run(args: &StatsArgs) -> Result<i32> {
-    let (aggregate, reports) = read_logs(&args.input, Vec::new(), None)?;
+    let (aggregate, reports) = read_logs(&args.input, Vec::new(), &Default::default())?;
     let distinct: usize = aggregate.subjects.values().map(|s| s.distinct()).sum();
     let lines: u64 = reports.iter().map(|r| r.lines).sum();
     let events: u64 = reports.iter().map(|r| r.events).sum();

@@ -558,7 +558,7 @@ pub fn run(args: &WhoCanArgs) -> Result<i32> {
             quiet,
             ..InputArgs::default()
         };
-        Some(read_logs(&input, vec![], None)?.0)
+        Some(read_logs(&input, vec![], &Default::default())?.0)
     };
     let evidence = |row: &Row| -> Option<Evidence> {
         let aggregate = logs.as_ref()?;

@@ -1,0 +1,149 @@
+//! Filtering: which events count. Subjects (exact names), namespace (exact or a regular
+//! expression) and a time window on the request's timestamp. `--since` and `--until` take
+//! RFC 3339 timestamps or durations back from now (`7d`, `36h`).
+
+use crate::error::{Error, Result};
+use crate::request::{RequestRef, TargetRef};
+use crate::time::parse_rfc3339_micros;
+use regex::Regex;
+
+/// Which events to keep.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Exact user names to keep; empty means every subject.
+    pub users: Vec<String>,
+    /// Keep only resource requests in this namespace.
+    pub namespace: Option<String>,
+    /// Keep only resource requests whose namespace matches.
+    pub namespace_regex: Option<Regex>,
+    /// Keep only requests at or after this time (µs since the epoch).
+    pub since: Option<i64>,
+    /// Keep only requests before this time (µs since the epoch).
+    pub until: Option<i64>,
+}
+
+impl Filter {
+    pub fn wants_subject(&self, name: &str) -> bool {
+        self.users.is_empty() || self.users.iter().any(|u| u == name)
+    }
+
+    pub fn wants_request(&self, request: &RequestRef<'_>) -> bool {
+        if self.namespace.is_none() && self.namespace_regex.is_none() {
+            return true;
+        }
+        let TargetRef::Resource { namespace, .. } = request.target else {
+            return false;
+        };
+        self.namespace.as_deref().is_none_or(|ns| ns == namespace)
+            && self
+                .namespace_regex
+                .as_ref()
+                .is_none_or(|re| re.is_match(namespace))
+    }
+
+    /// Events without a readable timestamp are left out once a window is set.
+    pub fn wants_time(&self, time: Option<i64>) -> bool {
+        if self.since.is_none() && self.until.is_none() {
+            return true;
+        }
+        let Some(t) = time else {
+            return false;
+        };
+        self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t < u)
+    }
+
+    /// Whether anything but subjects is filtered (the `--user` prefilter stays valid).
+    pub fn has_window(&self) -> bool {
+        self.since.is_some() || self.until.is_some()
+    }
+}
+
+/// The current time in µs since the epoch.
+pub fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
+}
+
+/// Parses a `--since`/`--until` value: an RFC 3339 timestamp, or a duration back from `now`
+/// (`90s`, `30m`, `36h`, `7d`, `2w`).
+pub fn parse_time_bound(value: &str, now: i64, flag: &str) -> Result<i64> {
+    if let Some(t) = parse_rfc3339_micros(value) {
+        return Ok(t);
+    }
+    let bad = || {
+        Error::Usage(format!(
+            "{flag} {value:?}: expected an RFC 3339 time (2026-11-01T00:00:00Z) or a duration like 7d, 36h, 30m"
+        ))
+    };
+    let unit_at = value.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (digits, unit) = value.split_at(unit_at);
+    let n: i64 = digits.parse().map_err(|_| bad())?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        "w" => 7 * 86400,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(seconds * 1_000_000)
+        .and_then(|d| now.checked_sub(d))
+        .ok_or_else(bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_bounds() {
+        let now = parse_rfc3339_micros("2026-11-29T12:00:00Z").unwrap();
+        assert_eq!(
+            parse_time_bound("36h", now, "--since").unwrap(),
+            parse_rfc3339_micros("2026-11-28T00:00:00Z").unwrap()
+        );
+        assert_eq!(
+            parse_time_bound("7d", now, "--since").unwrap(),
+            parse_rfc3339_micros("2026-11-22T12:00:00Z").unwrap()
+        );
+        assert_eq!(
+            parse_time_bound("2026-11-01T00:00:00Z", now, "--since").unwrap(),
+            parse_rfc3339_micros("2026-11-01T00:00:00Z").unwrap()
+        );
+        for bad in ["", "7", "d", "7y", "-3d", "yesterday"] {
+            assert!(parse_time_bound(bad, now, "--since").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn window_and_namespaces() {
+        let f = Filter {
+            since: Some(10),
+            until: Some(20),
+            ..Filter::default()
+        };
+        assert!(f.wants_time(Some(10)) && f.wants_time(Some(19)));
+        assert!(!f.wants_time(Some(20)) && !f.wants_time(Some(9)) && !f.wants_time(None));
+        let f = Filter {
+            namespace_regex: Some(Regex::new("^team-").unwrap()),
+            ..Filter::default()
+        };
+        let req = |ns| RequestRef {
+            verb: "get",
+            target: TargetRef::Resource {
+                api_group: "",
+                resource: "pods",
+                subresource: "",
+                namespace: ns,
+                name: "",
+            },
+        };
+        assert!(f.wants_request(&req("team-a")));
+        assert!(!f.wants_request(&req("kube-system")));
+        assert!(!f.wants_request(&RequestRef {
+            verb: "get",
+            target: TargetRef::NonResource { path: "/x" }
+        }));
+    }
+}
