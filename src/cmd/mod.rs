@@ -158,7 +158,7 @@ pub fn table_lines(rows: &[Vec<String>]) -> Vec<String> {
                 line.push_str(cell);
                 if i + 1 < row.len() {
                     let pad = widths[i] - cell.chars().count() + 2;
-                    line.extend(std::iter::repeat(' ').take(pad));
+                    line.extend(std::iter::repeat_n(' ', pad));
                 }
             }
             line
