@@ -127,6 +127,12 @@ impl SubjectAggregate {
             .insert(request.to_owned_request(), vec![(g, e)]);
     }
 
+    /// Adds evidence gathered elsewhere (a partial aggregate) for `request` with `groups`.
+    pub fn add_evidence(&mut self, request: RequestRef<'_>, groups: &[&str], evidence: &Evidence) {
+        let g = self.group_set_index(groups);
+        self.evidence_mut(request, g).merge(evidence);
+    }
+
     /// Total evidence of each distinct request, across group sets.
     pub fn evidence_by_request(&self) -> Vec<(&Request, Evidence)> {
         let mut out: Vec<(&Request, Evidence)> = self

@@ -62,6 +62,12 @@ pub enum Command {
     Lookup(LookupArgs),
     /// Read and aggregate every subject; print a short summary (for benchmarks).
     Stats(StatsArgs),
+    /// Write the distinct requests of every subject, with their evidence, as a partial
+    /// aggregate that any command reads in place of logs (for sharded jobs).
+    #[command(
+        after_help = "Examples:\n  audit2role aggregate -o shard-0.agg.gz logs/2026-11-01/\n  audit2role aggregate -o shard-1.agg.gz logs/2026-11-02/\n  audit2role --all-subjects --out-dir rbac/ shard-0.agg.gz shard-1.agg.gz\n\nThe format is described in docs/aggregate-format.md."
+    )]
+    Aggregate(AggregateArgs),
 }
 
 /// Inputs shared by every command that reads logs.
@@ -272,4 +278,25 @@ pub struct LookupArgs {
 pub struct StatsArgs {
     #[command(flatten)]
     pub input: InputArgs,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct AggregateArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Where to write the partial aggregate (`.gz` compresses it; `-` is stdout).
+    #[arg(short = 'o', long, value_name = "FILE", required = true)]
+    pub output: std::path::PathBuf,
+    /// Keep only requests in this namespace.
+    #[arg(short = 'n', long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Keep only requests in namespaces matching this regular expression.
+    #[arg(long, value_name = "REGEX")]
+    pub namespace_regex: Option<String>,
+    /// Keep only requests at or after TIME: RFC 3339, or a duration back from now (7d, 36h).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Keep only requests before TIME: RFC 3339, or a duration back from now (7d, 36h).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
 }

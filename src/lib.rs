@@ -14,6 +14,7 @@ pub mod filter;
 pub mod names;
 pub mod normalize;
 pub mod outdir;
+pub mod partial;
 pub mod pipeline;
 pub mod policy;
 pub mod rbac;
@@ -60,27 +61,35 @@ pub fn read_inputs(
     options: &ReadOptions,
 ) -> Result<(Aggregate, Vec<FileReport>)> {
     // Files found in directories that cannot be opened are reported and passed over.
-    let (unreadable, readable): (Vec<&Source>, Vec<&Source>) =
-        sources.iter().partition(|s| s.problem.is_some());
-    if let Some(bad) = unreadable.first() {
+    if let Some(bad) = sources.iter().find(|s| s.problem.is_some()) {
         if options.strict_input {
             let problem = bad.problem.clone().unwrap_or_default();
             return Err(error::Error::input(&bad.name, None, problem));
         }
     }
-    let readable: Vec<Source> = readable.into_iter().cloned().collect();
-    let (aggregate, reports) = read_readable(&readable, options)?;
-    // Reports in input order, the unreadable ones in their places.
-    let mut by_name = reports.into_iter();
+    // Partial aggregates (detected by content) are merged in; logs are read.
+    let partial_flags: Vec<bool> = sources.iter().map(partial::is_partial).collect();
+    let logs: Vec<Source> = sources
+        .iter()
+        .zip(&partial_flags)
+        .filter(|(s, is_partial)| s.problem.is_none() && !**is_partial)
+        .map(|(s, _)| s.clone())
+        .collect();
+    let (mut aggregate, reports) = read_readable(&logs, options)?;
+    let mut log_reports = reports.into_iter();
     let mut ordered = Vec::with_capacity(sources.len());
-    for src in sources {
-        match &src.problem {
-            Some(problem) => ordered.push(FileReport {
+    for (src, is_partial) in sources.iter().zip(partial_flags) {
+        if let Some(problem) = &src.problem {
+            ordered.push(FileReport {
                 name: src.name.clone(),
                 read_error: Some(problem.clone()),
                 ..FileReport::default()
-            }),
-            None => ordered.extend(by_name.next()),
+            });
+        } else if is_partial {
+            let (_, inputs) = partial::read(src, &options.filter, &mut aggregate)?;
+            ordered.extend(inputs);
+        } else {
+            ordered.extend(log_reports.next());
         }
     }
     Ok((aggregate, ordered))

@@ -29,6 +29,7 @@ fn main() {
         Some(Command::WhoCan(args)) => cmd::who_can::run(args),
         Some(Command::Lookup(args)) => cmd::lookup::run(args),
         Some(Command::Stats(args)) => cmd::stats::run(args),
+        Some(Command::Aggregate(args)) => cmd::aggregate::run(args),
         None => cmd::generate::run(&cli.generate),
     };
     match result {

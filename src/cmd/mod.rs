@@ -1,6 +1,7 @@
 //! Subcommands, one file each, and what they share: whose requests to read, the RBAC that
 //! is assumed to exist, and reading the logs.
 
+pub mod aggregate;
 pub mod check;
 pub mod diff;
 pub mod docs;

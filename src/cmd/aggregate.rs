@@ -1,0 +1,56 @@
+//! The aggregate command: reads logs (and other partial aggregates) and writes one partial
+//! aggregate of every subject, for scale-out jobs whose parts are merged later.
+
+use crate::cli::AggregateArgs;
+use crate::cli::SubjectArgs;
+use crate::cmd::read_logs;
+use crate::error::{Error, Result, EXIT_OK};
+use crate::{outdir, partial};
+use std::io::Write;
+
+pub fn run(args: &AggregateArgs) -> Result<i32> {
+    let filters = SubjectArgs {
+        namespace: args.namespace.clone(),
+        namespace_regex: args.namespace_regex.clone(),
+        since: args.since.clone(),
+        until: args.until.clone(),
+        ..SubjectArgs::default()
+    };
+    let (aggregate, reports) = read_logs(&args.input, Vec::new(), &filters)?;
+    let mut text = Vec::new();
+    partial::write(&aggregate, &reports, &mut text).map_err(|e| Error::Output(e.to_string()))?;
+    let target = &args.output;
+    if target.as_os_str() == "-" {
+        std::io::stdout()
+            .write_all(&text)
+            .map_err(|e| Error::Output(e.to_string()))?;
+    } else {
+        let bytes = if target.extension().is_some_and(|e| e == "gz") {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            enc.write_all(&text)
+                .and_then(|_| enc.finish())
+                .map_err(|e| Error::Output(e.to_string()))?
+        } else {
+            text
+        };
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or_else(|| Error::Usage(format!("-o {}: not a file name", target.display())))?;
+        outdir::write_atomic(&dir, &name, &bytes)?;
+    }
+    if !args.input.quiet {
+        let distinct: usize = aggregate.subjects.values().map(|s| s.distinct()).sum();
+        let events: u64 = reports.iter().map(|r| r.events).sum();
+        eprintln!(
+            "aggregated {events} events from {} inputs: {} subjects, {distinct} distinct requests",
+            reports.len(),
+            aggregate.subjects.len()
+        );
+    }
+    Ok(EXIT_OK)
+}
