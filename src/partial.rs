@@ -189,11 +189,7 @@ fn time_field(value: &Option<String>, src: &str, line: u64, field: &str) -> Resu
 /// report of the file itself and the reports of the inputs it was made from. Any damage is
 /// an error naming the file and line: a partial aggregate is machine-written, so a bad line
 /// means a bad file, and silently dropping evidence would change the result.
-pub fn read(
-    source: &Source,
-    filter: &Filter,
-    aggregate: &mut Aggregate,
-) -> Result<(FileReport, Vec<FileReport>)> {
+pub fn read(source: &Source, filter: &Filter, aggregate: &mut Aggregate) -> Result<(FileReport, Vec<FileReport>)> {
     if filter.has_window() {
         return Err(Error::Usage(format!(
             "{}: a partial aggregate cannot be cut to --since/--until; give them to `audit2role aggregate` instead",
@@ -202,26 +198,36 @@ pub fn read(
     }
     let raw = source::open_raw(source)?;
     let reader = BufReader::with_capacity(1 << 20, source::decompress(source, raw)?);
+    read_from(reader, &source.name, filter, aggregate)
+}
+
+/// [`read`] from any reader of the decompressed text; `name` names it in errors.
+pub fn read_from<R: BufRead>(
+    reader: R,
+    name: &str,
+    filter: &Filter,
+    aggregate: &mut Aggregate,
+) -> Result<(FileReport, Vec<FileReport>)> {
     let mut report = FileReport {
-        name: source.name.clone(),
+        name: name.to_string(),
         ..FileReport::default()
     };
     let mut inputs = Vec::new();
     for (i, line) in reader.split(b'\n').enumerate() {
         let line_no = i as u64 + 1;
         let line = line
-            .map_err(|e| Error::input(&source.name, Some(line_no), format!("cannot read: {e}")))?;
+            .map_err(|e| Error::input(name, Some(line_no), format!("cannot read: {e}")))?;
         report.lines += 1;
         report.bytes += line.len() as u64 + 1;
         let text = std::str::from_utf8(&line)
-            .map_err(|_| Error::input(&source.name, Some(line_no), "invalid UTF-8"))?
+            .map_err(|_| Error::input(name, Some(line_no), "invalid UTF-8"))?
             .trim_end_matches('\r');
         if line_no == 1 {
             let header: serde_json::Value = serde_json::from_str(text)
-                .map_err(|e| Error::input(&source.name, Some(1), format!("invalid header: {e}")))?;
+                .map_err(|e| Error::input(name, Some(1), format!("invalid header: {e}")))?;
             if header["version"] != 1 {
                 return Err(Error::input(
-                    &source.name,
+                    name,
                     Some(1),
                     format!(
                         "unsupported partial aggregate version {}; this audit2role reads version 1",
@@ -236,7 +242,7 @@ pub fn read(
         }
         let parsed: Line = serde_json::from_str(text).map_err(|e| {
             Error::input(
-                &source.name,
+                name,
                 Some(line_no),
                 format!("not a partial-aggregate record: {e}"),
             )
@@ -257,8 +263,8 @@ pub fn read(
                     started: r.started,
                     completed: r.completed,
                     denied: r.denied,
-                    first: time_field(&r.first, &source.name, line_no, "first")?,
-                    last: time_field(&r.last, &source.name, line_no, "last")?,
+                    first: time_field(&r.first, name, line_no, "first")?,
+                    last: time_field(&r.last, name, line_no, "last")?,
                 };
                 let request = RequestRef {
                     verb: &r.verb,
@@ -275,7 +281,7 @@ pub fn read(
                 };
                 if r.verb.is_empty() || r.subject.is_empty() {
                     return Err(Error::input(
-                        &source.name,
+                        name,
                         Some(line_no),
                         "record without subject or verb",
                     ));
@@ -293,7 +299,7 @@ pub fn read(
         }
     }
     if report.lines == 0 {
-        return Err(Error::input(&source.name, None, "empty partial aggregate"));
+        return Err(Error::input(name, None, "empty partial aggregate"));
     }
     Ok((report, inputs))
 }
