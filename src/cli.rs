@@ -96,15 +96,9 @@ impl InputArgs {
     }
 }
 
-/// Whose requests to use.
+/// Which requests count: namespace and time window.
 #[derive(Args, Debug, Clone, Default)]
-pub struct SubjectArgs {
-    /// A user name whose requests to use, exactly as the audit log has it (repeatable).
-    #[arg(long, value_name = "USER")]
-    pub user: Vec<String>,
-    /// A service account whose requests to use, as NAMESPACE:NAME (repeatable).
-    #[arg(long, value_name = "NAMESPACE:NAME")]
-    pub serviceaccount: Vec<String>,
+pub struct WindowArgs {
     /// Keep only requests in this namespace.
     #[arg(short = 'n', long, value_name = "NAMESPACE")]
     pub namespace: Option<String>,
@@ -117,6 +111,19 @@ pub struct SubjectArgs {
     /// Keep only requests before TIME: RFC 3339, or a duration back from now (7d, 36h).
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
+}
+
+/// Whose requests to use.
+#[derive(Args, Debug, Clone, Default)]
+pub struct SubjectArgs {
+    /// A user name whose requests to use, exactly as the audit log has it (repeatable).
+    #[arg(long, value_name = "USER")]
+    pub user: Vec<String>,
+    /// A service account whose requests to use, as NAMESPACE:NAME (repeatable).
+    #[arg(long, value_name = "NAMESPACE:NAME")]
+    pub serviceaccount: Vec<String>,
+    #[command(flatten)]
+    pub window: WindowArgs,
     /// Do not assume the default bootstrap roles (discovery, health, self reviews).
     #[arg(long)]
     pub no_bootstrap_roles: bool,
@@ -287,16 +294,6 @@ pub struct AggregateArgs {
     /// Where to write the partial aggregate (`.gz` compresses it; `-` is stdout).
     #[arg(short = 'o', long, value_name = "FILE", required = true)]
     pub output: std::path::PathBuf,
-    /// Keep only requests in this namespace.
-    #[arg(short = 'n', long, value_name = "NAMESPACE")]
-    pub namespace: Option<String>,
-    /// Keep only requests in namespaces matching this regular expression.
-    #[arg(long, value_name = "REGEX")]
-    pub namespace_regex: Option<String>,
-    /// Keep only requests at or after TIME: RFC 3339, or a duration back from now (7d, 36h).
-    #[arg(long, value_name = "TIME")]
-    pub since: Option<String>,
-    /// Keep only requests before TIME: RFC 3339, or a duration back from now (7d, 36h).
-    #[arg(long, value_name = "TIME")]
-    pub until: Option<String>,
+    #[command(flatten)]
+    pub window: WindowArgs,
 }

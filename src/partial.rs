@@ -189,7 +189,11 @@ fn time_field(value: &Option<String>, src: &str, line: u64, field: &str) -> Resu
 /// report of the file itself and the reports of the inputs it was made from. Any damage is
 /// an error naming the file and line: a partial aggregate is machine-written, so a bad line
 /// means a bad file, and silently dropping evidence would change the result.
-pub fn read(source: &Source, filter: &Filter, aggregate: &mut Aggregate) -> Result<(FileReport, Vec<FileReport>)> {
+pub fn read(
+    source: &Source,
+    filter: &Filter,
+    aggregate: &mut Aggregate,
+) -> Result<(FileReport, Vec<FileReport>)> {
     if filter.has_window() {
         return Err(Error::Usage(format!(
             "{}: a partial aggregate cannot be cut to --since/--until; give them to `audit2role aggregate` instead",
@@ -215,8 +219,8 @@ pub fn read_from<R: BufRead>(
     let mut inputs = Vec::new();
     for (i, line) in reader.split(b'\n').enumerate() {
         let line_no = i as u64 + 1;
-        let line = line
-            .map_err(|e| Error::input(name, Some(line_no), format!("cannot read: {e}")))?;
+        let line =
+            line.map_err(|e| Error::input(name, Some(line_no), format!("cannot read: {e}")))?;
         report.lines += 1;
         report.bytes += line.len() as u64 + 1;
         let text = std::str::from_utf8(&line)

@@ -3,25 +3,11 @@
 
 mod common;
 
+use common::{run, testdata, BIN};
+
 use audit2role::rbac::read::read_rbac_str;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-const BIN: &str = env!("CARGO_BIN_EXE_audit2role");
-
-fn testdata(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn run(args: &[&str]) -> Output {
-    let output = Command::new(BIN).args(args).output().expect("binary runs");
-    common::record_output(&args.join(" "), &output);
-    output
-}
+use std::path::PathBuf;
+use std::process::Command;
 
 fn tmpdir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("audit2role-batch-{}-{name}", std::process::id()));

@@ -4,26 +4,12 @@
 
 mod common;
 
+use common::{run, stderr, stdout, testdata, BIN};
+
 use audit2role::rbac::read::read_rbac_str;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
-
-const BIN: &str = env!("CARGO_BIN_EXE_audit2role");
-
-fn testdata(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn run(args: &[&str]) -> Output {
-    let output = Command::new(BIN).args(args).output().expect("binary runs");
-    common::record_output(&args.join(" "), &output);
-    output
-}
 
 fn run_stdin(args: &[&str], input: &[u8]) -> Output {
     let mut child = Command::new(BIN)
@@ -35,14 +21,6 @@ fn run_stdin(args: &[&str], input: &[u8]) -> Output {
         .expect("binary starts");
     child.stdin.take().unwrap().write_all(input).unwrap();
     child.wait_with_output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn tmpdir(name: &str) -> PathBuf {

@@ -3,22 +3,9 @@
 //! of the seven rules bound to her (two through her group `devs`), never uses `get
 //! services` and `list secrets`, and six of her requests are not allowed.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_audit2role");
-
-fn testdata(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().expect("binary runs")
-}
+use common::{run, testdata};
 
 #[test]
 fn table_matches_the_hand_worked_expectation() {

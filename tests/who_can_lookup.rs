@@ -2,31 +2,11 @@
 //! expectations worked out by hand from the dump (see the comment at its top), and their
 //! exit codes.
 
+mod common;
+
+use common::{run, stderr, stdout, testdata};
+
 use serde_json::Value;
-use std::path::Path;
-use std::process::{Command, Output};
-
-const BIN: &str = env!("CARGO_BIN_EXE_audit2role");
-
-fn testdata(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().expect("binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// Runs with `--rbac cluster-rbac.yaml` appended; expects exit 0 and returns stdout.
 fn ok(args: &[&str]) -> String {

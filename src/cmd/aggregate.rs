@@ -2,21 +2,13 @@
 //! aggregate of every subject, for scale-out jobs whose parts are merged later.
 
 use crate::cli::AggregateArgs;
-use crate::cli::SubjectArgs;
 use crate::cmd::read_logs;
 use crate::error::{Error, Result, EXIT_OK};
 use crate::{outdir, partial};
 use std::io::Write;
 
 pub fn run(args: &AggregateArgs) -> Result<i32> {
-    let filters = SubjectArgs {
-        namespace: args.namespace.clone(),
-        namespace_regex: args.namespace_regex.clone(),
-        since: args.since.clone(),
-        until: args.until.clone(),
-        ..SubjectArgs::default()
-    };
-    let (aggregate, reports) = read_logs(&args.input, Vec::new(), &filters)?;
+    let (aggregate, reports) = read_logs(&args.input, Vec::new(), &args.window)?;
     let mut text = Vec::new();
     partial::write(&aggregate, &reports, &mut text).map_err(|e| Error::Output(e.to_string()))?;
     let target = &args.output;

@@ -11,7 +11,8 @@ use std::io::Write;
 pub fn run(args: &CheckArgs) -> Result<i32> {
     let subject = subject_name(&args.subject)?;
     let authorizer = Authorizer::new(assumed_rbac(&args.rbac, !args.subject.no_bootstrap_roles)?);
-    let (aggregate, _reports) = read_logs(&args.input, vec![subject.clone()], &args.subject)?;
+    let (aggregate, _reports) =
+        read_logs(&args.input, vec![subject.clone()], &args.subject.window)?;
     let Some(sub) = aggregate
         .subjects
         .get(&subject)
@@ -19,7 +20,7 @@ pub fn run(args: &CheckArgs) -> Result<i32> {
     else {
         eprintln!(
             "{}",
-            no_match_message(&subject, args.subject.namespace.as_deref())
+            no_match_message(&subject, args.subject.window.namespace.as_deref())
         );
         return Ok(EXIT_NOT_FOUND);
     };

@@ -257,7 +257,7 @@ pub fn run(args: &DiffArgs) -> Result<i32> {
     }
     crate::rbac::aggregation::resolve_aggregation(&mut dump);
     let authorizer = Authorizer::new(dump);
-    let (aggregate, _) = read_logs(&args.input, subjects.clone(), &args.subject)?;
+    let (aggregate, _) = read_logs(&args.input, subjects.clone(), &args.subject.window)?;
     let names: Vec<String> = if subjects.is_empty() {
         aggregate
             .subject_names()
@@ -278,7 +278,7 @@ pub fn run(args: &DiffArgs) -> Result<i32> {
             None => {
                 eprintln!(
                     "{}",
-                    no_match_message(name, args.subject.namespace.as_deref())
+                    no_match_message(name, args.subject.window.namespace.as_deref())
                 );
                 return Ok(EXIT_NOT_FOUND);
             }

@@ -10,7 +10,6 @@ use crate::names::{object_name, parse_pairs};
 use crate::outdir;
 use crate::policy::{generate, Naming, Observed, Policy};
 use crate::rbac::Authorizer;
-use crate::rbac::RbacSet;
 use crate::render;
 use crate::request::split_service_account;
 use crate::review::RuleReport;
@@ -123,15 +122,6 @@ struct SubjectOutput {
     masters: bool,
 }
 
-fn rule_count(set: &RbacSet) -> usize {
-    set.roles.iter().map(|r| r.rules.len()).sum::<usize>()
-        + set
-            .cluster_roles
-            .iter()
-            .map(|r| r.rules.len())
-            .sum::<usize>()
-}
-
 fn yaml_of(out: &SubjectOutput, evidence: bool) -> String {
     render::to_yaml(&out.generated.rbac, &comments(&out.reports, evidence))
 }
@@ -200,7 +190,7 @@ fn summary_json(
                 "lastSeen": time_value(total.last),
                 "denied": total.denied,
                 "objects": o.generated.rbac.len(),
-                "rules": rule_count(&o.generated.rbac),
+                "rules": o.generated.rbac.rule_count(),
                 "file": files.get(&o.subject),
             })
         })
@@ -249,7 +239,8 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
             .map_err(|e| Error::Output(format!("{}: {e}", dir.display())))?;
     }
 
-    let (aggregate, file_reports) = read_logs(&args.input, selection.read_filter(), &args.subject)?;
+    let (aggregate, file_reports) =
+        read_logs(&args.input, selection.read_filter(), &args.subject.window)?;
 
     let mut outputs: Vec<SubjectOutput> = Vec::new();
     for subject in aggregate.subject_names() {
@@ -295,7 +286,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         match selection.single() {
             Some(subject) => eprintln!(
                 "{}",
-                no_match_message(subject, args.subject.namespace.as_deref())
+                no_match_message(subject, args.subject.window.namespace.as_deref())
             ),
             None => eprintln!("No audit events matched the selected subjects"),
         }
@@ -387,7 +378,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         for m in &missing {
             eprintln!(
                 "warning: {}",
-                no_match_message(m, args.subject.namespace.as_deref())
+                no_match_message(m, args.subject.window.namespace.as_deref())
             );
         }
         if outputs.len() > 1 {

@@ -12,7 +12,7 @@ pub mod who_can;
 
 use crate::aggregate::{Aggregate, Filter};
 use crate::bootstrap::bootstrap_rbac;
-use crate::cli::{InputArgs, SubjectArgs};
+use crate::cli::{InputArgs, SubjectArgs, WindowArgs};
 use crate::decode::FileReport;
 use crate::error::{Error, Result};
 use crate::rbac::read::read_rbac_file;
@@ -77,7 +77,7 @@ pub fn assumed_rbac(files: &[String], bootstrap: bool) -> Result<RbacSet> {
 }
 
 /// The event filter the flags ask for, keeping `subjects` (all when empty).
-pub fn filter_from(args: &SubjectArgs, subjects: Vec<String>) -> Result<Filter> {
+pub fn filter_from(args: &WindowArgs, subjects: Vec<String>) -> Result<Filter> {
     let now = crate::filter::now_micros();
     let namespace_regex = match &args.namespace_regex {
         Some(re) => Some(
@@ -110,7 +110,7 @@ pub fn filter_from(args: &SubjectArgs, subjects: Vec<String>) -> Result<Filter> 
 pub fn read_logs(
     input: &InputArgs,
     subjects: Vec<String>,
-    args: &SubjectArgs,
+    args: &WindowArgs,
 ) -> Result<(Aggregate, Vec<FileReport>)> {
     let filter = filter_from(args, subjects)?;
     let args = input.all_inputs();

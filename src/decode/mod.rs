@@ -179,6 +179,10 @@ fn opens_document(line: &[u8]) -> bool {
             .is_some_and(|t| native::parse(t).err().is_some_and(|e| e.is_eof()))
 }
 
+/// The reason given for a line that looks like YAML.
+const YAML_DETAIL: &str =
+    "invalid JSON: this looks like YAML; audit logs are read as JSON (convert with: yq -o=json -I=0 '.' FILE)";
+
 /// Whether a line that is not JSON looks like YAML (`key: value`, `- item`, `---`).
 fn looks_like_yaml(text: &str) -> bool {
     let t = text.trim_start();
@@ -268,7 +272,7 @@ impl<'p> LineDecoder<'p> {
                     return Ok(true);
                 }
                 let detail = match std::str::from_utf8(line) {
-                    Ok(t) if looks_like_yaml(t) => "invalid JSON: this looks like YAML; audit logs are read as JSON (convert with: yq -o=json -I=0 '.' FILE)",
+                    Ok(t) if looks_like_yaml(t) => YAML_DETAIL,
                     _ => "invalid JSON: not a complete JSON object",
                 };
                 report.skip(line_no, "invalid JSON", detail.to_string(), strict)?;
@@ -407,12 +411,7 @@ where
                 _ => "invalid JSON",
             };
             if class == "invalid JSON" && looks_like_yaml(text) {
-                return report.skip(
-                    line_no,
-                    class,
-                    "invalid JSON: this looks like YAML; audit logs are read as JSON (convert with: yq -o=json -I=0 '.' FILE)".to_string(),
-                    strict,
-                );
+                return report.skip(line_no, class, YAML_DETAIL.to_string(), strict);
             }
             return report.skip(line_no, class, format!("{class}: {e}"), strict);
         }

@@ -204,6 +204,16 @@ impl RbacSet {
             && self.cluster_role_bindings.is_empty()
     }
 
+    /// Number of rules in all Roles and ClusterRoles.
+    pub fn rule_count(&self) -> usize {
+        self.roles.iter().map(|r| r.rules.len()).sum::<usize>()
+            + self
+                .cluster_roles
+                .iter()
+                .map(|r| r.rules.len())
+                .sum::<usize>()
+    }
+
     /// Number of objects.
     pub fn len(&self) -> usize {
         self.roles.len()

@@ -14,6 +14,36 @@ use audit2role::source::expand_sources;
 use audit2role::{read_inputs, ReadOptions};
 use std::path::{Path, PathBuf};
 
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_audit2role");
+
+/// A file of testdata/.
+pub fn testdata(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// Runs the binary; YAML it prints is kept for schema validation (see `record_yaml`).
+pub fn run(args: &[&str]) -> std::process::Output {
+    let output = std::process::Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("binary runs");
+    record_output(&args.join(" "), &output);
+    output
+}
+
+pub fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
+}
+
+pub fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
 /// `../shared/corpus` beside the checkout, when present.
 pub fn corpus_dir() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
