@@ -8,7 +8,9 @@
 //!   "timestamp","message","ingestionTime","eventId"}],...}`;
 //! - CloudWatch Logs Insights results: objects with `@timestamp` and `@message`, one per line
 //!   or as an array;
-//! - a single CloudWatch record `{"timestamp":...,"message":"..."}` per line.
+//! - a single CloudWatch Logs event `{"timestamp":...,"message":"..."}` per line (its number
+//!   `timestamp` does not fit a native event, so it is recognized when the line fails to
+//!   decode as one; see [`single_record`]).
 //!
 //! The log group of an EKS cluster also holds the authenticator, scheduler and other
 //! control-plane logs; their messages are not JSON and are skipped with that reason.
@@ -41,4 +43,12 @@ pub fn origin(shape: &str, stream: Option<&str>) -> String {
         Some(s) => format!("{shape} (log stream {s:?})"),
         None => shape.to_string(),
     }
+}
+
+/// `text` as one CloudWatch Logs event with a `message`, for a line that did not decode as a
+/// native event.
+pub fn single_record(text: &str) -> Option<LogEvent<'_>> {
+    serde_json::from_str::<LogEvent<'_>>(text)
+        .ok()
+        .filter(|r| r.message.is_some())
 }

@@ -408,6 +408,16 @@ where
     let parsed = match native::parse(text) {
         Ok(d) => d,
         Err(e) => {
+            if e.classify() == serde_json::error::Category::Data {
+                // A single CloudWatch Logs event (`{"timestamp":1700000000000,"message":"..."}`,
+                // as `jq -c '.events[]'` prints them): its number `timestamp` is not an event's.
+                if let Some(record) = eks::single_record(text) {
+                    let message = record.message.as_deref();
+                    let origin =
+                        eks::origin("CloudWatch log event", record.log_stream_name.as_deref());
+                    return dispatch_embedded(message, &origin, line_no, report, strict, on_event);
+                }
+            }
             let class = match e.classify() {
                 serde_json::error::Category::Data => "wrong field type",
                 _ => "invalid JSON",
@@ -581,21 +591,16 @@ where
     let Some(text) = text else {
         return report.skip(line_no, "no event", format!("{origin}: no message"), strict);
     };
-    if text.trim_start().starts_with('{') {
-        if let Some(doc) = scan::scan_event(text) {
-            return dispatch(&doc, None, line_no, report, strict, false, on_event);
-        }
+    if !text.trim_start().starts_with('{') {
+        let shown: String = text.chars().take(60).collect();
+        let detail = format!("{origin} is not a JSON audit event: {shown:?}");
+        return report.skip(line_no, "message not an audit event", detail, strict);
     }
-    match native::parse(text) {
-        Ok(native::Parsed::One(doc)) => {
-            dispatch(&doc, None, line_no, report, strict, false, on_event)
-        }
-        Ok(native::Parsed::Many(_)) => report.skip(
-            line_no,
-            "message not an audit event",
-            format!("{origin} holds a JSON array, not an audit event"),
-            strict,
-        ),
+    if let Some(doc) = scan::scan_event(text) {
+        return dispatch(&doc, None, line_no, report, strict, false, on_event);
+    }
+    match serde_json::from_str::<EventDoc<'_>>(text) {
+        Ok(doc) => dispatch(&doc, None, line_no, report, strict, false, on_event),
         Err(e) => {
             let class = match e.classify() {
                 serde_json::error::Category::Data => "wrong field type",
