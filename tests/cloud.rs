@@ -162,6 +162,30 @@ fn formats_mix_in_one_file() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Firehose writes CloudWatch subscription batches to S3 back to back, without newlines.
+#[test]
+fn back_to_back_batches_on_one_line() {
+    let text = std::fs::read_to_string(cloud("eks-subscription.json")).unwrap();
+    let dir = std::env::temp_dir().join(format!("audit2role-firehose-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("firehose");
+    std::fs::write(&path, text.replace('\n', "")).unwrap();
+    let (got, reports) = read(&[path.display().to_string()]);
+    let (native, _) = read(&[cloud("native-equivalent.log")]);
+    assert_eq!(got, native);
+    assert_eq!(reports[0].lines, 1);
+    assert_eq!(reports[0].events, 15);
+    assert_eq!(
+        skipped(&reports[0]),
+        vec![("CloudWatch control message".to_string(), 1)]
+    );
+    // Anything else after an object is still invalid JSON.
+    std::fs::write(&path, "{\"verb\":\"get\"} x\n").unwrap();
+    let (_, reports) = read(&[path.display().to_string()]);
+    assert_eq!(skipped(&reports[0]), vec![("invalid JSON".to_string(), 1)]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Shapes not kept as files: an Insights export as a JSON array, a single CloudWatch record,
 /// an AKS record whose `properties.log` is an object, and damaged embedded events.
 #[test]

@@ -3,7 +3,9 @@
 //!
 //! - subscription / Firehose batches: `{"messageType":"DATA_MESSAGE","logGroup":...,
 //!   "logStream":...,"logEvents":[{"id","timestamp","message"}]}`; a `CONTROL_MESSAGE`
-//!   batch (the health check CloudWatch sends to a new destination) is skipped;
+//!   batch (the health check CloudWatch sends to a new destination) is skipped. Firehose
+//!   writes batches to S3 back to back without newlines (gzip members, which the reader
+//!   joins); such a line is split into its objects by the line decoder;
 //! - `aws logs filter-log-events` / `get-log-events` output: `{"events":[{"logStreamName",
 //!   "timestamp","message","ingestionTime","eventId"}],...}`;
 //! - CloudWatch Logs Insights results: objects with `@timestamp` and `@message`, one per line

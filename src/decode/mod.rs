@@ -408,6 +408,16 @@ where
     let parsed = match native::parse(text) {
         Ok(d) => d,
         Err(e) => {
+            if e.classify() == serde_json::error::Category::Syntax {
+                // Objects back to back with nothing between (Firehose writes CloudWatch
+                // subscription batches to S3 so): each is decoded on its own.
+                if let Some(docs) = back_to_back(text) {
+                    for doc in &docs {
+                        dispatch(doc, None, line_no, report, strict, true, on_event)?;
+                    }
+                    return Ok(());
+                }
+            }
             if e.classify() == serde_json::error::Category::Data {
                 // A single CloudWatch Logs event (`{"timestamp":1700000000000,"message":"..."}`,
                 // as `jq -c '.events[]'` prints them): its number `timestamp` is not an event's.
@@ -437,6 +447,18 @@ where
         dispatch(doc, None, line_no, report, strict, true, on_event)?;
     }
     Ok(())
+}
+
+/// Two or more JSON objects back to back (`{...}{...}`), when every one decodes.
+fn back_to_back(text: &str) -> Option<Vec<EventDoc<'_>>> {
+    if !text.trim_start().starts_with('{') {
+        return None;
+    }
+    let docs = serde_json::Deserializer::from_str(text)
+        .into_iter::<EventDoc<'_>>()
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .ok()?;
+    (docs.len() > 1).then_some(docs)
 }
 
 /// Hands out the events of one decoded document: an event, a list, or (when `wrappers`) a
