@@ -1,6 +1,7 @@
 //! Real audit logs from ../shared/corpus (read in place; their licenses are not ours): for
-//! every subject of every native-format log, the generated RBAC allows all its requests,
-//! and in strict mode nothing beyond them. Skips, saying so, when the corpus is absent.
+//! every subject of every native-format or cloud-export log, the generated RBAC allows all
+//! its requests, and in strict mode nothing beyond them. Skips, saying so, when the corpus
+//! is absent.
 
 mod common;
 
@@ -19,7 +20,14 @@ const NATIVE: &[&str] = &[
     "rbac-tool-auditgen/testdata-01.json",
     "rbac-tool-auditgen/testdata-02.json",
     "panther-analysis-eks-rule-tests/aws_eks_rules-test-logs.jsonl",
+];
+
+/// Cloud exports (GKE Cloud Logging entries, AKS diagnostic records), alone or mixed with
+/// native events; tests/cloud.rs checks their requests one by one.
+const CLOUD: &[&str] = &[
+    "khi-gke-k8s-audit/gke-k8s-audit.jsonl",
     "elastic-integrations-kubernetes-audit_logs/test-audit.log",
+    "elastic-integrations-kubernetes-audit_logs/test-kube-audit.log",
 ];
 
 #[test]
@@ -31,7 +39,7 @@ fn every_corpus_subject_is_covered_and_strict_is_exact() {
     let mut total_subjects = 0;
     let mut failures = Vec::new();
     println!("| file | subjects | distinct requests | rules (default) | rules (strict) |\n|---|---|---|---|---|");
-    for rel in NATIVE {
+    for rel in NATIVE.iter().chain(CLOUD) {
         let agg = common::aggregate_of(&[dir.join(rel).display().to_string()]);
         let (mut distinct, mut rules, mut strict_rules) = (0, 0, 0);
         for subject in agg.subject_names() {

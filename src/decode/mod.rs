@@ -3,6 +3,9 @@
 //! an array) that runs until its brackets close. Unusable lines are counted per reason, with
 //! the first few kept as examples, and never stop the run unless `--strict-input` is given.
 
+pub mod aks;
+pub mod eks;
+pub mod gke;
 pub mod native;
 pub mod scan;
 
@@ -305,7 +308,8 @@ impl<'p> LineDecoder<'p> {
 /// A JSON string spells a name either with its raw bytes or with at least one escape
 /// sequence that decodes to one of the name's characters. So a line is kept when it holds
 /// a name's raw bytes, or any escape that could stand for a character of some name (`\u`
-/// escapes are decoded and compared; a surrogate escape is always kept). Lines not kept
+/// escapes are decoded and compared; a surrogate escape and an escaped backslash, which may
+/// open an escape inside a JSON string nested in a string, are always kept). Lines not kept
 /// cannot contribute to these subjects; they are counted as `prefiltered`.
 #[derive(Clone, Debug)]
 pub struct Prefilter {
@@ -357,7 +361,9 @@ impl Prefilter {
                     }
                 }
                 b'"' => '"',
-                b'\\' => '\\',
+                // An escaped backslash may start an escape of a JSON string nested in a
+                // string (EKS `message`, AKS `properties.log`): `\\u003c` is `<` there.
+                b'\\' => return true,
                 b'/' => '/',
                 b'b' => '\u{8}',
                 b'f' => '\u{c}',
@@ -400,12 +406,32 @@ where
     };
     if text.trim_start().starts_with('{') {
         if let Some(doc) = scan::scan_event(text) {
-            return dispatch(&doc, None, line_no, report, strict, on_event);
+            return dispatch(&doc, None, line_no, report, strict, true, on_event);
         }
     }
     let parsed = match native::parse(text) {
         Ok(d) => d,
         Err(e) => {
+            if e.classify() == serde_json::error::Category::Syntax {
+                // Objects back to back with nothing between (Firehose writes CloudWatch
+                // subscription batches to S3 so): each is decoded on its own.
+                if let Some(docs) = back_to_back(text) {
+                    for doc in &docs {
+                        dispatch(doc, None, line_no, report, strict, true, on_event)?;
+                    }
+                    return Ok(());
+                }
+            }
+            if e.classify() == serde_json::error::Category::Data {
+                // A single CloudWatch Logs event (`{"timestamp":1700000000000,"message":"..."}`,
+                // as `jq -c '.events[]'` prints them): its number `timestamp` is not an event's.
+                if let Some(record) = eks::single_record(text) {
+                    let message = record.message.as_deref();
+                    let origin =
+                        eks::origin("CloudWatch log event", record.log_stream_name.as_deref());
+                    return dispatch_embedded(message, &origin, line_no, report, strict, on_event);
+                }
+            }
             let class = match e.classify() {
                 serde_json::error::Category::Data => "wrong field type",
                 _ => "invalid JSON",
@@ -417,17 +443,33 @@ where
         }
     };
     for doc in parsed.docs() {
-        dispatch(doc, None, line_no, report, strict, on_event)?;
+        dispatch(doc, None, line_no, report, strict, true, on_event)?;
     }
     Ok(())
 }
 
+/// Two or more JSON objects back to back (`{...}{...}`), when every one decodes.
+fn back_to_back(text: &str) -> Option<Vec<EventDoc<'_>>> {
+    if !text.trim_start().starts_with('{') {
+        return None;
+    }
+    let docs = serde_json::Deserializer::from_str(text)
+        .into_iter::<EventDoc<'_>>()
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .ok()?;
+    (docs.len() > 1).then_some(docs)
+}
+
+/// Hands out the events of one decoded document: an event, a list, or (when `wrappers`) a
+/// cloud export record. Events embedded in a cloud record are dispatched with `wrappers`
+/// off: they must be native events.
 fn dispatch<F>(
     doc: &EventDoc<'_>,
     inherited_version: Option<&str>,
     line_no: u64,
     report: &mut FileReport,
     strict: bool,
+    wrappers: bool,
     on_event: &mut F,
 ) -> Result<()>
 where
@@ -438,10 +480,21 @@ where
         if matches!(kind, "EventList" | "List" | "") {
             let version = doc.api_version.as_deref().or(inherited_version);
             for item in items {
-                dispatch(item, version, line_no, report, strict, on_event)?;
+                dispatch(item, version, line_no, report, strict, wrappers, on_event)?;
             }
             return Ok(());
         }
+    }
+    if doc.verb.is_none() && doc.kind.is_none() && doc.has_wrapper() {
+        if !wrappers {
+            return report.skip(
+                line_no,
+                "not an audit event",
+                "not an audit event (a cloud export record inside another)".to_string(),
+                strict,
+            );
+        }
+        return dispatch_cloud(doc, line_no, report, strict, on_event);
     }
     if !(kind.is_empty() || kind == "Event") {
         return report.skip(
@@ -457,6 +510,126 @@ where
             Ok(())
         }
         Err(u) => report.skip(line_no, u.class, u.detail, strict),
+    }
+}
+
+/// A GKE, EKS or AKS export record (see the `gke`, `eks` and `aks` modules): each event it
+/// holds is dispatched as a native event.
+fn dispatch_cloud<F>(
+    doc: &EventDoc<'_>,
+    line_no: u64,
+    report: &mut FileReport,
+    strict: bool,
+    on_event: &mut F,
+) -> Result<()>
+where
+    F: FnMut(&EventDoc<'_>, Option<&str>, u64) -> std::result::Result<(), Unusable>,
+{
+    if let Some(payload) = &doc.proto_payload {
+        return match gke::to_event(doc, payload) {
+            Ok(event) => dispatch(&event, None, line_no, report, strict, false, on_event),
+            Err(u) => report.skip(line_no, u.class, u.detail, strict),
+        };
+    }
+    if let Some(records) = &doc.records {
+        for record in records {
+            dispatch(record, None, line_no, report, strict, true, on_event)?;
+        }
+        return Ok(());
+    }
+    if doc.message_type.is_some() || doc.log_events.is_some() {
+        if eks::is_control_message(doc.message_type.as_deref()) {
+            return report.skip(
+                line_no,
+                "CloudWatch control message",
+                "CloudWatch Logs subscription CONTROL_MESSAGE (holds no log events)".to_string(),
+                strict,
+            );
+        }
+        for event in doc.log_events.iter().flatten() {
+            let origin = "CloudWatch subscription log event";
+            let message = event.message.as_deref();
+            dispatch_embedded(message, origin, line_no, report, strict, on_event)?;
+        }
+        return Ok(());
+    }
+    if let Some(events) = &doc.events {
+        for event in events {
+            let origin = eks::origin("CloudWatch log event", event.log_stream_name.as_deref());
+            let message = event.message.as_deref();
+            dispatch_embedded(message, &origin, line_no, report, strict, on_event)?;
+        }
+        return Ok(());
+    }
+    if let Some(message) = &doc.at_message {
+        let origin = "CloudWatch Logs Insights @message";
+        return dispatch_embedded(Some(message), origin, line_no, report, strict, on_event);
+    }
+    if doc.category.is_some() || doc.properties.is_some() {
+        if let Some(why) = aks::category_problem(doc.category.as_deref()) {
+            return report.skip(line_no, "not an audit category", why, strict);
+        }
+        return match doc.properties.as_ref().and_then(|p| p.log.as_ref()) {
+            Some(aks::LogValue::Text(text)) => {
+                let origin = "AKS properties.log";
+                dispatch_embedded(Some(text), origin, line_no, report, strict, on_event)
+            }
+            Some(aks::LogValue::Event(event)) => {
+                dispatch(event, None, line_no, report, strict, false, on_event)
+            }
+            None => report.skip(
+                line_no,
+                "no event",
+                "AKS record has no properties.log".to_string(),
+                strict,
+            ),
+        };
+    }
+    let message = doc.message.as_deref();
+    dispatch_embedded(
+        message,
+        "CloudWatch record message",
+        line_no,
+        report,
+        strict,
+        on_event,
+    )
+}
+
+/// Decodes the native event that a cloud record holds as a JSON string, exactly as a native
+/// line is decoded (the scanner first, then serde_json).
+fn dispatch_embedded<F>(
+    text: Option<&str>,
+    origin: &str,
+    line_no: u64,
+    report: &mut FileReport,
+    strict: bool,
+    on_event: &mut F,
+) -> Result<()>
+where
+    F: FnMut(&EventDoc<'_>, Option<&str>, u64) -> std::result::Result<(), Unusable>,
+{
+    let Some(text) = text else {
+        return report.skip(line_no, "no event", format!("{origin}: no message"), strict);
+    };
+    if !text.trim_start().starts_with('{') {
+        let shown: String = text.chars().take(60).collect();
+        let detail = format!("{origin} is not a JSON audit event: {shown:?}");
+        return report.skip(line_no, "message not an audit event", detail, strict);
+    }
+    if let Some(doc) = scan::scan_event(text) {
+        return dispatch(&doc, None, line_no, report, strict, false, on_event);
+    }
+    match serde_json::from_str::<EventDoc<'_>>(text) {
+        Ok(doc) => dispatch(&doc, None, line_no, report, strict, false, on_event),
+        Err(e) => {
+            let class = match e.classify() {
+                serde_json::error::Category::Data => "wrong field type",
+                _ => "message not an audit event",
+            };
+            let detail = format!("{origin} is not a JSON audit event: {e}");
+            report.skip(line_no, class, detail, strict)
+        }
     }
 }
 

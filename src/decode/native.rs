@@ -47,6 +47,57 @@ pub struct EventDoc<'a> {
     /// Items of an `EventList` or `v1 List`.
     #[serde(borrow, default)]
     pub items: Option<Vec<EventDoc<'a>>>,
+
+    // Cloud wrappers around events (`super::gke`, `super::eks`, `super::aks`). A native
+    // event has none of these; the scanner leaves any line that sets one to serde_json.
+    /// GKE (Cloud Logging `LogEntry`): the AuditLog payload.
+    #[serde(borrow, default)]
+    pub proto_payload: Option<Box<super::gke::ProtoPayload<'a>>>,
+    /// GKE: when Cloud Logging received the entry (`timestamp` is when it happened).
+    #[serde(borrow, default)]
+    pub receive_timestamp: Option<Str<'a>>,
+    /// GKE: entry labels, which carry the `authorization.k8s.io/decision` annotation.
+    #[serde(default)]
+    pub labels: Option<Annotations>,
+    /// EKS: a CloudWatch Logs subscription batch (`DATA_MESSAGE` or `CONTROL_MESSAGE`).
+    #[serde(borrow, default)]
+    pub message_type: Option<Str<'a>>,
+    /// EKS: the log events of a subscription batch.
+    #[serde(borrow, default)]
+    pub log_events: Option<Vec<super::eks::LogEvent<'a>>>,
+    /// EKS: the events of `aws logs filter-log-events` output.
+    #[serde(borrow, default)]
+    pub events: Option<Vec<super::eks::LogEvent<'a>>>,
+    /// EKS: one CloudWatch Logs record; the event as a JSON string.
+    #[serde(borrow, default)]
+    pub message: Option<Str<'a>>,
+    /// EKS: a CloudWatch Logs Insights result row; the event as a JSON string.
+    #[serde(borrow, default, rename = "@message")]
+    pub at_message: Option<Str<'a>>,
+    /// AKS: the diagnostic records of an Event Hubs / storage batch.
+    #[serde(borrow, default)]
+    pub records: Option<Vec<EventDoc<'a>>>,
+    /// AKS: the diagnostic category (`kube-audit`, `kube-audit-admin`, ...).
+    #[serde(borrow, default)]
+    pub category: Option<Str<'a>>,
+    /// AKS: the record's properties; the event is in `properties.log`.
+    #[serde(borrow, default)]
+    pub properties: Option<Box<super::aks::Properties<'a>>>,
+}
+
+impl EventDoc<'_> {
+    /// True when some cloud wrapper field is set (and so the line is not a plain event).
+    pub fn has_wrapper(&self) -> bool {
+        self.proto_payload.is_some()
+            || self.message_type.is_some()
+            || self.log_events.is_some()
+            || self.events.is_some()
+            || self.message.is_some()
+            || self.at_message.is_some()
+            || self.records.is_some()
+            || self.category.is_some()
+            || self.properties.is_some()
+    }
 }
 
 /// `user` / `impersonatedUser`.

@@ -443,6 +443,26 @@ impl<'a> Parser<'a> {
                     p.ws();
                     return p.literal(b"null");
                 }
+                // Cloud wrappers (GKE, EKS, AKS) take serde_json's path too.
+                "protoPayload" | "receiveTimestamp" | "labels" | "messageType" | "logEvents"
+                | "events" | "message" | "@message" | "records" | "category" | "properties" => {
+                    let bit = match key {
+                        "protoPayload" => 15,
+                        "receiveTimestamp" => 16,
+                        "labels" => 17,
+                        "messageType" => 18,
+                        "logEvents" => 19,
+                        "events" => 20,
+                        "message" => 21,
+                        "@message" => 22,
+                        "records" => 23,
+                        "category" => 24,
+                        _ => 25,
+                    };
+                    first(&mut seen, bit)?;
+                    p.ws();
+                    return p.literal(b"null");
+                }
                 _ => return p.skip(),
             };
             first(&mut seen, bit)?;
@@ -525,6 +545,9 @@ mod tests {
         assert!(agrees(&format!("  {LINE} \t")));
         assert!(agrees("{}"));
         assert!(agrees(r#"{"verb":"get","items":null}"#));
+        assert!(agrees(
+            r#"{"verb":"get","protoPayload":null,"message":null,"@message":null,"records":null}"#
+        ));
     }
 
     #[test]
@@ -549,6 +572,16 @@ mod tests {
             r#"[{"verb":"get"}]"#,
             r#"{"items":null,"items":null}"#,
             r#"{"responseStatus":{"code":-0}}"#,
+            // Cloud export records (GKE, EKS, AKS).
+            r#"{"protoPayload":{"serviceName":"k8s.io"}}"#,
+            r#"{"messageType":"DATA_MESSAGE","logEvents":[]}"#,
+            r#"{"events":[]}"#,
+            r#"{"message":"{}"}"#,
+            r#"{"@message":"{}"}"#,
+            r#"{"records":[]}"#,
+            r#"{"category":"kube-audit","properties":{"log":"{}"}}"#,
+            r#"{"labels":{},"receiveTimestamp":"t"}"#,
+            r#"{"message":null,"message":null}"#,
         ] {
             assert!(scan_event(text).is_none(), "{text}");
         }
