@@ -12,7 +12,7 @@ for t in $targets; do
     rbac_reader) cp ../testdata/*.yaml ../testdata/expected/*.yaml "corpus/$t/" ;;
     partial_reader) ../target/release/audit2role aggregate -q -o "corpus/$t/seed.agg" ../testdata/audit.log ;;
     scan_vs_serde) head -n 14 ../testdata/audit.log | split -l 1 - "corpus/$t/line-" ;;
-    *) cp ../testdata/*.log "corpus/$t/" ;;
+    *) cp ../testdata/*.log ../testdata/cloud/*.json* ../testdata/cloud/*.log "corpus/$t/" ;;
   esac
   RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$seconds" -rss_limit_mb=4096 2>&1 | tail -n 12
 done
