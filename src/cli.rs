@@ -61,6 +61,9 @@ pub enum Command {
     )]
     Lookup(LookupArgs),
     /// Read and aggregate every subject; print a short summary (for benchmarks).
+    #[command(
+        after_help = "Examples:\n  audit2role stats audit.log.gz\n  audit2role stats --threads 1 /var/log/kube-audit/"
+    )]
     Stats(StatsArgs),
     /// Write the distinct requests of every subject, with their evidence, as a partial
     /// aggregate that any command reads in place of logs (for sharded jobs).

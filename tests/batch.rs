@@ -198,7 +198,17 @@ fn completions_man_page_and_kubectl_plugin_name() {
         std::fs::read(testdata("expected/alice.yaml")).unwrap()
     );
 
-    for sub in ["check", "diff", "generate", "completions", "man"] {
+    for sub in [
+        "check",
+        "diff",
+        "generate",
+        "who-can",
+        "lookup",
+        "aggregate",
+        "stats",
+        "completions",
+        "man",
+    ] {
         let o = run(&[sub, "--help"]);
         assert_eq!(o.status.code(), Some(0), "{sub}");
         let text = String::from_utf8(o.stdout).unwrap();
