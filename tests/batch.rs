@@ -186,7 +186,10 @@ fn completions_man_page_and_kubectl_plugin_name() {
     let dir = tmpdir("plugin");
     std::fs::create_dir_all(&dir).unwrap();
     let plugin = dir.join("kubectl-audit2role");
-    std::fs::copy(BIN, &plugin).unwrap();
+    // A link, not a copy: a freshly written executable can be "busy" while other test
+    // threads fork.
+    let _ = std::fs::remove_file(&plugin);
+    std::os::unix::fs::symlink(BIN, &plugin).unwrap();
     let help = Command::new(&plugin).arg("--help").output().unwrap();
     assert!(String::from_utf8_lossy(&help.stdout).contains("Usage: kubectl audit2role"));
     let gen = Command::new(&plugin)
