@@ -14,5 +14,5 @@ for t in $targets; do
     scan_vs_serde) head -n 14 ../testdata/audit.log | split -l 1 - "corpus/$t/line-" ;;
     *) cp ../testdata/*.log ../testdata/cloud/*.json* ../testdata/cloud/*.log "corpus/$t/" ;;
   esac
-  RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$seconds" -rss_limit_mb=4096 2>&1 | tail -n 12
+  RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=10 2>&1 | grep -E "^#[0-9]+[[:space:]]+(INITED|DONE)|Done [0-9]+ runs|SUMMARY|ERROR|Test unit written|panicked"
 done
