@@ -159,6 +159,8 @@ impl SubjectAggregate {
 
 /// No entry / no id.
 const NONE: u32 = u32::MAX;
+/// In a merge: a string of the other aggregate that this one does not have.
+const ABSENT: u32 = u32::MAX - 1;
 /// The `api_group` id of a non-resource request (its path is kept as `resource`).
 const NON_RESOURCE: u32 = u32::MAX;
 
@@ -207,6 +209,12 @@ impl Strings {
         self.ends.len()
     }
 
+    fn find(&self, s: &str) -> Option<u32> {
+        self.index
+            .find(hash_of(s), |&id| self.get(id) == s)
+            .copied()
+    }
+
     fn intern(&mut self, s: &str) -> u32 {
         let Strings { text, ends, index } = self;
         let h = hash_of(s);
@@ -216,8 +224,8 @@ impl Strings {
         }
         let id = u32::try_from(ends.len())
             .ok()
-            .filter(|&id| id != NONE)
-            .expect("fewer than 2^32 - 1 distinct strings per subject");
+            .filter(|&id| id < ABSENT)
+            .expect("fewer than 2^32 - 2 distinct strings per subject");
         text.push_str(s);
         ends.push(text.len());
         index.insert_unique(h, id, |&i| hash_of(string_at(text, ends, i)));
@@ -491,20 +499,29 @@ impl Requests {
         &mut self.entries[at as usize].counts
     }
 
-    /// Adds `other`'s entries, its group set `g` taken as `remap[g]`.
+    /// Adds `other`'s entries, its group set `g` taken as `remap[g]`. Strings are looked up
+    /// once per distinct string of `other`, so requests compare as ids.
     fn merge(&mut self, other: &Requests, remap: &[u32]) {
+        // Our id for each of other's strings: NONE when not looked up yet, ABSENT when we
+        // do not have it (then no request of ours uses it).
         let mut ids = vec![NONE; other.strings.len()];
         for &head in &other.heads {
-            let request = other.request_at(head);
-            let hash = other.entries[head as usize].hash;
-            let mut mine = self.find(&request, hash);
+            let first = &other.entries[head as usize];
+            let hash = first.hash;
+            let mut mine = self
+                .mapped_key(&first.key, other, &mut ids)
+                .and_then(|key| {
+                    self.index
+                        .find(table_hash(hash), |&e| self.entries[e as usize].key == key)
+                        .copied()
+                });
             let mut at = head;
             while at != NONE {
                 let theirs = &other.entries[at as usize];
                 let g = remap[theirs.group_set as usize];
                 let target = match mine {
                     None => {
-                        let key = self.remap_key(&theirs.key, other, &mut ids);
+                        let key = self.interned_key(&theirs.key, other, &mut ids);
                         let id = self.push(key, hash, g, None);
                         mine = Some(id);
                         id
@@ -523,13 +540,36 @@ impl Requests {
         }
     }
 
-    fn remap_key(&mut self, key: &Key, other: &Requests, ids: &mut [u32]) -> Key {
+    /// `key` of `other` in our ids, or `None` when we lack one of its strings.
+    fn mapped_key(&self, key: &Key, other: &Requests, ids: &mut [u32]) -> Option<Key> {
+        let mut map = |id: u32| -> Option<u32> {
+            if id == NONE {
+                return Some(NONE);
+            }
+            let slot = &mut ids[id as usize];
+            if *slot == NONE {
+                *slot = self.strings.find(other.strings.get(id)).unwrap_or(ABSENT);
+            }
+            (*slot != ABSENT).then_some(*slot)
+        };
+        Some(Key {
+            verb: map(key.verb)?,
+            api_group: map(key.api_group)?,
+            resource: map(key.resource)?,
+            subresource: map(key.subresource)?,
+            namespace: map(key.namespace)?,
+            name: map(key.name)?,
+        })
+    }
+
+    /// `key` of `other` in our ids, interning the strings we lack.
+    fn interned_key(&mut self, key: &Key, other: &Requests, ids: &mut [u32]) -> Key {
         let mut map = |id: u32| -> u32 {
             if id == NONE {
                 return NONE;
             }
             let slot = &mut ids[id as usize];
-            if *slot == NONE {
+            if *slot == NONE || *slot == ABSENT {
                 *slot = self.strings.intern(other.strings.get(id));
             }
             *slot
