@@ -134,6 +134,12 @@ impl SubjectAggregate {
         self.requests.len()
     }
 
+    /// Empties the aggregate, keeping its allocations.
+    fn clear(&mut self) {
+        self.group_sets.clear();
+        self.requests.clear();
+    }
+
     pub fn merge(&mut self, other: &SubjectAggregate) {
         let remap: Vec<u32> = other
             .group_sets
@@ -357,6 +363,15 @@ impl Requests {
 
     pub fn is_empty(&self) -> bool {
         self.heads.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.strings.text.clear();
+        self.strings.ends.clear();
+        self.strings.index.clear();
+        self.entries.clear();
+        self.heads.clear();
+        self.index.clear();
     }
 
     fn request_at(&self, entry: u32) -> RequestRef<'_> {
@@ -636,11 +651,26 @@ pub use crate::filter::Filter;
 #[derive(Clone, Debug, Default)]
 pub struct Aggregate {
     pub subjects: HashMap<String, SubjectAggregate>,
+    /// Emptied subject aggregates, reused for new subjects (see [`Aggregate::recycle`]).
+    spare: Vec<SubjectAggregate>,
 }
 
 impl Aggregate {
     fn subject_mut(&mut self, name: &str) -> &mut SubjectAggregate {
-        self.subjects.entry_ref(name).or_default()
+        let Aggregate { subjects, spare } = self;
+        subjects
+            .entry_ref(name)
+            .or_insert_with(|| spare.pop().unwrap_or_default())
+    }
+
+    /// Empties the aggregate for reuse, keeping its subjects' tables allocated (so that a
+    /// worker aggregating block after block does not allocate them again).
+    pub fn recycle(&mut self) {
+        let Aggregate { subjects, spare } = self;
+        for (_, mut sub) in subjects.drain() {
+            sub.clear();
+            spare.push(sub);
+        }
     }
 
     /// Adds one normalized event: its request for the subject, and its impersonation checks
@@ -678,7 +708,12 @@ impl Aggregate {
 
     pub fn merge(&mut self, other: &Aggregate) {
         for (name, sub) in &other.subjects {
-            self.subject_mut(name).merge(sub);
+            match self.subjects.get_mut(name) {
+                Some(mine) => mine.merge(sub),
+                None => {
+                    self.subjects.insert(name.clone(), sub.clone());
+                }
+            }
         }
     }
 
