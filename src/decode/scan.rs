@@ -93,6 +93,13 @@ const MAX_DEPTH: u32 = 64;
 
 /// Decodes `text` when it is a plain audit event object; `None` means "ask serde_json".
 pub fn scan_event(text: &str) -> Option<EventDoc<'_>> {
+    let mut doc = EventDoc::default();
+    scan_event_into(text, &mut doc).then_some(doc)
+}
+
+/// [`scan_event`] into a document the caller provides (an event document is large: this
+/// saves moving it); `false` means "ask serde_json", and `doc` is then left half filled.
+pub fn scan_event_into<'a>(text: &'a str, doc: &mut EventDoc<'a>) -> bool {
     let mut p = Parser {
         s: text,
         b: text.as_bytes(),
@@ -100,9 +107,11 @@ pub fn scan_event(text: &str) -> Option<EventDoc<'_>> {
         depth: 0,
     };
     p.ws();
-    let doc = p.event()?;
+    if p.event(doc).is_none() {
+        return false;
+    }
     p.ws();
-    (p.i == p.b.len()).then_some(doc)
+    p.i == p.b.len()
 }
 
 struct Parser<'a> {
@@ -453,8 +462,7 @@ impl<'a> Parser<'a> {
         Some(a)
     }
 
-    fn event(&mut self) -> Option<EventDoc<'a>> {
-        let mut e = EventDoc::default();
+    fn event(&mut self, e: &mut EventDoc<'a>) -> Option<()> {
         let mut seen = 0;
         self.object(|p, key| {
             let bit = match key {
@@ -498,8 +506,7 @@ impl<'a> Parser<'a> {
                 _ => e.annotations = p.option(|p| p.annotations())?,
             }
             Some(())
-        })?;
-        Some(e)
+        })
     }
 }
 
