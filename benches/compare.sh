@@ -59,6 +59,9 @@ run "audit2role stats --threads 1 (plain)" "$bin" stats --threads 1 "$log"
 sub=$(grep -m1 -o '"username":"system:serviceaccount:[^"]*"' "$log" | cut -d'"' -f4)
 run "audit2role --serviceaccount (.gz)" "$bin" --quiet --user "$sub" "$log.gz"; a_user_gz=$wall
 run "audit2role --serviceaccount (plain)" "$bin" --quiet --user "$sub" "$log"; a_user=$wall
+# A user that no line names: the prefilter drops every line, so this is about the cost of
+# inflating alone (zlib-rs), the floor of the .gz run.
+run "audit2role --user nobody (.gz: inflate)" "$bin" --quiet --user nobody:none "$log.gz"
 
 sum=0
 for f in "$part"/*.gz; do
@@ -72,6 +75,14 @@ if python3 -c 'import duckdb' 2>/dev/null; then
   q="SELECT \"user\".username, verb, objectRef.resource, objectRef.namespace, objectRef.name, count(*) FROM read_ndjson('%s', columns={'user': 'STRUCT(username VARCHAR)', 'verb': 'VARCHAR', 'objectRef': 'STRUCT(resource VARCHAR, namespace VARCHAR, name VARCHAR)'}) GROUP BY ALL"
   run "duckdb GROUP BY (.gz, 2 threads)" python3 -c "import duckdb,sys; c=duckdb.connect(); c.execute('SET threads=2'); c.execute(sys.argv[1]).fetchall()" "$(printf "$q" "$log.gz")"; dd_gz=$wall
   run "duckdb GROUP BY (plain, 2 threads)" python3 -c "import duckdb,sys; c=duckdb.connect(); c.execute('SET threads=2'); c.execute(sys.argv[1]).fetchall()" "$(printf "$q" "$log")"; dd=$wall
+fi
+
+# CONCAT=4: the .gz concatenated 4 times (a multi-member gzip of 4x the size, same
+# distinct requests), for peak memory on a larger input.
+if [ -n "${CONCAT:-}" ]; then
+  big=$data/audit-${size}m-x$CONCAT.log.gz
+  [ -s "$big" ] || for _ in $(seq "$CONCAT"); do cat "$log.gz"; done > "$big"
+  run "audit2role stats (.gz x$CONCAT)" "$bin" stats "$big"
 fi
 
 echo

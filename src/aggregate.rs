@@ -3,8 +3,8 @@
 //! and machines can each build one and combine them.
 
 use crate::normalize::{with_implied_groups, Normalized, Stage};
-use crate::request::{Request, RequestRef, UserInfo};
-use hashbrown::HashMap;
+use crate::request::{Request, RequestRef, TargetRef, UserInfo};
+use hashbrown::{HashMap, HashTable};
 
 /// What the log says about one distinct request of one subject.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -64,7 +64,7 @@ pub struct SubjectAggregate {
     /// The distinct group sets the subject was seen with, as logged (sorted).
     pub group_sets: Vec<Vec<String>>,
     /// Distinct (request, group set index) → evidence.
-    pub requests: HashMap<Request, Vec<(u32, Evidence)>>,
+    pub requests: Requests,
 }
 
 impl SubjectAggregate {
@@ -81,24 +81,6 @@ impl SubjectAggregate {
         (self.group_sets.len() - 1) as u32
     }
 
-    fn evidence_mut(&mut self, request: RequestRef<'_>, group_set: u32) -> &mut Evidence {
-        if !self.requests.contains_key(&request) {
-            self.requests.insert(request.to_owned_request(), Vec::new());
-        }
-        let entries = self
-            .requests
-            .get_mut(&request)
-            .expect("inserted above when missing");
-        let pos = match entries.iter().position(|(g, _)| *g == group_set) {
-            Some(p) => p,
-            None => {
-                entries.push((group_set, Evidence::default()));
-                entries.len() - 1
-            }
-        };
-        &mut entries[pos].1
-    }
-
     /// Adds one observation of `request` by this subject with `groups`.
     pub fn record(
         &mut self,
@@ -109,44 +91,27 @@ impl SubjectAggregate {
         denied: bool,
     ) {
         let g = self.group_set_index(groups);
-        // One lookup for a request seen before (the common case).
-        if let Some(entries) = self.requests.get_mut(&request) {
-            match entries.iter_mut().find(|(x, _)| *x == g) {
-                Some((_, e)) => e.record(stage, time, denied),
-                None => {
-                    let mut e = Evidence::default();
-                    e.record(stage, time, denied);
-                    entries.push((g, e));
-                }
-            }
-            return;
-        }
-        let mut e = Evidence::default();
-        e.record(stage, time, denied);
         self.requests
-            .insert(request.to_owned_request(), vec![(g, e)]);
+            .counts_mut(request, g)
+            .record(stage, time, denied);
     }
 
     /// Adds evidence gathered elsewhere (a partial aggregate) for `request` with `groups`.
     pub fn add_evidence(&mut self, request: RequestRef<'_>, groups: &[&str], evidence: &Evidence) {
         let g = self.group_set_index(groups);
-        self.evidence_mut(request, g).merge(evidence);
+        self.requests
+            .counts_mut(request, g)
+            .merge(&Counts::from(evidence));
     }
 
-    /// Total evidence of each distinct request, across group sets.
-    pub fn evidence_by_request(&self) -> Vec<(&Request, Evidence)> {
-        let mut out: Vec<(&Request, Evidence)> = self
+    /// Total evidence of each distinct request, across group sets, sorted by request.
+    pub fn evidence_by_request(&self) -> Vec<(Request, Evidence)> {
+        let mut out: Vec<(Request, Evidence)> = self
             .requests
             .iter()
-            .map(|(r, entries)| {
-                let mut total = Evidence::default();
-                for (_, e) in entries {
-                    total.merge(e);
-                }
-                (r, total)
-            })
+            .map(|(r, entries)| (r.to_owned_request(), entries.total()))
             .collect();
-        out.sort_by(|a, b| a.0.cmp(b.0));
+        out.sort_by(|a, b| a.0.cmp(&b.0));
         out
     }
 
@@ -169,6 +134,12 @@ impl SubjectAggregate {
         self.requests.len()
     }
 
+    /// Empties the aggregate, keeping its allocations.
+    fn clear(&mut self) {
+        self.group_sets.clear();
+        self.requests.clear();
+    }
+
     pub fn merge(&mut self, other: &SubjectAggregate) {
         let remap: Vec<u32> = other
             .group_sets
@@ -178,46 +149,499 @@ impl SubjectAggregate {
                 self.group_set_index(&raw)
             })
             .collect();
-        for (request, entries) in &other.requests {
-            for (g, e) in entries {
-                self.evidence_mut(request.as_ref(), remap[*g as usize])
-                    .merge(e);
-            }
+        self.requests.merge(&other.requests, &remap);
+    }
+
+    /// [`SubjectAggregate::merge`], taking `other` by value (taken over whole when this one
+    /// is empty).
+    pub fn merge_owned(&mut self, other: SubjectAggregate) {
+        if self.group_sets.is_empty() && self.requests.is_empty() {
+            *self = other;
+            return;
+        }
+        self.merge(&other);
+    }
+}
+
+/// No entry / no id.
+const NONE: u32 = u32::MAX;
+/// In a merge: a string of the other aggregate that this one does not have.
+const ABSENT: u32 = u32::MAX - 1;
+/// The `api_group` id of a non-resource request (its path is kept as `resource`).
+const NON_RESOURCE: u32 = u32::MAX;
+
+/// The hasher of request keys and strings: the same in every aggregate of a run (so that a
+/// stored hash can be reused when merging), seeded at random once per process.
+fn hasher() -> foldhash::fast::FixedState {
+    static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let seed = *SEED.get_or_init(|| {
+        use std::hash::BuildHasher;
+        std::collections::hash_map::RandomState::new().hash_one(0x6175_6469_7432_726fu64)
+    });
+    foldhash::fast::FixedState::with_seed(seed)
+}
+
+fn hash_of<T: std::hash::Hash + ?Sized>(value: &T) -> u64 {
+    use std::hash::BuildHasher;
+    hasher().hash_one(value)
+}
+
+/// A 32-bit request hash as a table hash: low bits pick the bucket, high bits tag it.
+fn table_hash(h: u32) -> u64 {
+    u64::from(h) | (u64::from(h) << 32)
+}
+
+/// Interned strings: each distinct string once, named by a `u32` id.
+#[derive(Clone, Default)]
+struct Strings {
+    text: String,
+    /// End offset in `text` of each string; string `i` starts where `i - 1` ends.
+    ends: Vec<usize>,
+    index: HashTable<u32>,
+}
+
+fn string_at<'a>(text: &'a str, ends: &[usize], id: u32) -> &'a str {
+    let i = id as usize;
+    let start = if i == 0 { 0 } else { ends[i - 1] };
+    &text[start..ends[i]]
+}
+
+impl Strings {
+    fn get(&self, id: u32) -> &str {
+        string_at(&self.text, &self.ends, id)
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn find(&self, s: &str) -> Option<u32> {
+        self.index
+            .find(hash_of(s), |&id| self.get(id) == s)
+            .copied()
+    }
+
+    fn intern(&mut self, s: &str) -> u32 {
+        let Strings { text, ends, index } = self;
+        let h = hash_of(s);
+        let found = index.find(h, |&id| string_at(text, ends, id) == s).copied();
+        if let Some(id) = found {
+            return id;
+        }
+        let id = u32::try_from(ends.len())
+            .ok()
+            .filter(|&id| id < ABSENT)
+            .expect("fewer than 2^32 - 2 distinct strings per subject");
+        text.push_str(s);
+        ends.push(text.len());
+        index.insert_unique(h, id, |&i| hash_of(string_at(text, ends, i)));
+        id
+    }
+}
+
+/// A distinct request as string ids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Key {
+    verb: u32,
+    /// [`NON_RESOURCE`] for a non-resource request.
+    api_group: u32,
+    /// The resource, or the path of a non-resource request.
+    resource: u32,
+    subresource: u32,
+    namespace: u32,
+    name: u32,
+}
+
+/// [`Evidence`] as stored: no first time is `i64::MAX`, no last time `i64::MIN` (times are
+/// parsed from four-digit years, far from either).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Counts {
+    received: u64,
+    started: u64,
+    completed: u64,
+    denied: u64,
+    first: i64,
+    last: i64,
+}
+
+impl Default for Counts {
+    fn default() -> Counts {
+        Counts {
+            received: 0,
+            started: 0,
+            completed: 0,
+            denied: 0,
+            first: i64::MAX,
+            last: i64::MIN,
         }
     }
 }
 
-impl SubjectAggregate {
-    /// [`SubjectAggregate::merge`], taking `other` by value to move its keys.
-    pub fn merge_owned(&mut self, other: SubjectAggregate) {
-        let remap: Vec<u32> = other
-            .group_sets
-            .iter()
-            .map(|g| {
-                let raw: Vec<&str> = g.iter().map(|s| s.as_str()).collect();
-                self.group_set_index(&raw)
+impl Counts {
+    fn record(&mut self, stage: Stage, time: Option<i64>, denied: bool) {
+        match stage {
+            Stage::RequestReceived => self.received += 1,
+            Stage::ResponseStarted => self.started += 1,
+            Stage::Completed => self.completed += 1,
+        }
+        self.denied += u64::from(denied);
+        if let Some(t) = time {
+            self.first = self.first.min(t);
+            self.last = self.last.max(t);
+        }
+    }
+
+    fn merge(&mut self, other: &Counts) {
+        self.received += other.received;
+        self.started += other.started;
+        self.completed += other.completed;
+        self.denied += other.denied;
+        self.first = self.first.min(other.first);
+        self.last = self.last.max(other.last);
+    }
+
+    fn evidence(&self) -> Evidence {
+        Evidence {
+            received: self.received,
+            started: self.started,
+            completed: self.completed,
+            denied: self.denied,
+            first: (self.first != i64::MAX).then_some(self.first),
+            last: (self.last != i64::MIN).then_some(self.last),
+        }
+    }
+}
+
+impl From<&Evidence> for Counts {
+    fn from(e: &Evidence) -> Counts {
+        Counts {
+            received: e.received,
+            started: e.started,
+            completed: e.completed,
+            denied: e.denied,
+            first: e.first.unwrap_or(i64::MAX),
+            last: e.last.unwrap_or(i64::MIN),
+        }
+    }
+}
+
+/// One (request, group set) pair with its evidence.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    key: Key,
+    /// The request's hash (low 32 bits).
+    hash: u32,
+    group_set: u32,
+    /// The next entry of the same request (another group set), or [`NONE`].
+    next: u32,
+    counts: Counts,
+}
+
+/// The distinct requests of one subject: strings interned per subject, one entry per
+/// (request, group set) pair, entries of a request chained in the order first seen.
+#[derive(Clone, Default)]
+pub struct Requests {
+    strings: Strings,
+    entries: Vec<Entry>,
+    /// The first entry of each distinct request, in the order first seen.
+    heads: Vec<u32>,
+    /// Head entries by request hash.
+    index: HashTable<u32>,
+}
+
+impl std::fmt::Debug for Requests {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl Requests {
+    /// Number of distinct requests.
+    pub fn len(&self) -> usize {
+        self.heads.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.heads.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.strings.text.clear();
+        self.strings.ends.clear();
+        self.strings.index.clear();
+        self.entries.clear();
+        self.heads.clear();
+        self.index.clear();
+    }
+
+    fn request_at(&self, entry: u32) -> RequestRef<'_> {
+        let k = &self.entries[entry as usize].key;
+        let s = |id| self.strings.get(id);
+        RequestRef {
+            verb: s(k.verb),
+            target: if k.api_group == NON_RESOURCE {
+                TargetRef::NonResource {
+                    path: s(k.resource),
+                }
+            } else {
+                TargetRef::Resource {
+                    api_group: s(k.api_group),
+                    resource: s(k.resource),
+                    subresource: s(k.subresource),
+                    namespace: s(k.namespace),
+                    name: s(k.name),
+                }
+            },
+        }
+    }
+
+    /// Every distinct request with its entries, in the order first seen.
+    pub fn iter(&self) -> impl Iterator<Item = (RequestRef<'_>, RequestEntries<'_>)> + '_ {
+        self.heads.iter().map(move |&h| {
+            (
+                self.request_at(h),
+                RequestEntries {
+                    requests: self,
+                    at: h,
+                },
+            )
+        })
+    }
+
+    /// Every distinct request, in the order first seen.
+    pub fn keys(&self) -> impl Iterator<Item = RequestRef<'_>> + '_ {
+        self.heads.iter().map(move |&h| self.request_at(h))
+    }
+
+    fn find(&self, request: &RequestRef<'_>, hash: u32) -> Option<u32> {
+        self.index
+            .find(table_hash(hash), |&e| {
+                self.entries[e as usize].hash == hash && self.request_at(e) == *request
             })
-            .collect();
-        for (request, entries) in other.requests {
-            match self.requests.get_mut(&request) {
-                Some(mine) => {
-                    for (g, e) in entries {
-                        let g = remap[g as usize];
-                        match mine.iter_mut().find(|(x, _)| *x == g) {
-                            Some((_, m)) => m.merge(&e),
-                            None => mine.push((g, e)),
-                        }
-                    }
-                }
-                None => {
-                    let entries = entries
-                        .into_iter()
-                        .map(|(g, e)| (remap[g as usize], e))
-                        .collect();
-                    self.requests.insert(request, entries);
-                }
+            .copied()
+    }
+
+    /// The entries of `request`, when seen.
+    pub fn get(&self, request: RequestRef<'_>) -> Option<RequestEntries<'_>> {
+        let at = self.find(&request, hash_of(&request) as u32)?;
+        Some(RequestEntries { requests: self, at })
+    }
+
+    /// Appends an entry (linked after `tail` when the request is known, else a new head).
+    fn push(&mut self, key: Key, hash: u32, group_set: u32, tail: Option<u32>) -> u32 {
+        let id = u32::try_from(self.entries.len())
+            .ok()
+            .filter(|&id| id != NONE)
+            .expect("fewer than 2^32 - 1 distinct requests per subject");
+        self.entries.push(Entry {
+            key,
+            hash,
+            group_set,
+            next: NONE,
+            counts: Counts::default(),
+        });
+        match tail {
+            Some(t) => self.entries[t as usize].next = id,
+            None => {
+                self.heads.push(id);
+                let entries = &self.entries;
+                self.index.insert_unique(table_hash(hash), id, |&e| {
+                    table_hash(entries[e as usize].hash)
+                });
             }
         }
+        id
+    }
+
+    /// The entry for `group_set` in the chain starting at `head`, or its last entry.
+    fn in_chain(&self, head: u32, group_set: u32) -> Result<u32, u32> {
+        let mut at = head;
+        loop {
+            let e = &self.entries[at as usize];
+            if e.group_set == group_set {
+                return Ok(at);
+            }
+            if e.next == NONE {
+                return Err(at);
+            }
+            at = e.next;
+        }
+    }
+
+    fn intern_key(&mut self, request: &RequestRef<'_>) -> Key {
+        let verb = self.strings.intern(request.verb);
+        match request.target {
+            TargetRef::Resource {
+                api_group,
+                resource,
+                subresource,
+                namespace,
+                name,
+            } => Key {
+                verb,
+                api_group: self.strings.intern(api_group),
+                resource: self.strings.intern(resource),
+                subresource: self.strings.intern(subresource),
+                namespace: self.strings.intern(namespace),
+                name: self.strings.intern(name),
+            },
+            TargetRef::NonResource { path } => Key {
+                verb,
+                api_group: NON_RESOURCE,
+                resource: self.strings.intern(path),
+                subresource: NONE,
+                namespace: NONE,
+                name: NONE,
+            },
+        }
+    }
+
+    fn counts_mut(&mut self, request: RequestRef<'_>, group_set: u32) -> &mut Counts {
+        let hash = hash_of(&request) as u32;
+        let at = match self.find(&request, hash) {
+            Some(head) => match self.in_chain(head, group_set) {
+                Ok(at) => at,
+                Err(tail) => {
+                    let key = self.entries[head as usize].key;
+                    self.push(key, hash, group_set, Some(tail))
+                }
+            },
+            None => {
+                let key = self.intern_key(&request);
+                self.push(key, hash, group_set, None)
+            }
+        };
+        &mut self.entries[at as usize].counts
+    }
+
+    /// Adds `other`'s entries, its group set `g` taken as `remap[g]`. Strings are looked up
+    /// once per distinct string of `other`, so requests compare as ids.
+    fn merge(&mut self, other: &Requests, remap: &[u32]) {
+        // Our id for each of other's strings: NONE when not looked up yet, ABSENT when we
+        // do not have it (then no request of ours uses it).
+        let mut ids = vec![NONE; other.strings.len()];
+        for &head in &other.heads {
+            let first = &other.entries[head as usize];
+            let hash = first.hash;
+            let mut mine = self
+                .mapped_key(&first.key, other, &mut ids)
+                .and_then(|key| {
+                    self.index
+                        .find(table_hash(hash), |&e| self.entries[e as usize].key == key)
+                        .copied()
+                });
+            let mut at = head;
+            while at != NONE {
+                let theirs = &other.entries[at as usize];
+                let g = remap[theirs.group_set as usize];
+                let target = match mine {
+                    None => {
+                        let key = self.interned_key(&theirs.key, other, &mut ids);
+                        let id = self.push(key, hash, g, None);
+                        mine = Some(id);
+                        id
+                    }
+                    Some(h) => match self.in_chain(h, g) {
+                        Ok(id) => id,
+                        Err(tail) => {
+                            let key = self.entries[h as usize].key;
+                            self.push(key, hash, g, Some(tail))
+                        }
+                    },
+                };
+                self.entries[target as usize].counts.merge(&theirs.counts);
+                at = theirs.next;
+            }
+        }
+    }
+
+    /// `key` of `other` in our ids, or `None` when we lack one of its strings.
+    fn mapped_key(&self, key: &Key, other: &Requests, ids: &mut [u32]) -> Option<Key> {
+        let mut map = |id: u32| -> Option<u32> {
+            if id == NONE {
+                return Some(NONE);
+            }
+            let slot = &mut ids[id as usize];
+            if *slot == NONE {
+                *slot = self.strings.find(other.strings.get(id)).unwrap_or(ABSENT);
+            }
+            (*slot != ABSENT).then_some(*slot)
+        };
+        Some(Key {
+            verb: map(key.verb)?,
+            api_group: map(key.api_group)?,
+            resource: map(key.resource)?,
+            subresource: map(key.subresource)?,
+            namespace: map(key.namespace)?,
+            name: map(key.name)?,
+        })
+    }
+
+    /// `key` of `other` in our ids, interning the strings we lack.
+    fn interned_key(&mut self, key: &Key, other: &Requests, ids: &mut [u32]) -> Key {
+        let mut map = |id: u32| -> u32 {
+            if id == NONE {
+                return NONE;
+            }
+            let slot = &mut ids[id as usize];
+            if *slot == NONE || *slot == ABSENT {
+                *slot = self.strings.intern(other.strings.get(id));
+            }
+            *slot
+        };
+        Key {
+            verb: map(key.verb),
+            api_group: map(key.api_group),
+            resource: map(key.resource),
+            subresource: map(key.subresource),
+            namespace: map(key.namespace),
+            name: map(key.name),
+        }
+    }
+}
+
+/// The entries of one distinct request: `(group set index, evidence)` in the order first
+/// seen.
+#[derive(Clone, Copy)]
+pub struct RequestEntries<'a> {
+    requests: &'a Requests,
+    at: u32,
+}
+
+impl RequestEntries<'_> {
+    /// The evidence summed over group sets.
+    pub fn total(&self) -> Evidence {
+        let mut total = Counts::default();
+        for e in self.chain() {
+            total.merge(&e.counts);
+        }
+        total.evidence()
+    }
+
+    fn chain(&self) -> impl Iterator<Item = &Entry> + '_ {
+        let entries = &self.requests.entries;
+        let mut at = self.at;
+        std::iter::from_fn(move || {
+            let e = entries.get(at as usize)?;
+            at = e.next;
+            Some(e)
+        })
+    }
+}
+
+impl Iterator for RequestEntries<'_> {
+    type Item = (u32, Evidence);
+
+    fn next(&mut self) -> Option<(u32, Evidence)> {
+        let e = self.requests.entries.get(self.at as usize)?;
+        self.at = e.next;
+        Some((e.group_set, e.counts.evidence()))
+    }
+}
+
+impl std::fmt::Debug for RequestEntries<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(*self).finish()
     }
 }
 
@@ -227,11 +651,26 @@ pub use crate::filter::Filter;
 #[derive(Clone, Debug, Default)]
 pub struct Aggregate {
     pub subjects: HashMap<String, SubjectAggregate>,
+    /// Emptied subject aggregates, reused for new subjects (see [`Aggregate::recycle`]).
+    spare: Vec<SubjectAggregate>,
 }
 
 impl Aggregate {
     fn subject_mut(&mut self, name: &str) -> &mut SubjectAggregate {
-        self.subjects.entry_ref(name).or_default()
+        let Aggregate { subjects, spare } = self;
+        subjects
+            .entry_ref(name)
+            .or_insert_with(|| spare.pop().unwrap_or_default())
+    }
+
+    /// Empties the aggregate for reuse, keeping its subjects' tables allocated (so that a
+    /// worker aggregating block after block does not allocate them again).
+    pub fn recycle(&mut self) {
+        let Aggregate { subjects, spare } = self;
+        for (_, mut sub) in subjects.drain() {
+            sub.clear();
+            spare.push(sub);
+        }
     }
 
     /// Adds one normalized event: its request for the subject, and its impersonation checks
@@ -269,7 +708,12 @@ impl Aggregate {
 
     pub fn merge(&mut self, other: &Aggregate) {
         for (name, sub) in &other.subjects {
-            self.subject_mut(name).merge(sub);
+            match self.subjects.get_mut(name) {
+                Some(mine) => mine.merge(sub),
+                None => {
+                    self.subjects.insert(name.clone(), sub.clone());
+                }
+            }
         }
     }
 
@@ -325,5 +769,51 @@ mod tests {
         ba.merge(&a);
         assert_eq!(ab.evidence_by_request(), ba.evidence_by_request());
         assert_eq!(ab.evidence_by_request()[0].1.count(), 3);
+    }
+
+    #[test]
+    fn merged_entries_keep_the_order_first_seen() {
+        let x = Request::non_resource("get", "/x");
+        let y = Request::non_resource("get", "/y");
+        let events: [(&Request, &str, i64); 5] = [
+            (&x, "a", 1),
+            (&y, "b", 2),
+            (&y, "a", 3),
+            (&x, "c", 4),
+            (&y, "b", 5),
+        ];
+        let mut whole = SubjectAggregate::default();
+        for (r, g, t) in events {
+            whole.record(r.as_ref(), &[g], Stage::Completed, Some(t), false);
+        }
+        for cut in 0..=events.len() {
+            let mut a = SubjectAggregate::default();
+            let mut b = SubjectAggregate::default();
+            for (i, (r, g, t)) in events.into_iter().enumerate() {
+                let part = if i < cut { &mut a } else { &mut b };
+                part.record(r.as_ref(), &[g], Stage::Completed, Some(t), false);
+            }
+            a.merge_owned(b);
+            assert_eq!(a.group_sets, whole.group_sets);
+            assert_eq!(format!("{:?}", a.requests), format!("{:?}", whole.requests));
+        }
+        let y_entries: Vec<(u32, Evidence)> = whole.requests.get(y.as_ref()).unwrap().collect();
+        assert_eq!(y_entries.len(), 2);
+        assert_eq!(
+            (y_entries[0].0, y_entries[0].1.first, y_entries[0].1.last),
+            (1, Some(2), Some(5))
+        );
+    }
+
+    #[test]
+    fn evidence_with_one_time_only_round_trips() {
+        let e = Evidence {
+            completed: 2,
+            first: Some(7),
+            ..Evidence::default()
+        };
+        let mut s = SubjectAggregate::default();
+        s.add_evidence(Request::non_resource("get", "/x").as_ref(), &[], &e);
+        assert_eq!(s.evidence_by_request()[0].1, e);
     }
 }

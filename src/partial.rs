@@ -92,9 +92,15 @@ pub fn write(
     for subject in aggregate.subject_names() {
         let sub = &aggregate.subjects[subject];
         let mut records: Vec<RequestRecord> = Vec::new();
-        for (request, entries) in &sub.requests {
+        for (request, entries) in sub.requests.iter() {
+            let request = request.to_owned_request();
             for (g, e) in entries {
-                records.push(record_of(subject, &sub.group_sets[*g as usize], request, e));
+                records.push(record_of(
+                    subject,
+                    &sub.group_sets[g as usize],
+                    &request,
+                    &e,
+                ));
             }
         }
         records.sort_by(|a, b| {

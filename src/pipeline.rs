@@ -76,7 +76,12 @@ struct Shared<'a> {
     prefilter: Option<&'a Prefilter>,
     files: Vec<Mutex<FileMerge<'a>>>,
     global: Mutex<Global>,
+    /// Block aggregates emptied after merging, for workers to fill again.
+    spare: Mutex<Vec<Aggregate>>,
 }
+
+/// Block aggregates kept for reuse.
+const SPARE_AGGREGATES: usize = 4;
 
 /// When every block of file `index` is merged, decodes what is left of an open document,
 /// words the read error, and hands the file to the global merge.
@@ -149,7 +154,12 @@ fn add_to<'f>(
 
 fn decode_block(block: Block, shared: &Shared<'_>) -> BlockResult {
     let mut report = FileReport::default();
-    let mut aggregate = Aggregate::default();
+    let mut aggregate = shared
+        .spare
+        .lock()
+        .ok()
+        .and_then(|mut s| s.pop())
+        .unwrap_or_default();
     let mut document_at = None;
     let data = &block.buf[..block.len];
     let filter = shared.filter;
@@ -197,8 +207,29 @@ fn decode_block(block: Block, shared: &Shared<'_>) -> BlockResult {
     }
 }
 
-/// Merges every result that is next in line for its input.
-fn merge_ready<'a>(merge: &mut FileMerge<'a>, filter: &Filter, prefilter: Option<&'a Prefilter>) {
+/// Merges every result that is next in line for input `index`: straight into the run's
+/// aggregate when every input before it is merged there (no aggregate of its own to merge
+/// again later), else into the input's own aggregate.
+fn merge_ready<'a>(index: usize, merge: &mut FileMerge<'a>, shared: &Shared<'a>) {
+    if !merge.pending.contains_key(&merge.next_seq) {
+        return;
+    }
+    let mut global = shared
+        .global
+        .lock()
+        .ok()
+        .filter(|g| g.reports.len() == index);
+    let target = match global.as_mut() {
+        Some(g) => {
+            if !merge.aggregate.subjects.is_empty() {
+                g.aggregate
+                    .merge_owned(std::mem::take(&mut merge.aggregate));
+            }
+            &mut g.aggregate
+        }
+        None => &mut merge.aggregate,
+    };
+    let (filter, prefilter, spare) = (shared.filter, shared.prefilter, &shared.spare);
     while let Some(result) = merge.pending.remove(&merge.next_seq) {
         merge.next_seq += 1;
         let base = merge.report.lines;
@@ -207,16 +238,26 @@ fn merge_ready<'a>(merge: &mut FileMerge<'a>, filter: &Filter, prefilter: Option
             Some((0, 1))
         } else {
             merge.report.absorb(result.report, base);
-            merge.aggregate.merge_owned(result.aggregate);
+            if target.subjects.is_empty() {
+                target.merge_owned(result.aggregate);
+            } else {
+                let mut block = result.aggregate;
+                target.merge(&block);
+                if let Ok(mut spare) = spare.lock() {
+                    if spare.len() < SPARE_AGGREGATES {
+                        block.recycle();
+                        spare.push(block);
+                    }
+                }
+            }
             result.document_at
         };
         if let Some((offset, rel)) = sequential_from {
             let decoder = merge
                 .document
                 .get_or_insert_with(|| LineDecoder::new(prefilter));
-            let aggregate = &mut merge.aggregate;
             let report = &mut merge.report;
-            let mut on_event = add_to(aggregate, filter);
+            let mut on_event = add_to(target, filter);
             let mut line_no = base + rel - 1;
             for_each_line(&data[offset..], |_, line| {
                 line_no += 1;
@@ -390,6 +431,7 @@ pub fn read_parallel(
             reports: Vec::with_capacity(sources.len()),
             done: BTreeMap::new(),
         }),
+        spare: Mutex::new(Vec::new()),
     };
     let (queue_tx, queue_rx) = mpsc::sync_channel::<Block>(threads * 2);
     let queue_rx = Mutex::new(queue_rx);
@@ -433,7 +475,7 @@ pub fn read_parallel(
                 let result = decode_block(block, shared);
                 if let Ok(mut merge) = shared.files[file].lock() {
                     merge.pending.insert(seq, result);
-                    merge_ready(&mut merge, shared.filter, shared.prefilter);
+                    merge_ready(file, &mut merge, shared);
                     finish_if_complete(file, &mut merge, shared);
                 }
             });

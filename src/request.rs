@@ -199,23 +199,36 @@ impl hashbrown::Equivalent<Request> for RequestRef<'_> {
 impl fmt::Display for Request {
     /// A compact one-line form for messages: `get pods/log p1 -n ns (group "")`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.target {
-            Target::NonResource { path } => write!(f, "{} {}", self.verb, path),
-            Target::Resource(r) => {
+        self.as_ref().fmt(f)
+    }
+}
+
+impl fmt::Display for RequestRef<'_> {
+    /// As [`Request`]'s form.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.target {
+            TargetRef::NonResource { path } => write!(f, "{} {}", self.verb, path),
+            TargetRef::Resource {
+                api_group,
+                resource,
+                subresource,
+                namespace,
+                name,
+            } => {
                 write!(f, "{} ", self.verb)?;
-                if !r.api_group.is_empty() {
-                    write!(f, "{}.{}", r.resource, r.api_group)?;
+                if !api_group.is_empty() {
+                    write!(f, "{resource}.{api_group}")?;
                 } else {
-                    write!(f, "{}", r.resource)?;
+                    write!(f, "{resource}")?;
                 }
-                if !r.subresource.is_empty() {
-                    write!(f, "/{}", r.subresource)?;
+                if !subresource.is_empty() {
+                    write!(f, "/{subresource}")?;
                 }
-                if !r.name.is_empty() {
-                    write!(f, " {}", r.name)?;
+                if !name.is_empty() {
+                    write!(f, " {name}")?;
                 }
-                if !r.namespace.is_empty() {
-                    write!(f, " -n {}", r.namespace)?;
+                if !namespace.is_empty() {
+                    write!(f, " -n {namespace}")?;
                 } else {
                     write!(f, " (cluster)")?;
                 }

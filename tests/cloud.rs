@@ -30,10 +30,9 @@ fn read_with(paths: &[String], options: &ReadOptions) -> (Summary, Vec<FileRepor
             .requests
             .iter()
             .map(|(request, by_groups)| {
-                let completed: u64 = by_groups.iter().map(|(_, e)| e.completed).sum();
-                let denied: u64 = by_groups.iter().map(|(_, e)| e.denied).sum();
-                let first = by_groups.iter().filter_map(|(_, e)| e.first).min();
-                let last = by_groups.iter().filter_map(|(_, e)| e.last).max();
+                let total = by_groups.total();
+                let (completed, denied, first, last) =
+                    (total.completed, total.denied, total.first, total.last);
                 format!("{request} | completed {completed} denied {denied} first {first:?} last {last:?}")
             })
             .collect();

@@ -27,19 +27,10 @@ pub fn observed_requests(name: &str, aggregate: &SubjectAggregate) -> Vec<Observ
     let mut out: Vec<Observed> = aggregate
         .requests
         .iter()
-        .map(|(request, entries)| {
-            let mut evidence = Evidence::default();
-            for (_, e) in entries {
-                evidence.merge(e);
-            }
-            Observed {
-                request: request.clone(),
-                users: entries
-                    .iter()
-                    .map(|(g, _)| users[*g as usize].clone())
-                    .collect(),
-                evidence,
-            }
+        .map(|(request, entries)| Observed {
+            request: request.to_owned_request(),
+            users: entries.map(|(g, _)| users[g as usize].clone()).collect(),
+            evidence: entries.total(),
         })
         .collect();
     out.sort_by(|a, b| a.request.cmp(&b.request));

@@ -417,7 +417,7 @@ fn seen(aggregate: &Aggregate, username: &str, query: &Query, scope: &str) -> Ev
     let mut total = Evidence::default();
     if let Some(sub) = aggregate.subjects.get(username) {
         for (request, evidence) in sub.evidence_by_request() {
-            if query.covers(request, scope) {
+            if query.covers(&request, scope) {
                 total.merge(&evidence);
             }
         }
@@ -462,7 +462,8 @@ fn seen_through_groups(
                 namespace: String::new(),
             },
         };
-        for (request, entries) in &sub.requests {
+        for (request, entries) in sub.requests.iter() {
+            let request = &request.to_owned_request();
             if !query.covers(request, "*") {
                 continue;
             }
@@ -471,7 +472,7 @@ fn seen_through_groups(
                 continue;
             }
             for (group_set, evidence) in entries {
-                let user = &infos[*group_set as usize];
+                let user = &infos[group_set as usize];
                 for grant in authorizer.all_grants(user, request) {
                     let binding = if grant.binding_kind == "RoleBinding" {
                         set.role_bindings.iter().find(|b| {
@@ -501,7 +502,7 @@ fn seen_through_groups(
                         grant: grant.clone(),
                     })
                     .or_default()
-                    .merge(evidence);
+                    .merge(&evidence);
                 }
             }
         }

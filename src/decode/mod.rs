@@ -405,7 +405,8 @@ where
         }
     };
     if text.trim_start().starts_with('{') {
-        if let Some(doc) = scan::scan_event(text) {
+        let mut doc = EventDoc::default();
+        if scan::scan_event_into(text, &mut doc) {
             return dispatch(&doc, None, line_no, report, strict, true, on_event);
         }
     }
