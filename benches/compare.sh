@@ -40,7 +40,7 @@ bin=$here/target/release/audit2role
 run() {
   local name=$1; shift
   /usr/bin/time -f "%e %U %S %M" -o "$data/time.out" "$@" >/dev/null 2>"$data/stderr.out" || true
-  read -r wall user sys rss <"$data/time.out"
+  read -r wall user sys rss < <(tail -n 1 "$data/time.out")
   printf '%-42s wall %6.2f s  cpu %6.2f s  peak %6.0f MiB\n' "$name" "$wall" "$(echo "$user + $sys" | bc)" "$(echo "$rss / 1024" | bc)"
 }
 ratio() { printf '  ratio %-34s %.2f (goal %s)\n' "$1" "$(echo "scale=4; $2 / $3" | bc)" "$4"; }
