@@ -120,6 +120,26 @@ pub fn binding_subject(username: &str) -> Subject {
 /// (verb, group, resource, subresource): what must match for namespace and name expansion.
 type OperationKey<'a> = (&'a str, &'a str, &'a str, &'a str);
 
+/// Up to two distinct non-empty values: enough to answer "was another one seen?".
+#[derive(Default)]
+struct Distinct<'a>([Option<&'a str>; 2]);
+
+impl<'a> Distinct<'a> {
+    fn add(&mut self, value: &'a str) {
+        if value.is_empty() || self.0.contains(&Some(value)) {
+            return;
+        }
+        if let Some(slot) = self.0.iter_mut().find(|s| s.is_none()) {
+            *slot = Some(value);
+        }
+    }
+
+    /// Whether a non-empty value other than `value` was seen.
+    fn has_other_than(&self, value: &str) -> bool {
+        self.0.iter().flatten().any(|v| *v != value)
+    }
+}
+
 /// Generates RBAC for `subject` from its observed requests.
 pub fn generate(
     subject: &str,
@@ -141,13 +161,38 @@ pub fn generate(
         u
     };
 
-    // (verb, group, resource, subresource) → (namespace, name) of every resource request.
-    let mut seen: HashMap<OperationKey<'_>, Vec<(&str, &str)>> = HashMap::new();
+    // What the expansions ask of the other requests of the same operation, as at most two
+    // distinct values per key, so that each question takes constant time: the namespaces
+    // an operation (or an operation on one name) was seen in, the names it was seen on
+    // (anywhere, or in one namespace).
+    let mut namespaces_of: HashMap<(OperationKey<'_>, &str), Distinct<'_>> = HashMap::new();
+    let mut names_of: HashMap<(OperationKey<'_>, &str), Distinct<'_>> = HashMap::new();
     for o in observed {
         if let Target::Resource(r) = &o.request.target {
-            seen.entry((&o.request.verb, &r.api_group, &r.resource, &r.subresource))
+            let op = (
+                o.request.verb.as_str(),
+                r.api_group.as_str(),
+                r.resource.as_str(),
+                r.subresource.as_str(),
+            );
+            let name_scope = if policy.expand_multi_name {
+                ""
+            } else {
+                r.name.as_str()
+            };
+            namespaces_of
+                .entry((op, name_scope))
                 .or_default()
-                .push((&r.namespace, &r.name));
+                .add(&r.namespace);
+            let namespace_scope = if policy.expand_multi_namespace {
+                ""
+            } else {
+                r.namespace.as_str()
+            };
+            names_of
+                .entry((op, namespace_scope))
+                .or_default()
+                .add(&r.name);
         }
     }
 
@@ -172,31 +217,31 @@ pub fn generate(
                 });
             }
             Target::Resource(r) => {
-                let others = &seen[&(
+                let op = (
                     o.request.verb.as_str(),
                     r.api_group.as_str(),
                     r.resource.as_str(),
                     r.subresource.as_str(),
-                )];
+                );
                 let mut namespace = r.namespace.as_str();
                 let mut name = r.name.as_str();
                 if policy.expand_multi_namespace && !namespace.is_empty() {
-                    let wide = others.iter().any(|(ns, n)| {
-                        !ns.is_empty()
-                            && *ns != namespace
-                            && (policy.expand_multi_name || *n == name)
-                    });
-                    if wide {
+                    let name_scope = if policy.expand_multi_name {
+                        ""
+                    } else {
+                        r.name.as_str()
+                    };
+                    if namespaces_of[&(op, name_scope)].has_other_than(namespace) {
                         namespace = "";
                     }
                 }
                 if policy.expand_multi_name && !r.name.is_empty() {
-                    let any = others.iter().any(|(ns, n)| {
-                        !n.is_empty()
-                            && *n != r.name
-                            && (policy.expand_multi_namespace || *ns == r.namespace)
-                    });
-                    if any {
+                    let namespace_scope = if policy.expand_multi_namespace {
+                        ""
+                    } else {
+                        r.namespace.as_str()
+                    };
+                    if names_of[&(op, namespace_scope)].has_other_than(&r.name) {
                         name = "";
                     }
                 }
