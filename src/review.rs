@@ -101,6 +101,35 @@ fn in_scope(namespace: &str, request: &Request) -> bool {
     namespace.is_empty() || request.namespace() == namespace
 }
 
+/// `rule_allows`, with the rule's names in a hash set: generated rules can list many names
+/// (strict mode), and every observed request is tested against every rule.
+struct RuleMatcher<'a> {
+    rule: &'a PolicyRule,
+    without_names: PolicyRule,
+    names: std::collections::HashSet<&'a str>,
+}
+
+impl<'a> RuleMatcher<'a> {
+    fn new(rule: &'a PolicyRule) -> RuleMatcher<'a> {
+        RuleMatcher {
+            rule,
+            without_names: PolicyRule {
+                resource_names: Vec::new(),
+                ..rule.clone()
+            },
+            names: rule.resource_names.iter().map(String::as_str).collect(),
+        }
+    }
+
+    fn allows(&self, request: &Request) -> bool {
+        if self.rule.resource_names.len() < 8 {
+            return rule_allows(self.rule, request);
+        }
+        rule_allows(&self.without_names, request)
+            && matches!(&request.target, Target::Resource(r) if self.names.contains(r.name.as_str()))
+    }
+}
+
 fn report_rule(
     kind: &'static str,
     namespace: &str,
@@ -109,9 +138,10 @@ fn report_rule(
     rule: &PolicyRule,
     observed: &[Observed],
 ) -> RuleReport {
+    let matcher = RuleMatcher::new(rule);
     let mut matched: Vec<&Observed> = observed
         .iter()
-        .filter(|o| in_scope(namespace, &o.request) && rule_allows(rule, &o.request))
+        .filter(|o| in_scope(namespace, &o.request) && matcher.allows(&o.request))
         .collect();
     let mut notes = Vec::new();
     if matched.is_empty() {
