@@ -107,6 +107,8 @@ struct RuleMatcher<'a> {
     rule: &'a PolicyRule,
     without_names: PolicyRule,
     names: std::collections::HashSet<&'a str>,
+    /// The rule's URLs when none is a wildcard (generated rules never have one).
+    exact_urls: Option<std::collections::HashSet<&'a str>>,
 }
 
 impl<'a> RuleMatcher<'a> {
@@ -118,10 +120,20 @@ impl<'a> RuleMatcher<'a> {
                 ..rule.clone()
             },
             names: rule.resource_names.iter().map(String::as_str).collect(),
+            exact_urls: (!rule.non_resource_urls.iter().any(|u| u.contains('*')))
+                .then(|| rule.non_resource_urls.iter().map(String::as_str).collect()),
         }
     }
 
     fn allows(&self, request: &Request) -> bool {
+        if let (Target::NonResource { path }, Some(urls)) = (&request.target, &self.exact_urls) {
+            return self
+                .rule
+                .verbs
+                .iter()
+                .any(|v| v == "*" || *v == request.verb)
+                && urls.contains(path.as_str());
+        }
         if self.rule.resource_names.len() < 8 {
             return rule_allows(self.rule, request);
         }
