@@ -120,6 +120,33 @@ pub fn binding_subject(username: &str) -> Subject {
 /// (verb, group, resource, subresource): what must match for namespace and name expansion.
 type OperationKey<'a> = (&'a str, &'a str, &'a str, &'a str);
 
+/// The keys under which expansion looks for other namespaces and other names of the same
+/// operation: namespaces per operation (and name, without name expansion); names per
+/// operation (and namespace, without namespace expansion).
+fn expansion_keys<'a>(
+    verb: &'a str,
+    r: &'a ResourceTarget,
+    policy: &Policy,
+) -> ((OperationKey<'a>, &'a str), (OperationKey<'a>, &'a str)) {
+    let op = (
+        verb,
+        r.api_group.as_str(),
+        r.resource.as_str(),
+        r.subresource.as_str(),
+    );
+    let name_scope = if policy.expand_multi_name {
+        ""
+    } else {
+        r.name.as_str()
+    };
+    let namespace_scope = if policy.expand_multi_namespace {
+        ""
+    } else {
+        r.namespace.as_str()
+    };
+    ((op, name_scope), (op, namespace_scope))
+}
+
 /// Up to two distinct non-empty values: enough to answer "was another one seen?".
 #[derive(Default)]
 struct Distinct<'a>([Option<&'a str>; 2]);
@@ -169,30 +196,12 @@ pub fn generate(
     let mut names_of: HashMap<(OperationKey<'_>, &str), Distinct<'_>> = HashMap::new();
     for o in observed {
         if let Target::Resource(r) = &o.request.target {
-            let op = (
-                o.request.verb.as_str(),
-                r.api_group.as_str(),
-                r.resource.as_str(),
-                r.subresource.as_str(),
-            );
-            let name_scope = if policy.expand_multi_name {
-                ""
-            } else {
-                r.name.as_str()
-            };
+            let (namespaces_key, names_key) = expansion_keys(&o.request.verb, r, policy);
             namespaces_of
-                .entry((op, name_scope))
+                .entry(namespaces_key)
                 .or_default()
                 .add(&r.namespace);
-            let namespace_scope = if policy.expand_multi_namespace {
-                ""
-            } else {
-                r.namespace.as_str()
-            };
-            names_of
-                .entry((op, namespace_scope))
-                .or_default()
-                .add(&r.name);
+            names_of.entry(names_key).or_default().add(&r.name);
         }
     }
 
@@ -217,33 +226,20 @@ pub fn generate(
                 });
             }
             Target::Resource(r) => {
-                let op = (
-                    o.request.verb.as_str(),
-                    r.api_group.as_str(),
-                    r.resource.as_str(),
-                    r.subresource.as_str(),
-                );
+                let (namespaces_key, names_key) = expansion_keys(&o.request.verb, r, policy);
                 let mut namespace = r.namespace.as_str();
                 let mut name = r.name.as_str();
-                if policy.expand_multi_namespace && !namespace.is_empty() {
-                    let name_scope = if policy.expand_multi_name {
-                        ""
-                    } else {
-                        r.name.as_str()
-                    };
-                    if namespaces_of[&(op, name_scope)].has_other_than(namespace) {
-                        namespace = "";
-                    }
+                if policy.expand_multi_namespace
+                    && !namespace.is_empty()
+                    && namespaces_of[&namespaces_key].has_other_than(namespace)
+                {
+                    namespace = "";
                 }
-                if policy.expand_multi_name && !r.name.is_empty() {
-                    let namespace_scope = if policy.expand_multi_namespace {
-                        ""
-                    } else {
-                        r.namespace.as_str()
-                    };
-                    if names_of[&(op, namespace_scope)].has_other_than(&r.name) {
-                        name = "";
-                    }
+                if policy.expand_multi_name
+                    && !r.name.is_empty()
+                    && names_of[&names_key].has_other_than(&r.name)
+                {
+                    name = "";
                 }
                 let mut verbs: BTreeSet<&str> = BTreeSet::new();
                 verbs.insert(&o.request.verb);
