@@ -24,21 +24,15 @@ pub fn run(args: &CheckArgs) -> Result<i32> {
         );
         return Ok(EXIT_NOT_FOUND);
     };
-    let evidence: std::collections::HashMap<_, _> = sub.evidence_by_request().into_iter().collect();
     let observed = observed_requests(&subject, sub);
     let mut stdout = std::io::stdout().lock();
     let mut denied = 0usize;
     for o in &observed {
-        let missing: Vec<_> = o
-            .users
-            .iter()
-            .filter(|u| !authorizer.allows(u, &o.request))
-            .collect();
-        if missing.is_empty() {
+        if o.users.iter().all(|u| authorizer.allows(u, &o.request)) {
             continue;
         }
         denied += 1;
-        let e = evidence.get(&o.request).copied().unwrap_or_default();
+        let e = o.evidence;
         let last = e
             .last
             .map(format_rfc3339_micros)

@@ -88,16 +88,9 @@ impl Unusable {
 }
 
 /// Reads every event of `source`, calling `on_event(event, list_api_version, line)` for
-/// each. `list_api_version` is the apiVersion of the enclosing EventList, which items without
-/// their own inherit. The callback's `Err` marks the event unusable (counted and reported).
-pub fn read_events<F>(src: &Source, strict: bool, on_event: F) -> Result<FileReport>
-where
-    F: FnMut(&EventDoc<'_>, Option<&str>, u64) -> std::result::Result<(), Unusable>,
-{
-    read_events_with(src, strict, None, on_event)
-}
-
-/// [`read_events`] with an optional subject prefilter.
+/// each, skipping lines `prefilter` rules out. `list_api_version` is the apiVersion of the
+/// enclosing EventList, which items without their own inherit. The callback's `Err` marks
+/// the event unusable (counted and reported).
 pub fn read_events_with<F>(
     src: &Source,
     strict: bool,

@@ -176,16 +176,6 @@ impl Authorizer {
         grants
     }
 
-    /// Every rule that applies to `user` for requests in `namespace`.
-    pub fn rules_for(&self, user: &UserInfo, namespace: &str) -> Vec<PolicyRule> {
-        let mut rules = Vec::new();
-        self.visit_rules(user, namespace, |_, rule| {
-            rules.push(rule.clone());
-            true
-        });
-        rules
-    }
-
     /// Every rule that applies to `user` anywhere: through ClusterRoleBindings (scope `""`,
     /// every namespace) and through RoleBindings (scope = the binding's namespace).
     pub fn bound_rules(&self, user: &UserInfo) -> Vec<BoundRule> {
