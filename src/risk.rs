@@ -206,45 +206,35 @@ pub fn highest(risks: &[Risk]) -> Option<Level> {
 mod tests {
     use super::*;
 
-    fn rule(verbs: &[&str], groups: &[&str], resources: &[&str], names: &[&str]) -> PolicyRule {
-        let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect();
-        PolicyRule {
-            verbs: v(verbs),
-            api_groups: v(groups),
-            resources: v(resources),
-            resource_names: v(names),
-            non_resource_urls: vec![],
-        }
-    }
-
     #[test]
     fn levels_follow_the_catalogue_and_scope() {
-        let secrets = rule(&["get"], &[""], &["secrets"], &["db"]);
+        let secrets = PolicyRule::resource_rule(&["get"], &[""], &["secrets"], &["db"]);
         assert_eq!(highest(&assess(&secrets, false)), Some(Level::High));
         assert_eq!(highest(&assess(&secrets, true)), Some(Level::Critical));
-        let configmaps = rule(&["get", "list"], &[""], &["configmaps"], &[]);
+        let configmaps = PolicyRule::resource_rule(&["get", "list"], &[""], &["configmaps"], &[]);
         assert!(assess(&configmaps, true).is_empty());
-        let exec = rule(&["get", "create"], &[""], &["pods/exec"], &["p"]);
+        let exec = PolicyRule::resource_rule(&["get", "create"], &[""], &["pods/exec"], &["p"]);
         assert_eq!(highest(&assess(&exec, false)), Some(Level::High));
-        let escalate = rule(
+        let escalate = PolicyRule::resource_rule(
             &["escalate"],
             &["rbac.authorization.k8s.io"],
             &["clusterroles"],
             &[],
         );
         assert_eq!(highest(&assess(&escalate, false)), Some(Level::Critical));
-        let deploy = rule(&["patch"], &["apps"], &["deployments"], &["web"]);
+        let deploy = PolicyRule::resource_rule(&["patch"], &["apps"], &["deployments"], &["web"]);
         assert_eq!(highest(&assess(&deploy, false)), Some(Level::Medium));
-        let extras = rule(
+        let extras = PolicyRule::resource_rule(
             &["impersonate"],
             &["authentication.k8s.io"],
             &["userextras/scopes"],
             &[],
         );
         assert_eq!(highest(&assess(&extras, false)), Some(Level::High));
-        let masters = rule(&["impersonate"], &[""], &["groups"], &["system:masters"]);
+        let masters =
+            PolicyRule::resource_rule(&["impersonate"], &[""], &["groups"], &["system:masters"]);
         assert_eq!(highest(&assess(&masters, true)), Some(Level::Critical));
-        let star = rule(&["*"], &["*"], &["*"], &[]);
+        let star = PolicyRule::resource_rule(&["*"], &["*"], &["*"], &[]);
         assert_eq!(highest(&assess(&star, true)), Some(Level::Critical));
         assert!(Level::Low < Level::Medium && Level::High < Level::Critical);
     }

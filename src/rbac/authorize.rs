@@ -293,17 +293,6 @@ mod tests {
     use super::*;
     use crate::request::ResourceTarget;
 
-    fn rule(verbs: &[&str], groups: &[&str], resources: &[&str], names: &[&str]) -> PolicyRule {
-        let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect();
-        PolicyRule {
-            verbs: v(verbs),
-            api_groups: v(groups),
-            resources: v(resources),
-            resource_names: v(names),
-            non_resource_urls: vec![],
-        }
-    }
-
     fn pods(verb: &str, sub: &str, name: &str) -> Request {
         Request::resource(
             verb,
@@ -320,19 +309,19 @@ mod tests {
     #[test]
     fn subresources_need_their_own_entry() {
         assert!(!rule_allows(
-            &rule(&["get"], &[""], &["pods"], &[]),
+            &PolicyRule::resource_rule(&["get"], &[""], &["pods"], &[]),
             &pods("get", "log", "p")
         ));
         assert!(rule_allows(
-            &rule(&["get"], &[""], &["pods/log"], &[]),
+            &PolicyRule::resource_rule(&["get"], &[""], &["pods/log"], &[]),
             &pods("get", "log", "p")
         ));
         assert!(rule_allows(
-            &rule(&["get"], &[""], &["*/log"], &[]),
+            &PolicyRule::resource_rule(&["get"], &[""], &["*/log"], &[]),
             &pods("get", "log", "p")
         ));
         assert!(!rule_allows(
-            &rule(&["get"], &[""], &["pods/*"], &[]),
+            &PolicyRule::resource_rule(&["get"], &[""], &["pods/*"], &[]),
             &pods("get", "log", "p")
         ));
     }
@@ -340,11 +329,11 @@ mod tests {
     #[test]
     fn empty_names_never_match_named_rules() {
         assert!(!rule_allows(
-            &rule(&["list"], &[""], &["pods"], &["p"]),
+            &PolicyRule::resource_rule(&["list"], &[""], &["pods"], &["p"]),
             &pods("list", "", "")
         ));
         assert!(rule_allows(
-            &rule(&["get"], &[""], &["pods"], &["p"]),
+            &PolicyRule::resource_rule(&["get"], &[""], &["pods"], &["p"]),
             &pods("get", "", "p")
         ));
     }

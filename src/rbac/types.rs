@@ -42,6 +42,26 @@ pub struct PolicyRule {
     pub non_resource_urls: Vec<String>,
 }
 
+#[cfg(test)]
+impl PolicyRule {
+    /// A resource rule from string lists (tests).
+    pub(crate) fn resource_rule(
+        verbs: &[&str],
+        groups: &[&str],
+        resources: &[&str],
+        names: &[&str],
+    ) -> PolicyRule {
+        let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect();
+        PolicyRule {
+            verbs: v(verbs),
+            api_groups: v(groups),
+            resources: v(resources),
+            resource_names: v(names),
+            non_resource_urls: vec![],
+        }
+    }
+}
+
 /// The parts of ObjectMeta that RBAC objects use.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
