@@ -58,26 +58,41 @@ impl Evidence {
     }
 }
 
+/// Where in the input an event was read: input index, block number, line in the block.
+/// The parallel reader aggregates blocks out of order and records where each request and
+/// group set was first seen, then [`Aggregate::order_as_read`] puts them back in input order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Position {
+    pub input: u32,
+    pub block: u64,
+    pub line: u64,
+}
+
 /// Everything seen for one subject (user name).
 #[derive(Clone, Debug, Default)]
 pub struct SubjectAggregate {
     /// The distinct group sets the subject was seen with, as logged (sorted).
     pub group_sets: Vec<Vec<String>>,
+    /// Where each group set was first seen.
+    group_seen: Vec<Position>,
     /// Distinct (request, group set index) → evidence.
     pub requests: Requests,
 }
 
 impl SubjectAggregate {
-    fn group_set_index(&mut self, groups: &[&str]) -> u32 {
+    fn group_set_index(&mut self, groups: &[&str], at: Position) -> u32 {
         if let Some(i) = self
             .group_sets
             .iter()
             .position(|g| g.len() == groups.len() && g.iter().zip(groups).all(|(a, b)| a == b))
         {
+            let seen = &mut self.group_seen[i];
+            *seen = (*seen).min(at);
             return i as u32;
         }
         self.group_sets
             .push(groups.iter().map(|g| g.to_string()).collect());
+        self.group_seen.push(at);
         (self.group_sets.len() - 1) as u32
     }
 
@@ -90,17 +105,30 @@ impl SubjectAggregate {
         time: Option<i64>,
         denied: bool,
     ) {
-        let g = self.group_set_index(groups);
+        self.record_at(request, groups, stage, time, denied, Position::default());
+    }
+
+    /// [`SubjectAggregate::record`] of an event read at `at`.
+    pub fn record_at(
+        &mut self,
+        request: RequestRef<'_>,
+        groups: &[&str],
+        stage: Stage,
+        time: Option<i64>,
+        denied: bool,
+        at: Position,
+    ) {
+        let g = self.group_set_index(groups, at);
         self.requests
-            .counts_mut(request, g)
+            .counts_mut(request, g, at)
             .record(stage, time, denied);
     }
 
     /// Adds evidence gathered elsewhere (a partial aggregate) for `request` with `groups`.
     pub fn add_evidence(&mut self, request: RequestRef<'_>, groups: &[&str], evidence: &Evidence) {
-        let g = self.group_set_index(groups);
+        let g = self.group_set_index(groups, Position::default());
         self.requests
-            .counts_mut(request, g)
+            .counts_mut(request, g, Position::default())
             .merge(&Counts::from(evidence));
     }
 
@@ -137,6 +165,7 @@ impl SubjectAggregate {
     /// Empties the aggregate, keeping its allocations.
     fn clear(&mut self) {
         self.group_sets.clear();
+        self.group_seen.clear();
         self.requests.clear();
     }
 
@@ -144,9 +173,10 @@ impl SubjectAggregate {
         let remap: Vec<u32> = other
             .group_sets
             .iter()
-            .map(|g| {
+            .zip(&other.group_seen)
+            .map(|(g, &at)| {
                 let raw: Vec<&str> = g.iter().map(|s| s.as_str()).collect();
-                self.group_set_index(&raw)
+                self.group_set_index(&raw, at)
             })
             .collect();
         self.requests.merge(&other.requests, &remap);
@@ -160,6 +190,22 @@ impl SubjectAggregate {
             return;
         }
         self.merge(&other);
+    }
+
+    /// Puts group sets, requests and each request's entries in the order first seen, by
+    /// the positions recorded: the order reading the input in one pass gives.
+    fn order_as_read(&mut self) {
+        let mut order: Vec<usize> = (0..self.group_sets.len()).collect();
+        order.sort_by_key(|&i| self.group_seen[i]);
+        let mut remap = vec![0u32; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            remap[old] = new as u32;
+        }
+        let sets = std::mem::take(&mut self.group_sets);
+        let mut sets: Vec<Option<Vec<String>>> = sets.into_iter().map(Some).collect();
+        self.group_sets = order.iter().filter_map(|&i| sets[i].take()).collect();
+        self.group_seen = order.iter().map(|&i| self.group_seen[i]).collect();
+        self.requests.order_as_read(&remap);
     }
 }
 
@@ -335,6 +381,8 @@ struct Entry {
     /// The next entry of the same request (another group set), or [`NONE`].
     next: u32,
     counts: Counts,
+    /// Where this (request, group set) was first seen.
+    seen: Position,
 }
 
 /// The distinct requests of one subject: strings interned per subject, one entry per
@@ -428,7 +476,14 @@ impl Requests {
     }
 
     /// Appends an entry (linked after `tail` when the request is known, else a new head).
-    fn push(&mut self, key: Key, hash: u32, group_set: u32, tail: Option<u32>) -> u32 {
+    fn push(
+        &mut self,
+        key: Key,
+        hash: u32,
+        group_set: u32,
+        tail: Option<u32>,
+        seen: Position,
+    ) -> u32 {
         let id = u32::try_from(self.entries.len())
             .ok()
             .filter(|&id| id != NONE)
@@ -439,6 +494,7 @@ impl Requests {
             group_set,
             next: NONE,
             counts: Counts::default(),
+            seen,
         });
         match tail {
             Some(t) => self.entries[t as usize].next = id,
@@ -451,6 +507,34 @@ impl Requests {
             }
         }
         id
+    }
+
+    /// Rebuilds the entries in the order first seen (requests by their earliest entry, each
+    /// request's entries by position), group sets renumbered by `remap`.
+    fn order_as_read(&mut self, remap: &[u32]) {
+        let mut chains: Vec<Vec<Entry>> = Vec::with_capacity(self.heads.len());
+        for &head in &self.heads {
+            let mut chain = Vec::new();
+            let mut at = head;
+            while let Some(e) = self.entries.get(at as usize) {
+                chain.push(*e);
+                at = e.next;
+            }
+            chain.sort_by_key(|e| e.seen);
+            chains.push(chain);
+        }
+        chains.sort_by_key(|c| c.first().map(|e| e.seen));
+        self.entries.clear();
+        self.heads.clear();
+        self.index.clear();
+        for chain in chains {
+            let mut tail = None;
+            for e in chain {
+                let id = self.push(e.key, e.hash, remap[e.group_set as usize], tail, e.seen);
+                self.entries[id as usize].counts = e.counts;
+                tail = Some(id);
+            }
+        }
     }
 
     /// The entry for `group_set` in the chain starting at `head`, or its last entry.
@@ -496,22 +580,29 @@ impl Requests {
         }
     }
 
-    fn counts_mut(&mut self, request: RequestRef<'_>, group_set: u32) -> &mut Counts {
+    fn counts_mut(
+        &mut self,
+        request: RequestRef<'_>,
+        group_set: u32,
+        seen: Position,
+    ) -> &mut Counts {
         let hash = hash_of(&request) as u32;
         let at = match self.find(&request, hash) {
             Some(head) => match self.in_chain(head, group_set) {
                 Ok(at) => at,
                 Err(tail) => {
                     let key = self.entries[head as usize].key;
-                    self.push(key, hash, group_set, Some(tail))
+                    self.push(key, hash, group_set, Some(tail), seen)
                 }
             },
             None => {
                 let key = self.intern_key(&request);
-                self.push(key, hash, group_set, None)
+                self.push(key, hash, group_set, None, seen)
             }
         };
-        &mut self.entries[at as usize].counts
+        let entry = &mut self.entries[at as usize];
+        entry.seen = entry.seen.min(seen);
+        &mut entry.counts
     }
 
     /// Adds `other`'s entries, its group set `g` taken as `remap[g]`. Strings are looked up
@@ -534,10 +625,11 @@ impl Requests {
             while at != NONE {
                 let theirs = &other.entries[at as usize];
                 let g = remap[theirs.group_set as usize];
+                let seen = theirs.seen;
                 let target = match mine {
                     None => {
                         let key = self.interned_key(&theirs.key, other, &mut ids);
-                        let id = self.push(key, hash, g, None);
+                        let id = self.push(key, hash, g, None, seen);
                         mine = Some(id);
                         id
                     }
@@ -545,11 +637,13 @@ impl Requests {
                         Ok(id) => id,
                         Err(tail) => {
                             let key = self.entries[h as usize].key;
-                            self.push(key, hash, g, Some(tail))
+                            self.push(key, hash, g, Some(tail), seen)
                         }
                     },
                 };
-                self.entries[target as usize].counts.merge(&theirs.counts);
+                let entry = &mut self.entries[target as usize];
+                entry.counts.merge(&theirs.counts);
+                entry.seen = entry.seen.min(seen);
                 at = theirs.next;
             }
         }
@@ -676,16 +770,22 @@ impl Aggregate {
     /// Adds one normalized event: its request for the subject, and its impersonation checks
     /// for the impersonator, each when the filter wants it.
     pub fn add(&mut self, event: &Normalized<'_>, filter: &Filter) {
+        self.add_at(event, filter, Position::default());
+    }
+
+    /// [`Aggregate::add`] of an event read at `at`.
+    pub fn add_at(&mut self, event: &Normalized<'_>, filter: &Filter, at: Position) {
         if !filter.wants_time(event.time) {
             return;
         }
         if filter.wants_subject(event.subject) && filter.wants_request(&event.request) {
-            self.subject_mut(event.subject).record(
+            self.subject_mut(event.subject).record_at(
                 event.request,
                 &event.groups,
                 event.stage,
                 event.time,
                 event.denied,
+                at,
             );
         }
         if let Some((impersonator, groups)) = &event.impersonator {
@@ -693,12 +793,13 @@ impl Aggregate {
                 for check in &event.impersonations {
                     let r = check.as_ref();
                     if filter.wants_request(&r) {
-                        self.subject_mut(impersonator).record(
+                        self.subject_mut(impersonator).record_at(
                             r,
                             groups,
                             event.stage,
                             event.time,
                             false,
+                            at,
                         );
                     }
                 }
@@ -730,6 +831,14 @@ impl Aggregate {
                     self.subjects.insert(name, sub);
                 }
             }
+        }
+    }
+
+    /// Puts every subject's group sets and requests in the order first seen, by the
+    /// positions given to [`Aggregate::add_at`] (see [`Position`]).
+    pub fn order_as_read(&mut self) {
+        for sub in self.subjects.values_mut() {
+            sub.order_as_read();
         }
     }
 

@@ -1,16 +1,21 @@
 //! The parallel read path: one reader thread per input (decompressing when needed) cuts the
 //! stream into large blocks of whole lines; worker threads decode, normalize and aggregate
-//! each block on its own; the block results are merged in input order, so that aggregates,
-//! skip counts and the first skipped lines come out exactly as the sequential loop makes them.
+//! them. Each worker adds the events of plain JSON-lines blocks to an aggregate of its own,
+//! noting where each request and group set was first seen; the workers' aggregates are
+//! merged at the end and put back in the order read. Block reports are merged in input
+//! order, so that aggregates, skip counts and the first skipped lines come out exactly as
+//! the sequential loop makes them.
 //!
-//! Multi-line documents (a line that is exactly `{` or `[`): a worker stops at such a line
-//! and the merger decodes from there on sequentially, through the following blocks (whose
-//! own worker results are dropped) until the document has closed at a block boundary.
+//! Multi-line documents (a line that is exactly `{` or `[`): the reader marks the block
+//! with such a line, and every later block of that input, as not lines-only; those blocks
+//! get an aggregate each, merged in input order. A worker stops at the opening line and the
+//! merger decodes from there on sequentially, through the following blocks (whose own
+//! worker results are dropped) until the document has closed at a block boundary.
 //!
 //! Memory: each reader owns a few block buffers that come back to it once merged, so a run
 //! holds at most `readers × BUFFERS_PER_READER` blocks, whatever the size of the log.
 
-use crate::aggregate::{Aggregate, Filter};
+use crate::aggregate::{Aggregate, Filter, Position};
 use crate::decode::native::EventDoc;
 use crate::decode::{read_error_message, FileReport, LineDecoder, Prefilter, Unusable};
 use crate::error::Result;
@@ -33,6 +38,9 @@ struct Block {
     seq: u64,
     buf: Vec<u8>,
     len: usize,
+    /// No line of this block, nor of any block before it in the input, can open a
+    /// multi-line document: its events can go straight into the worker's own aggregate.
+    lines_only: bool,
 }
 
 /// What a worker made of one block: line numbers in `report` are relative to the block.
@@ -94,7 +102,8 @@ fn finish_if_complete(index: usize, merge: &mut FileMerge<'_>, shared: &Shared<'
     }
     merge.finished = true;
     if let Some(mut decoder) = merge.document.take() {
-        let mut on_event = add_to(&mut merge.aggregate, shared.filter);
+        // After every block of the input.
+        let mut on_event = add_to(&mut merge.aggregate, shared.filter, index, u64::MAX, 0);
         let _ = decoder.finish(&mut merge.report, false, &mut on_event);
     }
     if let Some(e) = error {
@@ -140,34 +149,86 @@ fn count_lines(data: &[u8]) -> u64 {
     newlines + u64::from(data.last().is_some_and(|&c| c != b'\n'))
 }
 
-/// The per-event step: normalize and add to `aggregate`.
+/// The per-event step: normalize and add to `aggregate`, as read at line `line - line_base`
+/// of block `block` of input `input`.
 fn add_to<'f>(
     aggregate: &'f mut Aggregate,
     filter: &'f Filter,
+    input: usize,
+    block: u64,
+    line_base: u64,
 ) -> impl FnMut(&EventDoc<'_>, Option<&str>, u64) -> std::result::Result<(), Unusable> + 'f {
-    move |event, version, _line| {
+    let at = Position {
+        input: u32::try_from(input).unwrap_or(u32::MAX),
+        block,
+        line: 0,
+    };
+    move |event, version, line| {
         let n = normalize::normalize(event, version)?;
-        aggregate.add(&n, filter);
+        let at = Position {
+            line: line.wrapping_sub(line_base),
+            ..at
+        };
+        aggregate.add_at(&n, filter, at);
         Ok(())
     }
 }
 
-fn decode_block(block: Block, shared: &Shared<'_>) -> BlockResult {
+/// Whether a line of `data` could open a multi-line document (see `opens_document` in
+/// decode): one that, trimmed, starts with `[` or is exactly `{`. Errs on the side of yes;
+/// `first_input_line` says `data` starts the input (a BOM may come first).
+fn may_open_document(data: &[u8], first_input_line: bool) -> bool {
+    let suspicious = |line: &[u8]| {
+        if line.len() >= 2 && line[0] == b'{' && line[1] == b'"' {
+            return false;
+        }
+        let trimmed = line.trim_ascii();
+        trimmed.first() == Some(&b'[') || trimmed == b"{"
+    };
+    let mut start = 0;
+    let mut first = first_input_line;
+    while start < data.len() {
+        let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
+        let mut line = &data[start..end];
+        if first {
+            line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+            first = false;
+        }
+        if suspicious(line) {
+            return true;
+        }
+        start = end + 1;
+    }
+    false
+}
+
+fn decode_block(block: Block, shared: &Shared<'_>, own: &mut Aggregate) -> BlockResult {
     let mut report = FileReport::default();
-    let mut aggregate = shared
-        .spare
-        .lock()
-        .ok()
-        .and_then(|mut s| s.pop())
-        .unwrap_or_default();
+    // Lines-only blocks go into the worker's aggregate; the others into one of their own,
+    // merged in input order (a document may make the merger decode them again).
+    let mut block_aggregate = if block.lines_only {
+        Aggregate::default()
+    } else {
+        shared
+            .spare
+            .lock()
+            .ok()
+            .and_then(|mut s| s.pop())
+            .unwrap_or_default()
+    };
+    let aggregate = if block.lines_only {
+        own
+    } else {
+        &mut block_aggregate
+    };
     let mut document_at = None;
     let data = &block.buf[..block.len];
     let filter = shared.filter;
     let mut decoder = LineDecoder::new(shared.prefilter);
-    let mut on_event = add_to(&mut aggregate, filter);
     // Only line 1 of an input may start with a BOM (`feed` strips it from line number 1):
     // lines of later blocks are numbered far from 1 while decoding, then shifted back.
     let line_offset = if block.seq == 0 { 0 } else { 1 << 40 };
+    let mut on_event = add_to(aggregate, filter, block.file, block.seq, line_offset);
     let visited = for_each_line(data, |offset, line| {
         let rel = report.lines + 1;
         // Errors only come back in strict mode, which takes the sequential path.
@@ -201,7 +262,7 @@ fn decode_block(block: Block, shared: &Shared<'_>) -> BlockResult {
     BlockResult {
         block,
         report,
-        aggregate,
+        aggregate: block_aggregate,
         lines,
         document_at,
     }
@@ -257,7 +318,9 @@ fn merge_ready<'a>(index: usize, merge: &mut FileMerge<'a>, shared: &Shared<'a>)
                 .document
                 .get_or_insert_with(|| LineDecoder::new(prefilter));
             let report = &mut merge.report;
-            let mut on_event = add_to(target, filter);
+            // Positions by the input's line numbers, which come after the block-relative
+            // ones a worker gave the lines of this block before the document.
+            let mut on_event = add_to(target, filter, index, result.block.seq, 0);
             let mut line_no = base + rel - 1;
             for_each_line(&data[offset..], |_, line| {
                 line_no += 1;
@@ -286,6 +349,7 @@ fn read_blocks(
     let mut cur = vec![0u8; block_size];
     let mut len = 0;
     let mut seq = 0;
+    let mut lines_only = true;
     let take_buffer = |allocated: &mut usize| -> Vec<u8> {
         if let Ok(b) = pool.try_recv() {
             return b;
@@ -319,11 +383,13 @@ fn read_blocks(
                 len = memchr::memrchr(b'\n', &cur[..len]).map_or(0, |i| i + 1);
             }
             if len > 0 {
+                lines_only = lines_only && !may_open_document(&cur[..len], seq == 0);
                 let block = Block {
                     file,
                     seq,
                     buf: cur,
                     len,
+                    lines_only,
                 };
                 if queue.send(block).is_err() {
                     return (seq, None);
@@ -346,11 +412,13 @@ fn read_blocks(
                     next.resize(tail + block_size, 0);
                 }
                 next[..tail].copy_from_slice(&cur[cut..len]);
+                lines_only = lines_only && !may_open_document(&cur[..cut], seq == 0);
                 let block = Block {
                     file,
                     seq,
                     buf: cur,
                     len: cut,
+                    lines_only,
                 };
                 seq += 1;
                 if queue.send(block).is_err() {
@@ -437,7 +505,7 @@ pub fn read_parallel(
     let queue_rx = Mutex::new(queue_rx);
     let next_file = AtomicUsize::new(0);
     let done = AtomicBool::new(false);
-    std::thread::scope(|scope| {
+    let workers = std::thread::scope(|scope| {
         let n_readers = threads.min(sources.len()).max(1);
         let mut reader_handles = Vec::new();
         for _ in 0..n_readers {
@@ -460,25 +528,30 @@ pub fn read_parallel(
             }));
         }
         drop(queue_tx);
+        let mut worker_handles = Vec::new();
         for _ in 0..threads {
             let (queue_rx, shared) = (&queue_rx, &shared);
-            scope.spawn(move || loop {
-                let block = match queue_rx.lock() {
-                    Ok(rx) => match rx.recv() {
-                        Ok(b) => b,
+            worker_handles.push(scope.spawn(move || {
+                let mut own = Aggregate::default();
+                loop {
+                    let block = match queue_rx.lock() {
+                        Ok(rx) => match rx.recv() {
+                            Ok(b) => b,
+                            Err(_) => break,
+                        },
                         Err(_) => break,
-                    },
-                    Err(_) => break,
-                };
-                let file = block.file;
-                let seq = block.seq;
-                let result = decode_block(block, shared);
-                if let Ok(mut merge) = shared.files[file].lock() {
-                    merge.pending.insert(seq, result);
-                    merge_ready(file, &mut merge, shared);
-                    finish_if_complete(file, &mut merge, shared);
+                    };
+                    let file = block.file;
+                    let seq = block.seq;
+                    let result = decode_block(block, shared, &mut own);
+                    if let Ok(mut merge) = shared.files[file].lock() {
+                        merge.pending.insert(seq, result);
+                        merge_ready(file, &mut merge, shared);
+                        finish_if_complete(file, &mut merge, shared);
+                    }
                 }
-            });
+                own
+            }));
         }
         if progress {
             let (counter, done) = (&counter, &done);
@@ -487,14 +560,23 @@ pub fn read_parallel(
         for h in reader_handles {
             let _ = h.join();
         }
-        // Workers end when the queue is drained and closed; the scope joins them. The
-        // progress thread is told to stop once the readers are done.
+        // The progress thread is told to stop once the readers are done.
         done.store(true, Ordering::Relaxed);
+        // Workers end when the queue is drained and closed.
+        worker_handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect::<Vec<_>>()
     });
-    let global = shared
+    let mut global = shared
         .global
         .into_inner()
         .unwrap_or_else(|e| e.into_inner());
+    for own in workers {
+        global.aggregate.merge_owned(own);
+    }
+    // Blocks were aggregated out of order: put everything back in the order read.
+    global.aggregate.order_as_read();
     Ok((global.aggregate, global.reports))
 }
 
