@@ -30,6 +30,7 @@ const SPECIAL: [bool; 256] = {
 /// The first quote, backslash or control character in `bytes`: sixteen bytes at a time with
 /// SSE2 (part of every x86-64), then eight at a time.
 #[cfg(target_arch = "x86_64")]
+#[inline(always)]
 fn find_special(bytes: &[u8]) -> Option<usize> {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
@@ -131,6 +132,7 @@ fn first(seen: &mut u32, bit: u32) -> Option<()> {
 }
 
 impl<'a> Parser<'a> {
+    #[inline(always)]
     fn ws(&mut self) {
         while let Some(&c) = self.b.get(self.i) {
             if matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
@@ -164,6 +166,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A string's body, the opening quote already taken: (start, end, has escapes).
+    #[inline(always)]
     fn string_span(&mut self) -> Option<(usize, usize, bool)> {
         let start = self.i;
         let mut escaped = false;
@@ -325,21 +328,80 @@ impl<'a> Parser<'a> {
         Some(integer)
     }
 
-    /// Any value, validated and dropped.
+    /// Any value, validated as strictly as the rest and dropped. A loop with the open
+    /// containers kept as bits (1 = object), not a recursion: skipped bodies can be large.
     fn skip(&mut self) -> Option<()> {
-        self.ws();
-        match self.peek()? {
-            b'"' => {
-                self.i += 1;
-                self.string_span().map(|_| ())
+        let mut objects: u64 = 0;
+        let mut depth: u32 = 0;
+        loop {
+            // A value is expected.
+            self.ws();
+            match self.peek()? {
+                b'"' => {
+                    self.i += 1;
+                    self.string_span()?;
+                }
+                open @ (b'{' | b'[') => {
+                    self.i += 1;
+                    depth += 1;
+                    if self.depth + depth > MAX_DEPTH {
+                        return None;
+                    }
+                    let object = open == b'{';
+                    objects = (objects << 1) | u64::from(object);
+                    self.ws();
+                    let close = if object { b'}' } else { b']' };
+                    if self.peek() == Some(close) {
+                        self.i += 1;
+                        depth -= 1;
+                        objects >>= 1;
+                    } else {
+                        if object {
+                            self.skipped_key()?;
+                        }
+                        continue;
+                    }
+                }
+                b't' => self.literal(b"true")?,
+                b'f' => self.literal(b"false")?,
+                b'n' => self.literal(b"null")?,
+                _ => {
+                    self.number()?;
+                }
             }
-            b'{' => self.object(|p, _| p.skip()),
-            b'[' => self.array(|p| p.skip()),
-            b't' => self.literal(b"true"),
-            b'f' => self.literal(b"false"),
-            b'n' => self.literal(b"null"),
-            _ => self.number().map(|_| ()),
+            // After a value: the end, a comma, or the close of its container.
+            loop {
+                if depth == 0 {
+                    return Some(());
+                }
+                self.ws();
+                let object = objects & 1 == 1;
+                match self.peek()? {
+                    b',' => {
+                        self.i += 1;
+                        if object {
+                            self.skipped_key()?;
+                        }
+                        break;
+                    }
+                    b'}' if object => {}
+                    b']' if !object => {}
+                    _ => return None,
+                }
+                self.i += 1;
+                depth -= 1;
+                objects >>= 1;
+            }
         }
+    }
+
+    /// The key and colon of a member of a skipped object (escapes allowed there).
+    fn skipped_key(&mut self) -> Option<()> {
+        self.ws();
+        self.eat(b'"')?;
+        self.string_span()?;
+        self.ws();
+        self.eat(b':')
     }
 
     fn string_list(&mut self) -> Option<Vec<Str<'a>>> {
