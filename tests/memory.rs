@@ -319,6 +319,7 @@ fn strict_output_of_many_names_is_warned_about_with_its_size() {
         "{err}"
     );
     assert!(err.contains("drop --strict"), "{err}");
+    assert!(err.contains("--namespace"), "{err}");
     assert_eq!(stdout(&out).matches("  - cm-").count(), names);
 
     // Names collapse without --strict: no warning. -q silences the warning.
@@ -347,6 +348,10 @@ fn many_urls_are_warned_about_and_listed_exactly() {
     );
     assert!(err.contains("URL prefix"), "{err}");
     assert!(!err.contains("drop --strict"), "{err}");
+    assert!(
+        err.contains("narrow the input with --since or --until"),
+        "{err}"
+    );
     assert_eq!(stdout(&out).matches("  - /metrics/probe-").count(), paths);
 
     // One URL fewer than the threshold... is not large.

@@ -91,7 +91,11 @@ fn size_warning(subject: &str, rbac: &crate::rbac::RbacSet, policy: &Policy) -> 
     if urls > 0 {
         hints.push("grant a URL prefix (/path/*) by hand instead");
     }
-    hints.push("narrow the input with --namespace, --namespace-regex, --since or --until");
+    hints.push(if names > 0 {
+        "narrow the input with --namespace, --namespace-regex, --since or --until"
+    } else {
+        "narrow the input with --since or --until"
+    });
     let objects = if large == 1 {
         object
     } else {
@@ -318,7 +322,9 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
             )?,
         };
         let observed = Observations::of_aggregate(subject, sub);
-        let generated = generate_from(subject, &observed, &existing, &policy, &naming);
+        let mut generated = generate_from(subject, &observed, &existing, &policy, &naming);
+        // The atoms are not read past generation; strict output can hold one per request.
+        generated.atoms = BTreeMap::new();
         let reports = review_from(&generated.rbac, &observed);
         let masters = sub
             .group_sets
