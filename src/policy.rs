@@ -3,12 +3,14 @@
 //! name; strict mode with none of these). Requests the existing RBAC already allows produce
 //! nothing. Rules are compacted per role; objects come out sorted.
 
-use crate::aggregate::Evidence;
-use crate::rbac::compact::{compact, Atom};
+use crate::aggregate::{Evidence, RequestEntries, SubjectAggregate};
+use crate::rbac::compact::{compact, drop_redundant, Atom};
 use crate::rbac::{
     Authorizer, ClusterRole, ObjectMeta, RbacSet, Role, RoleBinding, RoleRef, Subject, RBAC_GROUP,
 };
-use crate::request::{split_service_account, Request, ResourceTarget, Target, UserInfo};
+use crate::request::{
+    split_service_account, Request, RequestRef, ResourceTarget, TargetRef, UserInfo,
+};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Generation knobs.
@@ -76,6 +78,142 @@ pub struct Observed {
     pub evidence: Evidence,
 }
 
+/// The identities one observed request was made as.
+#[derive(Clone, Copy)]
+pub enum Users<'a> {
+    /// As listed in an [`Observed`].
+    Listed(&'a [UserInfo]),
+    /// The group sets of an aggregate's entries, indexing the subject's identities.
+    Entries {
+        entries: RequestEntries<'a>,
+        identities: &'a [UserInfo],
+    },
+}
+
+impl<'a> Users<'a> {
+    pub fn iter(self) -> impl Iterator<Item = &'a UserInfo> {
+        let (listed, entries) = match self {
+            Users::Listed(users) => (users, None),
+            Users::Entries {
+                entries,
+                identities,
+            } => (&[][..], Some((entries, identities))),
+        };
+        listed.iter().chain(
+            entries
+                .into_iter()
+                .flat_map(|(e, ids)| e.filter_map(move |(g, _)| ids.get(g as usize))),
+        )
+    }
+}
+
+/// One observed request as generation and review read it, borrowed: from an [`Observed`],
+/// or straight from the aggregate (nothing is copied per request).
+#[derive(Clone, Copy)]
+pub struct Seen<'a> {
+    pub request: RequestRef<'a>,
+    pub users: Users<'a>,
+    pub evidence: Evidence,
+}
+
+/// The observed requests of one subject: a list of [`Observed`], or the subject's aggregate
+/// read in place. Generation and review only iterate over them, so reading the aggregate in
+/// place keeps memory to the aggregate plus what the output needs.
+pub enum Observations<'a> {
+    Listed(&'a [Observed]),
+    Aggregate {
+        requests: &'a crate::aggregate::Requests,
+        /// The identity of each group set index.
+        identities: Vec<UserInfo>,
+    },
+}
+
+impl<'a> Observations<'a> {
+    /// The requests of subject `name` in `aggregate`, read in place.
+    pub fn of_aggregate(name: &str, aggregate: &'a SubjectAggregate) -> Observations<'a> {
+        Observations::Aggregate {
+            requests: &aggregate.requests,
+            identities: aggregate.user_infos(name),
+        }
+    }
+
+    /// Every observed request, in no particular order.
+    pub fn iter(&self) -> Box<dyn Iterator<Item = Seen<'_>> + '_> {
+        match self {
+            Observations::Listed(list) => Box::new(list.iter().map(|o| Seen {
+                request: o.request.as_ref(),
+                users: Users::Listed(&o.users),
+                evidence: o.evidence,
+            })),
+            Observations::Aggregate {
+                requests,
+                identities,
+            } => Box::new(requests.iter().map(move |(request, entries)| Seen {
+                request,
+                users: Users::Entries {
+                    entries,
+                    identities,
+                },
+                evidence: entries.total(),
+            })),
+        }
+    }
+
+    /// Number of distinct requests.
+    pub fn len(&self) -> usize {
+        match self {
+            Observations::Listed(list) => list.len(),
+            Observations::Aggregate { requests, .. } => requests.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every identity any request was made as, sorted, without duplicates.
+    pub fn all_users(&self) -> Vec<UserInfo> {
+        let mut u: Vec<UserInfo> = match self {
+            Observations::Listed(list) => {
+                list.iter().flat_map(|o| o.users.iter().cloned()).collect()
+            }
+            Observations::Aggregate {
+                requests,
+                identities,
+            } => {
+                let mut used = vec![false; identities.len()];
+                for (_, entries) in requests.iter() {
+                    for (g, _) in entries {
+                        if let Some(slot) = used.get_mut(g as usize) {
+                            *slot = true;
+                        }
+                    }
+                }
+                identities
+                    .iter()
+                    .zip(used)
+                    .filter(|(_, used)| *used)
+                    .map(|(u, _)| u.clone())
+                    .collect()
+            }
+        };
+        u.sort();
+        u.dedup();
+        u
+    }
+
+    /// The evidence of all requests together, and the number of requests made.
+    pub fn totals(&self) -> (Evidence, u64) {
+        let mut total = Evidence::default();
+        let mut count = 0;
+        for o in self.iter() {
+            total.merge(&o.evidence);
+            count += o.evidence.count();
+        }
+        (total, count)
+    }
+}
+
 /// What generation produced for one subject.
 #[derive(Clone, Debug, Default)]
 pub struct Generated {
@@ -89,14 +227,51 @@ pub struct Generated {
     pub refused: Vec<Request>,
 }
 
+/// The target of a resource request, borrowed.
+#[derive(Clone, Copy)]
+struct Res<'a> {
+    api_group: &'a str,
+    resource: &'a str,
+    subresource: &'a str,
+    namespace: &'a str,
+    name: &'a str,
+}
+
+impl<'a> Res<'a> {
+    fn of(request: &RequestRef<'a>) -> Option<Res<'a>> {
+        match request.target {
+            TargetRef::Resource {
+                api_group,
+                resource,
+                subresource,
+                namespace,
+                name,
+            } => Some(Res {
+                api_group,
+                resource,
+                subresource,
+                namespace,
+                name,
+            }),
+            TargetRef::NonResource { .. } => None,
+        }
+    }
+
+    /// `resource` or `resource/subresource`, as RBAC rules spell it.
+    fn combined_resource(&self) -> String {
+        if self.subresource.is_empty() {
+            self.resource.to_string()
+        } else {
+            format!("{}/{}", self.resource, self.subresource)
+        }
+    }
+}
+
 /// Subresources whose WebSocket form (`get`) is also checked as `create` by the server.
-fn is_streaming(resource: &ResourceTarget) -> bool {
+fn is_streaming(resource: &Res<'_>) -> bool {
     resource.api_group.is_empty()
         && resource.resource == "pods"
-        && matches!(
-            resource.subresource.as_str(),
-            "exec" | "attach" | "portforward"
-        )
+        && matches!(resource.subresource, "exec" | "attach" | "portforward")
 }
 
 /// The binding subject for a user name.
@@ -125,24 +300,15 @@ type OperationKey<'a> = (&'a str, &'a str, &'a str, &'a str);
 /// operation (and namespace, without namespace expansion).
 fn expansion_keys<'a>(
     verb: &'a str,
-    r: &'a ResourceTarget,
+    r: &Res<'a>,
     policy: &Policy,
 ) -> ((OperationKey<'a>, &'a str), (OperationKey<'a>, &'a str)) {
-    let op = (
-        verb,
-        r.api_group.as_str(),
-        r.resource.as_str(),
-        r.subresource.as_str(),
-    );
-    let name_scope = if policy.expand_multi_name {
-        ""
-    } else {
-        r.name.as_str()
-    };
+    let op = (verb, r.api_group, r.resource, r.subresource);
+    let name_scope = if policy.expand_multi_name { "" } else { r.name };
     let namespace_scope = if policy.expand_multi_namespace {
         ""
     } else {
-        r.namespace.as_str()
+        r.namespace
     };
     ((op, name_scope), (op, namespace_scope))
 }
@@ -175,18 +341,34 @@ pub fn generate(
     policy: &Policy,
     naming: &Naming,
 ) -> Generated {
-    let allowed_for_all = |users: &[UserInfo], request: &Request| {
-        !users.is_empty() && users.iter().all(|u| existing.allows(u, request))
+    generate_from(
+        subject,
+        &Observations::Listed(observed),
+        existing,
+        policy,
+        naming,
+    )
+}
+
+/// [`generate`] from observations read in place.
+pub fn generate_from(
+    subject: &str,
+    observed: &Observations<'_>,
+    existing: &Authorizer,
+    policy: &Policy,
+    naming: &Naming,
+) -> Generated {
+    let allowed_for_all = |users: &mut dyn Iterator<Item = &UserInfo>, request: RequestRef<'_>| {
+        let mut any = false;
+        for u in users {
+            if !existing.allows_ref(u, request) {
+                return false;
+            }
+            any = true;
+        }
+        any
     };
-    let all_users: Vec<UserInfo> = {
-        let mut u: Vec<UserInfo> = observed
-            .iter()
-            .flat_map(|o| o.users.iter().cloned())
-            .collect();
-        u.sort();
-        u.dedup();
-        u
-    };
+    let all_users = observed.all_users();
 
     // What the expansions ask of the other requests of the same operation, as at most two
     // distinct values per key, so that each question takes constant time: the namespaces
@@ -194,61 +376,66 @@ pub fn generate(
     // (anywhere, or in one namespace).
     let mut namespaces_of: HashMap<(OperationKey<'_>, &str), Distinct<'_>> = HashMap::new();
     let mut names_of: HashMap<(OperationKey<'_>, &str), Distinct<'_>> = HashMap::new();
-    for o in observed {
-        if let Target::Resource(r) = &o.request.target {
-            let (namespaces_key, names_key) = expansion_keys(&o.request.verb, r, policy);
+    for o in observed.iter() {
+        if let Some(r) = Res::of(&o.request) {
+            let (namespaces_key, names_key) = expansion_keys(o.request.verb, &r, policy);
             namespaces_of
                 .entry(namespaces_key)
                 .or_default()
-                .add(&r.namespace);
-            names_of.entry(names_key).or_default().add(&r.name);
+                .add(r.namespace);
+            names_of.entry(names_key).or_default().add(r.name);
         }
     }
 
     let mut atoms: BTreeMap<String, BTreeSet<Atom>> = BTreeMap::new();
     let mut already_allowed = 0;
     let mut refused = Vec::new();
-    for o in observed {
-        if allowed_for_all(&o.users, &o.request) {
+    for o in observed.iter() {
+        if allowed_for_all(&mut o.users.iter(), o.request) {
             already_allowed += 1;
             continue;
         }
-        match &o.request.target {
-            Target::NonResource { path } if path.ends_with('*') => {
+        let verb = o.request.verb;
+        match (Res::of(&o.request), o.request.target) {
+            (_, TargetRef::NonResource { path }) if path.ends_with('*') => {
                 // A trailing `*` in a rule is a prefix wildcard: granting this path
                 // literally would grant every path it prefixes.
-                refused.push(o.request.clone());
+                refused.push(o.request.to_owned_request());
             }
-            Target::NonResource { path } => {
+            (_, TargetRef::NonResource { path }) => {
                 atoms.entry(String::new()).or_default().insert(Atom::Url {
-                    path: path.clone(),
-                    verb: o.request.verb.clone(),
+                    path: path.to_string(),
+                    verb: verb.to_string(),
                 });
             }
-            Target::Resource(r) => {
-                let (namespaces_key, names_key) = expansion_keys(&o.request.verb, r, policy);
-                let mut namespace = r.namespace.as_str();
-                let mut name = r.name.as_str();
+            (Some(r), TargetRef::Resource { .. }) => {
+                let (namespaces_key, names_key) = expansion_keys(verb, &r, policy);
+                let mut namespace = r.namespace;
+                let mut name = r.name;
                 if policy.expand_multi_namespace
                     && !namespace.is_empty()
-                    && namespaces_of[&namespaces_key].has_other_than(namespace)
+                    && namespaces_of
+                        .get(&namespaces_key)
+                        .is_some_and(|d| d.has_other_than(namespace))
                 {
                     namespace = "";
                 }
                 if policy.expand_multi_name
                     && !r.name.is_empty()
-                    && names_of[&names_key].has_other_than(&r.name)
+                    && names_of
+                        .get(&names_key)
+                        .is_some_and(|d| d.has_other_than(r.name))
                 {
                     name = "";
                 }
                 let mut verbs: BTreeSet<&str> = BTreeSet::new();
-                verbs.insert(&o.request.verb);
+                verbs.insert(verb);
                 if policy.expand_verbs {
-                    if let Some(extra) = policy.verb_expansions.get(&o.request.verb) {
+                    if let Some(extra) = policy.verb_expansions.get(verb) {
                         verbs.extend(extra.iter().map(|s| s.as_str()));
                     }
                 }
-                if is_streaming(r) && matches!(o.request.verb.as_str(), "get" | "create") {
+                if is_streaming(&r) && matches!(verb, "get" | "create") {
                     // The WebSocket upgrade is checked as create too; outside strict mode
                     // both transports (get over WebSocket, create over SPDY) are granted.
                     verbs.insert("create");
@@ -257,18 +444,25 @@ pub fn generate(
                     }
                 }
                 let resource = r.combined_resource();
-                let scope = atoms.entry(namespace.to_string()).or_default();
+                let scope = match atoms.get_mut(namespace) {
+                    Some(scope) => scope,
+                    None => atoms.entry(namespace.to_string()).or_default(),
+                };
                 for verb in verbs {
-                    scope.insert(Atom::Resource {
-                        api_group: r.api_group.clone(),
+                    let atom = Atom::Resource {
+                        api_group: r.api_group.to_string(),
                         resource: resource.clone(),
                         name: (!name.is_empty()).then(|| name.to_string()),
                         verb: verb.to_string(),
-                    });
+                    };
+                    scope.insert(atom);
                 }
             }
+            (None, TargetRef::Resource { .. }) => {}
         }
     }
+    // In the order of the requests (as a sorted list of observations gives them).
+    refused.sort();
 
     // Drop atoms the existing RBAC grants, and namespaced atoms the cluster scope covers.
     let atom_request = |scope: &str, atom: &Atom| -> Request {
@@ -294,8 +488,11 @@ pub fn generate(
             }
         }
     };
-    let cluster: BTreeSet<Atom> = atoms.get("").cloned().unwrap_or_default();
-    let covered_by_cluster = |atom: &Atom| match atom {
+    let allowed_atom = |scope: &str, atom: &Atom| {
+        let request = atom_request(scope, atom);
+        allowed_for_all(&mut all_users.iter(), request.as_ref())
+    };
+    let covered_by_cluster = |cluster: &BTreeSet<Atom>, atom: &Atom| match atom {
         Atom::Resource {
             api_group,
             resource,
@@ -312,18 +509,21 @@ pub fn generate(
         }
         Atom::Url { .. } => false,
     };
+    // Sets are filtered in place (strict output can hold an atom per observed request).
+    // Namespaced atoms are compared with the cluster scope before it is filtered itself.
+    let mut cluster = atoms.remove("").unwrap_or_default();
     let mut kept: BTreeMap<String, BTreeSet<Atom>> = BTreeMap::new();
-    for (scope, set) in &atoms {
-        let set: BTreeSet<Atom> = set
-            .iter()
-            .filter(|a| !(scope.as_str() != "" && covered_by_cluster(a)))
-            .filter(|a| !allowed_for_all(&all_users, &atom_request(scope, a)))
-            .cloned()
-            .collect();
-        let set = crate::rbac::compact::without_redundant(&set);
+    for (scope, mut set) in atoms {
+        set.retain(|a| !covered_by_cluster(&cluster, a) && !allowed_atom(&scope, a));
+        drop_redundant(&mut set);
         if !set.is_empty() {
-            kept.insert(scope.clone(), set);
+            kept.insert(scope, set);
         }
+    }
+    cluster.retain(|a| !allowed_atom("", a));
+    drop_redundant(&mut cluster);
+    if !cluster.is_empty() {
+        kept.insert(String::new(), cluster);
     }
 
     let rbac = build_objects(subject, &kept, naming);

@@ -3,11 +3,11 @@
 //! comments, a JSON report, and a list on stderr.
 
 use crate::aggregate::Evidence;
-use crate::policy::Observed;
-use crate::rbac::authorize::rule_allows;
+use crate::policy::{Observations, Observed};
+use crate::rbac::authorize::rule_allows_ref;
 use crate::rbac::{PolicyRule, RbacSet};
 use crate::render::RuleComments;
-use crate::request::{Request, Target};
+use crate::request::{RequestRef, TargetRef};
 use crate::risk::{assess, highest, Level, Risk};
 use crate::time::format_rfc3339_micros;
 use serde_json::json;
@@ -54,7 +54,15 @@ impl RuleReport {
     }
 }
 
-fn listed(items: &BTreeSet<&str>) -> String {
+/// `items` sorted, without duplicates.
+fn sorted_distinct(mut items: Vec<&str>) -> Vec<&str> {
+    items.sort_unstable();
+    items.dedup();
+    items
+}
+
+/// The first few of `items` (sorted, distinct) and how many more there are.
+fn listed(items: &[&str]) -> String {
     let shown: Vec<&str> = items.iter().take(LISTED).copied().collect();
     let more = items.len().saturating_sub(LISTED);
     if more > 0 {
@@ -97,7 +105,7 @@ pub fn describe_rule(rule: &PolicyRule) -> String {
 }
 
 /// Does the rule, in a role of `namespace` (`""` = cluster-wide), allow `request`?
-fn in_scope(namespace: &str, request: &Request) -> bool {
+fn in_scope(namespace: &str, request: &RequestRef<'_>) -> bool {
     namespace.is_empty() || request.namespace() == namespace
 }
 
@@ -125,20 +133,61 @@ impl<'a> RuleMatcher<'a> {
         }
     }
 
-    fn allows(&self, request: &Request) -> bool {
-        if let (Target::NonResource { path }, Some(urls)) = (&request.target, &self.exact_urls) {
+    fn allows(&self, request: &RequestRef<'_>) -> bool {
+        if let (TargetRef::NonResource { path }, Some(urls)) = (request.target, &self.exact_urls) {
             return self
                 .rule
                 .verbs
                 .iter()
                 .any(|v| v == "*" || *v == request.verb)
-                && urls.contains(path.as_str());
+                && urls.contains(path);
         }
         if self.rule.resource_names.len() < 8 {
-            return rule_allows(self.rule, request);
+            return rule_allows_ref(self.rule, *request);
         }
-        rule_allows(&self.without_names, request)
-            && matches!(&request.target, Target::Resource(r) if self.names.contains(r.name.as_str()))
+        rule_allows_ref(&self.without_names, *request)
+            && matches!(request.target, TargetRef::Resource { name, .. } if self.names.contains(name))
+    }
+}
+
+/// What the observed requests a rule allows add up to.
+#[derive(Default)]
+struct Matched<'a> {
+    evidence: Evidence,
+    distinct: usize,
+    verbs: BTreeSet<&'a str>,
+    namespaces: Vec<&'a str>,
+    names: Vec<&'a str>,
+}
+
+impl<'a> Matched<'a> {
+    /// Sums the requests of `observed` in `namespace`'s scope that `allows` accepts.
+    fn of(
+        observed: &'a Observations<'_>,
+        namespace: &str,
+        allows: impl Fn(&RequestRef<'_>) -> bool,
+    ) -> Matched<'a> {
+        let mut m = Matched::default();
+        for o in observed.iter() {
+            if !(in_scope(namespace, &o.request) && allows(&o.request)) {
+                continue;
+            }
+            m.evidence.merge(&o.evidence);
+            m.distinct += 1;
+            m.verbs.insert(o.request.verb);
+            if let TargetRef::Resource {
+                namespace, name, ..
+            } = o.request.target
+            {
+                if !namespace.is_empty() {
+                    m.namespaces.push(namespace);
+                }
+                if !name.is_empty() {
+                    m.names.push(name);
+                }
+            }
+        }
+        m
     }
 }
 
@@ -148,42 +197,27 @@ fn report_rule(
     name: &str,
     index: usize,
     rule: &PolicyRule,
-    observed: &[Observed],
+    observed: &Observations<'_>,
 ) -> RuleReport {
     let matcher = RuleMatcher::new(rule);
-    let mut matched: Vec<&Observed> = observed
-        .iter()
-        .filter(|o| in_scope(namespace, &o.request) && matcher.allows(&o.request))
-        .collect();
+    let mut matched = Matched::of(observed, namespace, |r| matcher.allows(r));
     let mut notes = Vec::new();
-    if matched.is_empty() {
+    if matched.distinct == 0 {
         // A rule of expanded verbs only: credit the requests it was expanded from.
         let any_verb = PolicyRule {
             verbs: vec!["*".to_string()],
             ..rule.clone()
         };
-        matched = observed
-            .iter()
-            .filter(|o| in_scope(namespace, &o.request) && rule_allows(&any_verb, &o.request))
-            .collect();
+        matched = Matched::of(observed, namespace, |r| rule_allows_ref(&any_verb, *r));
     }
-    let mut evidence = Evidence::default();
-    for o in &matched {
-        evidence.merge(&o.evidence);
-    }
-    let seen_verbs: BTreeSet<&str> = matched.iter().map(|o| o.request.verb.as_str()).collect();
     let added: Vec<&str> = rule
         .verbs
         .iter()
         .map(String::as_str)
-        .filter(|v| !seen_verbs.contains(v))
+        .filter(|v| !matched.verbs.contains(v))
         .collect();
     if namespace.is_empty() && rule.non_resource_urls.is_empty() {
-        let namespaces: BTreeSet<&str> = matched
-            .iter()
-            .map(|o| o.request.namespace())
-            .filter(|ns| !ns.is_empty())
-            .collect();
+        let namespaces = sorted_distinct(std::mem::take(&mut matched.namespaces));
         if !namespaces.is_empty() {
             notes.push(format!(
                 "cluster-wide: seen in namespaces {}",
@@ -192,13 +226,7 @@ fn report_rule(
         }
     }
     if rule.resource_names.is_empty() {
-        let names: BTreeSet<&str> = matched
-            .iter()
-            .filter_map(|o| match &o.request.target {
-                Target::Resource(r) if !r.name.is_empty() => Some(r.name.as_str()),
-                _ => None,
-            })
-            .collect();
+        let names = sorted_distinct(std::mem::take(&mut matched.names));
         if !names.is_empty() {
             notes.push(format!("any name: seen for {}", listed(&names)));
         }
@@ -215,8 +243,8 @@ fn report_rule(
         name: name.to_string(),
         index,
         rule: rule.clone(),
-        evidence,
-        distinct: matched.len(),
+        evidence: matched.evidence,
+        distinct: matched.distinct,
         notes,
         risks: assess(rule, namespace.is_empty()),
     }
@@ -224,6 +252,11 @@ fn report_rule(
 
 /// A report for every rule of the generated roles, in output order.
 pub fn review(rbac: &RbacSet, observed: &[Observed]) -> Vec<RuleReport> {
+    review_from(rbac, &Observations::Listed(observed))
+}
+
+/// [`review`] from observations read in place.
+pub fn review_from(rbac: &RbacSet, observed: &Observations<'_>) -> Vec<RuleReport> {
     let mut out = Vec::new();
     for role in &rbac.roles {
         for (i, rule) in role.rules.iter().enumerate() {

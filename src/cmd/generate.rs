@@ -1,19 +1,19 @@
 //! The generate command: audit logs + subject → least-privilege RBAC on stdout, with risk
 //! notes (and, with `--evidence`, the evidence) for reviewers.
 
-use crate::aggregate::{Evidence, SubjectAggregate};
+use crate::aggregate::SubjectAggregate;
 use crate::cli::{GenerateArgs, OutputFormat};
 use crate::cmd::{assumed_rbac, named_subjects, no_match_message, read_logs};
 use crate::decode::FileReport;
 use crate::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK, EXIT_RISK};
 use crate::names::{object_name, parse_pairs};
 use crate::outdir;
-use crate::policy::{generate, Naming, Observed, Policy};
+use crate::policy::{generate_from, Naming, Observations, Observed, Policy};
 use crate::rbac::Authorizer;
 use crate::render;
 use crate::request::split_service_account;
 use crate::review::RuleReport;
-use crate::review::{comments, describe_rule, report_json, review};
+use crate::review::{comments, describe_rule, report_json, review_from};
 use crate::time::format_rfc3339_micros;
 use regex::Regex;
 use serde_json::json;
@@ -35,6 +35,77 @@ pub fn observed_requests(name: &str, aggregate: &SubjectAggregate) -> Vec<Observ
         .collect();
     out.sort_by(|a, b| a.request.cmp(&b.request));
     out
+}
+
+/// An object listing more resource names and URLs than this gets a warning: a Role of
+/// ten thousand names is far beyond review, and at some tens of thousands an object nears
+/// the API server's size limit for one object (etcd stores at most 1.5 MiB).
+pub const LARGE_OBJECT: usize = 10_000;
+
+/// A warning when some generated object lists more than [`LARGE_OBJECT`] resource names
+/// and URLs: how many, where, and how to make the output smaller.
+fn size_warning(subject: &str, rbac: &crate::rbac::RbacSet, policy: &Policy) -> Option<String> {
+    let count = |rules: &[crate::rbac::PolicyRule]| -> (usize, usize) {
+        rules.iter().fold((0, 0), |(names, urls), r| {
+            (
+                names + r.resource_names.len(),
+                urls + r.non_resource_urls.len(),
+            )
+        })
+    };
+    let objects = rbac
+        .roles
+        .iter()
+        .map(|r| {
+            (
+                format!("Role {}/{}", r.metadata.namespace, r.metadata.name),
+                count(&r.rules),
+            )
+        })
+        .chain(
+            rbac.cluster_roles
+                .iter()
+                .map(|r| (format!("ClusterRole {}", r.metadata.name), count(&r.rules))),
+        );
+    let mut large = 0;
+    let (mut names, mut urls) = (0, 0);
+    let mut largest: Option<(String, usize)> = None;
+    for (object, (n, u)) in objects {
+        if n + u <= LARGE_OBJECT {
+            continue;
+        }
+        large += 1;
+        names += n;
+        urls += u;
+        if largest.as_ref().is_none_or(|(_, m)| n + u > *m) {
+            largest = Some((object, n + u));
+        }
+    }
+    let (object, most) = largest?;
+    let mut hints = Vec::new();
+    if names > 0 && policy.strict {
+        hints.push("drop --strict so that many names become any name");
+    } else if names > 0 && !policy.expand_multi_name {
+        hints.push("drop --expand-multi-name=false so that many names become any name");
+    }
+    if urls > 0 {
+        hints.push("grant a URL prefix (/path/*) by hand instead");
+    }
+    hints.push(if names > 0 {
+        "narrow the input with --namespace, --namespace-regex, --since or --until"
+    } else {
+        "narrow the input with --since or --until"
+    });
+    let objects = if large == 1 {
+        object
+    } else {
+        format!("{large} objects (the largest, {object}, {most})")
+    };
+    Some(format!(
+        "warning: {subject}: very large output: {objects} list{} {names} resource names and {urls} URLs (more than {LARGE_OBJECT} in one object is beyond review and may exceed the API server's object size limit); {}",
+        if large == 1 { "s" } else { "" },
+        hints.join("; ")
+    ))
 }
 
 /// The policy the flags ask for.
@@ -105,19 +176,20 @@ impl Selection {
 }
 
 /// Everything generated for one subject.
-struct SubjectOutput {
+struct SubjectOutput<'a> {
     subject: String,
-    observed: Vec<Observed>,
+    /// The subject's requests, read in place from the aggregate.
+    observed: Observations<'a>,
     generated: crate::policy::Generated,
     reports: Vec<RuleReport>,
     masters: bool,
 }
 
-fn yaml_of(out: &SubjectOutput, evidence: bool) -> String {
+fn yaml_of(out: &SubjectOutput<'_>, evidence: bool) -> String {
     render::to_yaml(&out.generated.rbac, &comments(&out.reports, evidence))
 }
 
-fn json_of(outputs: &[&SubjectOutput], evidence: bool) -> String {
+fn json_of(outputs: &[&SubjectOutput<'_>], evidence: bool) -> String {
     let items: Vec<serde_json::Value> = outputs
         .iter()
         .flat_map(|o| render::to_json_items(&o.generated.rbac))
@@ -156,7 +228,7 @@ fn time_value(t: Option<i64>) -> serde_json::Value {
 /// DIR/summary.json: the inputs and, per subject, what was seen and written.
 fn summary_json(
     reports: &[FileReport],
-    outputs: &[SubjectOutput],
+    outputs: &[SubjectOutput<'_>],
     files: &BTreeMap<String, String>,
 ) -> serde_json::Value {
     let mut skipped_total: BTreeMap<&str, u64> = BTreeMap::new();
@@ -168,14 +240,11 @@ fn summary_json(
     let subjects: Vec<serde_json::Value> = outputs
         .iter()
         .map(|o| {
-            let mut total = Evidence::default();
-            for ob in &o.observed {
-                total.merge(&ob.evidence);
-            }
+            let (total, requests) = o.observed.totals();
             json!({
                 "subject": o.subject,
                 "kind": if split_service_account(&o.subject).is_some() { "ServiceAccount" } else { "User" },
-                "requests": o.observed.iter().map(|ob| ob.evidence.count()).sum::<u64>(),
+                "requests": requests,
                 "distinctRequests": o.observed.len(),
                 "firstSeen": time_value(total.first),
                 "lastSeen": time_value(total.last),
@@ -198,7 +267,7 @@ fn summary_json(
             })).collect::<Vec<_>>(),
             "bytes": reports.iter().map(|r| r.bytes).sum::<u64>(),
             "events": reports.iter().map(|r| r.events).sum::<u64>(),
-            "requests": outputs.iter().flat_map(|o| &o.observed).map(|ob| ob.evidence.count()).sum::<u64>(),
+            "requests": outputs.iter().map(|o| o.observed.totals().1).sum::<u64>(),
             "skipped": skipped_total,
         },
         "subjects": subjects,
@@ -252,9 +321,11 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
                 "--generate-annotations",
             )?,
         };
-        let observed = observed_requests(subject, sub);
-        let generated = generate(subject, &observed, &existing, &policy, &naming);
-        let reports = review(&generated.rbac, &observed);
+        let observed = Observations::of_aggregate(subject, sub);
+        let mut generated = generate_from(subject, &observed, &existing, &policy, &naming);
+        // The atoms are not read past generation; strict output can hold one per request.
+        generated.atoms = BTreeMap::new();
+        let reports = review_from(&generated.rbac, &observed);
         let masters = sub
             .group_sets
             .iter()
@@ -319,7 +390,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
                     docs.join("---\n")
                 }
                 OutputFormat::Json => {
-                    let all: Vec<&SubjectOutput> = outputs.iter().collect();
+                    let all: Vec<&SubjectOutput<'_>> = outputs.iter().collect();
                     json_of(&all, args.evidence)
                 }
             };
@@ -329,7 +400,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
 
     if !args.input.quiet {
         for o in &outputs {
-            let requests: u64 = o.observed.iter().map(|ob| ob.evidence.count()).sum();
+            let requests = o.observed.totals().1;
             let file = files
                 .get(&o.subject)
                 .map(|f| format!(" to {f}"))
@@ -352,6 +423,9 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
                         risk.reason
                     );
                 }
+            }
+            if let Some(w) = size_warning(&o.subject, &o.generated.rbac, &policy) {
+                eprintln!("{w}");
             }
             for r in &o.generated.refused {
                 eprintln!("warning: {}: not granted: {r}: a URL ending in * would be a wildcard rule; grant it by hand if needed", o.subject);

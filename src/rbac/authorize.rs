@@ -3,21 +3,34 @@
 //! User/Group/ServiceAccount subjects). Pure functions plus an indexed `Authorizer`.
 
 use super::types::*;
-use crate::request::{Request, Target, UserInfo};
+use crate::request::{Request, RequestRef, TargetRef, UserInfo};
 use std::collections::HashMap;
 
 /// Does `rule` allow `request`? Subject and namespace are not considered here.
 pub fn rule_allows(rule: &PolicyRule, request: &Request) -> bool {
-    if !has_or_star(&rule.verbs, &request.verb) {
+    rule_allows_ref(rule, request.as_ref())
+}
+
+/// [`rule_allows`] for a borrowed request.
+pub fn rule_allows_ref(rule: &PolicyRule, request: RequestRef<'_>) -> bool {
+    if !has_or_star(&rule.verbs, request.verb) {
         return false;
     }
-    match &request.target {
-        Target::Resource(r) => {
-            has_or_star(&rule.api_groups, &r.api_group)
-                && resource_matches(&rule.resources, &r.resource, &r.subresource)
-                && (rule.resource_names.is_empty() || rule.resource_names.contains(&r.name))
+    match request.target {
+        TargetRef::Resource {
+            api_group,
+            resource,
+            subresource,
+            name,
+            ..
+        } => {
+            has_or_star(&rule.api_groups, api_group)
+                && resource_matches(&rule.resources, resource, subresource)
+                && (rule.resource_names.is_empty() || rule.resource_names.iter().any(|n| n == name))
         }
-        Target::NonResource { path } => rule.non_resource_urls.iter().any(|u| url_matches(u, path)),
+        TargetRef::NonResource { path } => {
+            rule.non_resource_urls.iter().any(|u| url_matches(u, path))
+        }
     }
 }
 
@@ -143,7 +156,17 @@ impl Authorizer {
 
     /// Does the RBAC allow `request` for `user`?
     pub fn allows(&self, user: &UserInfo, request: &Request) -> bool {
-        self.first_grant(user, request).is_some()
+        self.allows_ref(user, request.as_ref())
+    }
+
+    /// [`Authorizer::allows`] for a borrowed request.
+    pub fn allows_ref(&self, user: &UserInfo, request: RequestRef<'_>) -> bool {
+        let mut allowed = false;
+        self.visit_rules(user, request.namespace(), |_, rule| {
+            allowed = rule_allows_ref(rule, request);
+            !allowed
+        });
+        allowed
     }
 
     /// The first binding (ClusterRoleBindings first, then RoleBindings of the request's

@@ -22,17 +22,22 @@ pub enum Atom {
     },
 }
 
+/// A relation `x → {v}`: each set a sorted list without duplicates (a list, not a tree:
+/// strict output can relate a million names to one verb each).
+type Relation<'a> = BTreeMap<&'a str, Vec<&'a str>>;
+
 /// Groups a relation `x → {v}` into (xs, vs) products, trying both directions (items sharing
 /// a verb set, or verbs sharing an item set) and keeping the one with fewer products.
-fn products(relation: &BTreeMap<String, BTreeSet<String>>) -> Vec<(Vec<String>, Vec<String>)> {
+fn products<'a>(relation: &Relation<'a>) -> Vec<(Vec<&'a str>, Vec<&'a str>)> {
     let by_items = group_by_value(relation);
-    let mut transposed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut transposed: Relation<'a> = BTreeMap::new();
     for (x, vs) in relation {
         for v in vs {
-            transposed.entry(v.clone()).or_default().insert(x.clone());
+            // Items come in order, so each list stays sorted.
+            transposed.entry(v).or_default().push(x);
         }
     }
-    let by_verbs: Vec<(Vec<String>, Vec<String>)> = group_by_value(&transposed)
+    let by_verbs: Vec<(Vec<&str>, Vec<&str>)> = group_by_value(&transposed)
         .into_iter()
         .map(|(vs, xs)| (xs, vs))
         .collect();
@@ -44,25 +49,34 @@ fn products(relation: &BTreeMap<String, BTreeSet<String>>) -> Vec<(Vec<String>, 
 }
 
 /// `x → set` grouped by identical sets: (sorted xs, sorted set).
-fn group_by_value(
-    relation: &BTreeMap<String, BTreeSet<String>>,
-) -> Vec<(Vec<String>, Vec<String>)> {
-    let mut groups: BTreeMap<&BTreeSet<String>, Vec<String>> = BTreeMap::new();
+fn group_by_value<'a>(relation: &Relation<'a>) -> Vec<(Vec<&'a str>, Vec<&'a str>)> {
+    let mut groups: BTreeMap<&Vec<&str>, Vec<&str>> = BTreeMap::new();
     for (x, set) in relation {
-        groups.entry(set).or_default().push(x.clone());
+        groups.entry(set).or_default().push(x);
     }
-    let mut out: Vec<(Vec<String>, Vec<String>)> = groups
+    let mut out: Vec<(Vec<&str>, Vec<&str>)> = groups
         .into_iter()
-        .map(|(set, xs)| (xs, set.iter().cloned().collect()))
+        .map(|(set, xs)| (xs, set.clone()))
         .collect();
     out.sort();
     out
 }
 
+fn owned(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
 /// Removes atoms that another atom of the same set already grants (a named atom when the
 /// same verb is granted for any name).
 pub fn without_redundant(atoms: &BTreeSet<Atom>) -> BTreeSet<Atom> {
-    atoms
+    let mut out = atoms.clone();
+    drop_redundant(&mut out);
+    out
+}
+
+/// [`without_redundant`] in place.
+pub fn drop_redundant(atoms: &mut BTreeSet<Atom>) {
+    let redundant: Vec<Atom> = atoms
         .iter()
         .filter(|a| match a {
             Atom::Resource {
@@ -70,27 +84,31 @@ pub fn without_redundant(atoms: &BTreeSet<Atom>) -> BTreeSet<Atom> {
                 resource,
                 name: Some(_),
                 verb,
-            } => !atoms.contains(&Atom::Resource {
+            } => atoms.contains(&Atom::Resource {
                 api_group: api_group.clone(),
                 resource: resource.clone(),
                 name: None,
                 verb: verb.clone(),
             }),
-            _ => true,
+            _ => false,
         })
         .cloned()
-        .collect()
+        .collect();
+    for a in &redundant {
+        atoms.remove(a);
+    }
 }
 
 /// The rules for one role: resource rules sorted by group, then URL rules.
 pub fn compact(atoms: &BTreeSet<Atom>) -> Vec<PolicyRule> {
-    let atoms = without_redundant(atoms);
     // group → resource → verbs (any name); group → resource → name → verbs; url → verbs.
-    let mut unnamed: BTreeMap<&str, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
-    let mut named: BTreeMap<&str, BTreeMap<&str, BTreeMap<String, BTreeSet<String>>>> =
-        BTreeMap::new();
-    let mut urls: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for atom in &atoms {
+    // Atoms come sorted by group, resource, name (any name first), verb: every list below
+    // is filled in order, and a named atom comes after the any-name atoms that make it
+    // redundant.
+    let mut unnamed: BTreeMap<&str, Relation<'_>> = BTreeMap::new();
+    let mut named: BTreeMap<&str, BTreeMap<&str, Relation<'_>>> = BTreeMap::new();
+    let mut urls: Relation<'_> = BTreeMap::new();
+    for atom in atoms {
         match atom {
             Atom::Resource {
                 api_group,
@@ -101,9 +119,9 @@ pub fn compact(atoms: &BTreeSet<Atom>) -> Vec<PolicyRule> {
                 unnamed
                     .entry(api_group)
                     .or_default()
-                    .entry(resource.clone())
+                    .entry(resource)
                     .or_default()
-                    .insert(verb.clone());
+                    .push(verb);
             }
             Atom::Resource {
                 api_group,
@@ -111,17 +129,25 @@ pub fn compact(atoms: &BTreeSet<Atom>) -> Vec<PolicyRule> {
                 name: Some(name),
                 verb,
             } => {
-                named
-                    .entry(api_group)
-                    .or_default()
-                    .entry(resource)
-                    .or_default()
-                    .entry(name.clone())
-                    .or_default()
-                    .insert(verb.clone());
+                let redundant = unnamed
+                    .get(api_group.as_str())
+                    .and_then(|r| r.get(resource.as_str()))
+                    .is_some_and(|verbs| verbs.contains(&verb.as_str()));
+                if !redundant {
+                    named
+                        .entry(api_group)
+                        .or_default()
+                        .entry(resource)
+                        .or_default()
+                        .entry(name)
+                        .or_insert_with(|| Vec::with_capacity(1))
+                        .push(verb);
+                }
             }
             Atom::Url { path, verb } => {
-                urls.entry(path.clone()).or_default().insert(verb.clone());
+                urls.entry(path)
+                    .or_insert_with(|| Vec::with_capacity(1))
+                    .push(verb);
             }
         }
     }
@@ -130,30 +156,27 @@ pub fn compact(atoms: &BTreeSet<Atom>) -> Vec<PolicyRule> {
     for (group, relation) in &unnamed {
         for (resources, verbs) in products(relation) {
             rules.push(PolicyRule {
-                verbs,
+                verbs: owned(&verbs),
                 api_groups: vec![group.to_string()],
-                resources,
+                resources: owned(&resources),
                 ..PolicyRule::default()
             });
         }
     }
     for (group, by_resource) in &named {
         // Per resource: names × verbs products; then resources sharing a product merge.
-        let mut merged: BTreeMap<(Vec<String>, Vec<String>), Vec<String>> = BTreeMap::new();
+        let mut merged: BTreeMap<(Vec<&str>, Vec<&str>), Vec<&str>> = BTreeMap::new();
         for (resource, relation) in by_resource {
             for (names, verbs) in products(relation) {
-                merged
-                    .entry((names, verbs))
-                    .or_default()
-                    .push(resource.to_string());
+                merged.entry((names, verbs)).or_default().push(resource);
             }
         }
         for ((names, verbs), resources) in merged {
             rules.push(PolicyRule {
-                verbs,
+                verbs: owned(&verbs),
                 api_groups: vec![group.to_string()],
-                resources,
-                resource_names: names,
+                resources: owned(&resources),
+                resource_names: owned(&names),
                 ..PolicyRule::default()
             });
         }
@@ -168,8 +191,8 @@ pub fn compact(atoms: &BTreeSet<Atom>) -> Vec<PolicyRule> {
     });
     for (paths, verbs) in products(&urls) {
         rules.push(PolicyRule {
-            verbs,
-            non_resource_urls: paths,
+            verbs: owned(&verbs),
+            non_resource_urls: owned(&paths),
             ..PolicyRule::default()
         });
     }

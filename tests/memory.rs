@@ -1,0 +1,365 @@
+//! One subject with thousands of distinct names or paths: generation read in place from the
+//! aggregate gives exactly what generation from the full list of observed requests gives
+//! (RBAC, evidence, notes), the output stays one small rule when names expand, and very
+//! large output (strict mode, many URLs) is warned about with its size.
+
+mod common;
+
+use audit2role::aggregate::Aggregate;
+use audit2role::bootstrap::bootstrap_rbac;
+use audit2role::cmd::generate::{observed_requests, LARGE_OBJECT};
+use audit2role::policy::{generate, generate_from, Naming, Observations, Policy};
+use audit2role::rbac::read::read_rbac_file;
+use audit2role::rbac::Authorizer;
+use audit2role::review::{comments, report_json, review, review_from};
+use common::{aggregate_of, run, stderr, stdout, uncovered};
+use std::path::PathBuf;
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("audit2role-memory-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join(name)
+}
+
+/// One audit event line of `user` (with `groups`) reading configmap `name` in `ns`.
+fn get_configmap(i: usize, user: &str, groups: &str, ns: &str, name: &str, code: u16) -> String {
+    format!(
+        concat!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"m-{i}","#,
+            r#""stage":"ResponseComplete","requestURI":"/api/v1/namespaces/{ns}/configmaps/{name}","#,
+            r#""verb":"get","user":{{"username":"{user}","groups":[{groups}]}},"#,
+            r#""objectRef":{{"resource":"configmaps","namespace":"{ns}","name":"{name}","apiVersion":"v1"}},"#,
+            r#""responseStatus":{{"metadata":{{}},"code":{code}}},"#,
+            r#""requestReceivedTimestamp":"2026-11-02T{h:02}:{m:02}:{s:02}.000000Z","#,
+            r#""stageTimestamp":"2026-11-02T{h:02}:{m:02}:{s:02}.000000Z"}}"#,
+            "\n"
+        ),
+        i = i,
+        ns = ns,
+        name = name,
+        user = user,
+        groups = groups,
+        code = code,
+        h = (i / 3600) % 24,
+        m = (i / 60) % 60,
+        s = i % 60,
+    )
+}
+
+/// A log where mallory reads `names` distinct configmaps, spread over `namespaces`
+/// namespaces, some twice, some denied, as two identities; plus one request of bob.
+fn many_names_log(file: &str, names: usize, namespaces: usize) -> String {
+    let mut text = String::new();
+    for i in 0..names {
+        let ns = format!("ns{}", i % namespaces);
+        let name = format!("cm-{i:07}");
+        let groups = if i % 7 == 0 {
+            r#""system:authenticated","auditors""#
+        } else {
+            r#""system:authenticated""#
+        };
+        let code = if i % 11 == 0 { 403 } else { 200 };
+        text.push_str(&get_configmap(i, "mallory", groups, &ns, &name, code));
+        if i % 5 == 0 {
+            text.push_str(&get_configmap(i + 1, "mallory", groups, &ns, &name, 200));
+        }
+    }
+    text.push_str(&get_configmap(
+        0,
+        "bob",
+        r#""system:authenticated""#,
+        "ns0",
+        "x",
+        200,
+    ));
+    let path = tmp(file);
+    std::fs::write(&path, text).expect("log written");
+    path.display().to_string()
+}
+
+/// A log where mallory gets `paths` distinct non-resource URLs.
+fn many_paths_log(file: &str, paths: usize) -> String {
+    let mut text = String::new();
+    for i in 0..paths {
+        text.push_str(&format!(
+            concat!(
+                r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"p-{i}","#,
+                r#""stage":"ResponseComplete","requestURI":"/metrics/probe-{i:07}","verb":"get","#,
+                r#""user":{{"username":"mallory","groups":["system:authenticated"]}},"#,
+                r#""responseStatus":{{"metadata":{{}},"code":200}},"#,
+                r#""requestReceivedTimestamp":"2026-11-02T09:00:00.000000Z","#,
+                r#""stageTimestamp":"2026-11-02T09:00:00.000000Z"}}"#,
+                "\n"
+            ),
+            i = i
+        ));
+    }
+    let path = tmp(file);
+    std::fs::write(&path, text).expect("log written");
+    path.display().to_string()
+}
+
+/// RBAC already in place: mallory may read two of the configmaps by name in ns0, and
+/// everything in ns1.
+fn existing_rbac() -> String {
+    let yaml = r#"apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: some
+  namespace: ns0
+rules:
+- apiGroups: [""]
+  resources: [configmaps]
+  resourceNames: [cm-0000000, cm-0000010]
+  verbs: [get]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: some
+  namespace: ns0
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: some}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: User, name: mallory}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: all
+  namespace: ns1
+rules:
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: all
+  namespace: ns1
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: all}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: Group, name: auditors}
+"#;
+    let path = tmp("existing.yaml");
+    std::fs::write(&path, yaml).expect("rbac written");
+    path.display().to_string()
+}
+
+fn naming() -> Naming {
+    Naming {
+        name: "audit2role:mallory".into(),
+        ..Naming::default()
+    }
+}
+
+/// Generates for mallory from the full list of observed requests and from the aggregate
+/// read in place; asserts both give the same RBAC, evidence, notes and JSON report.
+fn assert_same_both_ways(aggregate: &Aggregate, existing: &Authorizer, policy: &Policy) -> String {
+    let sub = &aggregate.subjects["mallory"];
+    let listed = observed_requests("mallory", sub);
+    let from_list = generate("mallory", &listed, existing, policy, &naming());
+    let in_place = Observations::of_aggregate("mallory", sub);
+    let from_aggregate = generate_from("mallory", &in_place, existing, policy, &naming());
+    assert_eq!(from_list.rbac, from_aggregate.rbac, "{policy:?}");
+    assert_eq!(from_list.atoms, from_aggregate.atoms);
+    assert_eq!(from_list.already_allowed, from_aggregate.already_allowed);
+    assert_eq!(from_list.refused, from_aggregate.refused);
+    let reports_list = review(&from_list.rbac, &listed);
+    let reports_aggregate = review_from(&from_aggregate.rbac, &in_place);
+    assert_eq!(reports_list, reports_aggregate);
+    assert_eq!(
+        report_json("mallory", &reports_list),
+        report_json("mallory", &reports_aggregate)
+    );
+    let yaml_list = audit2role::render::to_yaml(&from_list.rbac, &comments(&reports_list, true));
+    let yaml_aggregate =
+        audit2role::render::to_yaml(&from_aggregate.rbac, &comments(&reports_aggregate, true));
+    assert_eq!(yaml_list, yaml_aggregate);
+    yaml_aggregate
+}
+
+#[test]
+fn in_place_generation_equals_generation_from_the_full_list() {
+    let log = many_names_log("equal.log", 2_000, 3);
+    let aggregate = aggregate_of(&[log]);
+    assert_eq!(aggregate.subjects["mallory"].distinct(), 2_000);
+    let bootstrap = Authorizer::new(bootstrap_rbac());
+    let mut with_existing = bootstrap_rbac();
+    with_existing.extend(read_rbac_file(&existing_rbac()).expect("rbac reads"));
+    let with_existing = Authorizer::new(with_existing);
+    let no_name_expansion = Policy {
+        expand_multi_name: false,
+        ..Policy::default()
+    };
+    let no_namespace_expansion = Policy {
+        expand_multi_namespace: false,
+        ..Policy::default()
+    };
+    for existing in [&bootstrap, &with_existing] {
+        for policy in [
+            Policy::default(),
+            Policy::strict(),
+            no_name_expansion.clone(),
+            no_namespace_expansion.clone(),
+        ] {
+            let yaml = assert_same_both_ways(&aggregate, existing, &policy);
+            assert!(yaml.contains("resources:\n  - configmaps"), "{yaml}");
+        }
+    }
+    // Names expand whatever the existing RBAC allows by name; ns1 is allowed only for the
+    // identity with the auditors group, so every namespace still needs the rule.
+    let yaml = assert_same_both_ways(&aggregate, &with_existing, &Policy::default());
+    assert!(!yaml.contains("resourceNames"), "{yaml}");
+}
+
+#[test]
+fn thousands_of_names_give_one_rule_with_the_full_evidence() {
+    let log = many_names_log("names.log", 5_000, 3);
+    let out = run(&["--user", "mallory", "--evidence", &log]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let expected = "\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  labels:
+    app.kubernetes.io/managed-by: audit2role
+    audit2role/subject: mallory
+  name: audit2role:mallory
+rules:
+# evidence: 6000 requests (5000 distinct), first 2026-11-02T00:00:00Z, last 2026-11-02T01:23:19Z, 455 denied
+# cluster-wide: seen in namespaces ns0, ns1, ns2
+# any name: seen for cm-0000000, cm-0000001, cm-0000002, cm-0000003, cm-0000004 and 4995 more
+- apiGroups:
+  - \"\"
+  resources:
+  - configmaps
+  verbs:
+  - get
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  labels:
+    app.kubernetes.io/managed-by: audit2role
+    audit2role/subject: mallory
+  name: audit2role:mallory
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: audit2role:mallory
+subjects:
+- apiGroup: rbac.authorization.k8s.io
+  kind: User
+  name: mallory
+";
+    assert_eq!(stdout(&out), expected);
+    assert!(
+        stderr(&out).contains("mallory: 6000 requests, 5000 distinct"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("very large output"));
+
+    // The counts are those of the whole aggregate.
+    let aggregate = aggregate_of(std::slice::from_ref(&log));
+    let by_request = aggregate.subjects["mallory"].evidence_by_request();
+    let requests: u64 = by_request.iter().map(|(_, e)| e.count()).sum();
+    let denied: u64 = by_request.iter().map(|(_, e)| e.denied).sum();
+    assert_eq!((by_request.len(), requests, denied), (5_000, 6_000, 455));
+
+    let json = run(&["--user", "mallory", "--evidence", "-o", "json", &log]);
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON output");
+    let rule = &value["audit2role"]["rules"][0];
+    assert_eq!(
+        (&rule["requests"], &rule["distinct"], &rule["denied"]),
+        (
+            &serde_json::json!(6000),
+            &serde_json::json!(5000),
+            &serde_json::json!(455)
+        )
+    );
+}
+
+#[test]
+fn every_observed_request_is_allowed_by_the_in_place_output() {
+    let log = many_names_log("covered.log", 4_000, 2);
+    let aggregate = aggregate_of(&[log]);
+    let sub = &aggregate.subjects["mallory"];
+    let observed = observed_requests("mallory", sub);
+    let existing = Authorizer::new(bootstrap_rbac());
+    for policy in [Policy::default(), Policy::strict()] {
+        let in_place = Observations::of_aggregate("mallory", sub);
+        let generated = generate_from("mallory", &in_place, &existing, &policy, &naming());
+        assert_eq!(uncovered(&observed, &generated.rbac), Vec::<String>::new());
+        let rules = generated
+            .rbac
+            .roles
+            .iter()
+            .flat_map(|r| &r.rules)
+            .chain(generated.rbac.cluster_roles.iter().flat_map(|r| &r.rules));
+        let names: usize = rules.map(|r| r.resource_names.len()).sum();
+        // Strict: every name listed once; default: any name.
+        let expected = if policy.strict { 4_000 } else { 0 };
+        assert_eq!(names, expected, "{policy:?}");
+    }
+}
+
+#[test]
+fn strict_output_of_many_names_is_warned_about_with_its_size() {
+    let names = LARGE_OBJECT + 500;
+    let log = many_names_log("strict.log", names, 1);
+    let out = run(&["--user", "mallory", "--strict", &log]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "warning: mallory: very large output: Role ns0/audit2role:mallory lists {names} resource names and 0 URLs"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("drop --strict"), "{err}");
+    assert!(err.contains("--namespace"), "{err}");
+    assert_eq!(stdout(&out).matches("  - cm-").count(), names);
+
+    // Names collapse without --strict: no warning. -q silences the warning.
+    let out = run(&["--user", "mallory", &log]);
+    assert!(
+        !stderr(&out).contains("very large output"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&["-q", "--user", "mallory", "--strict", &log]);
+    assert_eq!(stderr(&out), "");
+}
+
+#[test]
+fn many_urls_are_warned_about_and_listed_exactly() {
+    let paths = LARGE_OBJECT + 1;
+    let log = many_paths_log("paths.log", paths);
+    let out = run(&["--user", "mallory", &log]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "ClusterRole audit2role:mallory lists 0 resource names and {paths} URLs"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("URL prefix"), "{err}");
+    assert!(!err.contains("drop --strict"), "{err}");
+    assert!(
+        err.contains("narrow the input with --since or --until"),
+        "{err}"
+    );
+    assert_eq!(stdout(&out).matches("  - /metrics/probe-").count(), paths);
+
+    // One URL fewer than the threshold... is not large.
+    let log = many_paths_log("paths-small.log", LARGE_OBJECT);
+    let out = run(&["--user", "mallory", &log]);
+    assert!(
+        !stderr(&out).contains("very large output"),
+        "{}",
+        stderr(&out)
+    );
+}
