@@ -1,6 +1,12 @@
 //! Aggregation: `subject → distinct request → Evidence`. Memory grows with distinct requests,
 //! never with events. Aggregates merge associatively and commutatively, so files, threads
 //! and machines can each build one and combine them.
+//!
+//! Name folding (opt-in, [`Filter::fold_names_after`]): once an operation (verb, group,
+//! resource, subresource, namespace) of a subject has K distinct names, requests on further
+//! new names are counted in one "many names" entry of that operation instead, so that memory
+//! stays bounded by the operations, not the names. Only `generate` asks for it, and only
+//! when its output cannot depend on which names were folded (see `cmd::generate`).
 
 use crate::normalize::{with_implied_groups, Normalized, Stage};
 use crate::request::{Request, RequestRef, TargetRef, UserInfo};
@@ -215,6 +221,33 @@ const NONE: u32 = u32::MAX;
 const ABSENT: u32 = u32::MAX - 1;
 /// The `api_group` id of a non-resource request (its path is kept as `resource`).
 const NON_RESOURCE: u32 = u32::MAX;
+/// The `name` id of a "many names" entry: no string has it, so no logged name can collide.
+const FOLDED: u32 = u32::MAX - 2;
+
+/// How a "many names" entry presents its name to readers ([`Requests::iter`]). Any non-empty
+/// name does for generation: a folded entry exists only beside K ≥ 2 real names of its
+/// operation, so name expansion applies to it and to them whatever this name is. Lookups of
+/// logged requests never match a folded entry, even one naming this.
+pub const FOLDED_NAME: &str = "(many names)";
+
+/// The fewest distinct names an operation keeps before folding (expansion needs two).
+const MIN_FOLD_AFTER: u32 = 2;
+
+/// An operation as string ids: verb, group, resource, subresource, namespace.
+type Operation = [u32; 5];
+
+/// The table hash of the "many names" entry of an operation (the same in every aggregate of
+/// a run, like request hashes).
+fn folded_hash(verb: &str, group: &str, resource: &str, subresource: &str, namespace: &str) -> u32 {
+    hash_of(&(
+        "\0many-names",
+        verb,
+        group,
+        resource,
+        subresource,
+        namespace,
+    )) as u32
+}
 
 /// The hasher of request keys and strings: the same in every aggregate of a run (so that a
 /// stored hash can be reused when merging), seeded at random once per process.
@@ -276,8 +309,8 @@ impl Strings {
         }
         let id = u32::try_from(ends.len())
             .ok()
-            .filter(|&id| id < ABSENT)
-            .expect("fewer than 2^32 - 2 distinct strings per subject");
+            .filter(|&id| id < FOLDED)
+            .expect("fewer than 2^32 - 3 distinct strings per subject");
         text.push_str(s);
         ends.push(text.len());
         index.insert_unique(h, id, |&i| hash_of(string_at(text, ends, i)));
@@ -295,7 +328,28 @@ struct Key {
     resource: u32,
     subresource: u32,
     namespace: u32,
+    /// [`FOLDED`] for the "many names" entry of the operation.
     name: u32,
+}
+
+impl Key {
+    fn operation(&self) -> Operation {
+        [
+            self.verb,
+            self.api_group,
+            self.resource,
+            self.subresource,
+            self.namespace,
+        ]
+    }
+
+    /// A resource request with a name: what may fold.
+    fn is_named_resource(&self, strings: &Strings) -> bool {
+        self.api_group != NON_RESOURCE
+            && self.name != FOLDED
+            && self.name != NONE
+            && !strings.get(self.name).is_empty()
+    }
 }
 
 /// [`Evidence`] as stored: no first time is `i64::MAX`, no last time `i64::MIN` (times are
@@ -395,6 +449,11 @@ pub struct Requests {
     heads: Vec<u32>,
     /// Head entries by request hash.
     index: HashTable<u32>,
+    /// K when names fold (see the module comment), else 0.
+    fold_after: u32,
+    /// With folding: distinct non-empty names recorded (not folded) per operation. Never
+    /// more than the real count, so a folded entry always has K real names beside it.
+    names_per_operation: HashMap<Operation, u32>,
 }
 
 impl std::fmt::Debug for Requests {
@@ -420,6 +479,69 @@ impl Requests {
         self.entries.clear();
         self.heads.clear();
         self.index.clear();
+        self.fold_after = 0;
+        self.names_per_operation.clear();
+    }
+
+    /// Folds new names of an operation once it has `after` distinct names (at least two).
+    fn set_fold(&mut self, after: Option<u32>) {
+        if let Some(k) = after {
+            self.fold_after = k.max(MIN_FOLD_AFTER);
+        }
+    }
+
+    /// Number of "many names" entries (one per operation that folded names).
+    pub fn folded(&self) -> usize {
+        self.heads
+            .iter()
+            .filter(|&&h| self.entries[h as usize].key.name == FOLDED)
+            .count()
+    }
+
+    /// Counts a new distinct request of ours for folding.
+    fn note_new(&mut self, key: &Key) {
+        if self.fold_after > 0 && key.is_named_resource(&self.strings) {
+            *self.names_per_operation.entry(key.operation()).or_default() += 1;
+        }
+    }
+
+    /// Whether a new name of `operation` folds.
+    fn folds(&self, operation: &Operation) -> bool {
+        self.fold_after > 0
+            && self
+                .names_per_operation
+                .get(operation)
+                .is_some_and(|&n| n >= self.fold_after)
+    }
+
+    /// The "many names" entry of `operation` for `group_set`, created when missing.
+    fn folded_entry(
+        &mut self,
+        operation: &Operation,
+        hash: u32,
+        group_set: u32,
+        seen: Position,
+    ) -> u32 {
+        let [verb, api_group, resource, subresource, namespace] = *operation;
+        let key = Key {
+            verb,
+            api_group,
+            resource,
+            subresource,
+            namespace,
+            name: FOLDED,
+        };
+        let head = self
+            .index
+            .find(table_hash(hash), |&e| self.entries[e as usize].key == key)
+            .copied();
+        match head {
+            None => self.push(key, hash, group_set, None, seen),
+            Some(h) => match self.in_chain(h, group_set) {
+                Ok(at) => at,
+                Err(tail) => self.push(key, hash, group_set, Some(tail), seen),
+            },
+        }
     }
 
     fn request_at(&self, entry: u32) -> RequestRef<'_> {
@@ -437,7 +559,11 @@ impl Requests {
                     resource: s(k.resource),
                     subresource: s(k.subresource),
                     namespace: s(k.namespace),
-                    name: s(k.name),
+                    name: if k.name == FOLDED {
+                        FOLDED_NAME
+                    } else {
+                        s(k.name)
+                    },
                 }
             },
         }
@@ -464,7 +590,8 @@ impl Requests {
     fn find(&self, request: &RequestRef<'_>, hash: u32) -> Option<u32> {
         self.index
             .find(table_hash(hash), |&e| {
-                self.entries[e as usize].hash == hash && self.request_at(e) == *request
+                let entry = &self.entries[e as usize];
+                entry.hash == hash && entry.key.name != FOLDED && self.request_at(e) == *request
             })
             .copied()
     }
@@ -595,14 +722,50 @@ impl Requests {
                     self.push(key, hash, group_set, Some(tail), seen)
                 }
             },
-            None => {
-                let key = self.intern_key(&request);
-                self.push(key, hash, group_set, None, seen)
-            }
+            None => match self.fold_target(&request) {
+                Some((operation, hash)) => self.folded_entry(&operation, hash, group_set, seen),
+                None => {
+                    let key = self.intern_key(&request);
+                    self.note_new(&key);
+                    self.push(key, hash, group_set, None, seen)
+                }
+            },
         };
         let entry = &mut self.entries[at as usize];
         entry.seen = entry.seen.min(seen);
         &mut entry.counts
+    }
+
+    /// For a request not recorded yet: its operation and folded hash when it folds.
+    fn fold_target(&self, request: &RequestRef<'_>) -> Option<(Operation, u32)> {
+        if self.fold_after == 0 {
+            return None;
+        }
+        let TargetRef::Resource {
+            api_group,
+            resource,
+            subresource,
+            namespace,
+            name,
+        } = request.target
+        else {
+            return None;
+        };
+        if name.is_empty() {
+            return None;
+        }
+        let id = |s: &str| self.strings.find(s);
+        let operation = [
+            id(request.verb)?,
+            id(api_group)?,
+            id(resource)?,
+            id(subresource)?,
+            id(namespace)?,
+        ];
+        self.folds(&operation).then(|| {
+            let hash = folded_hash(request.verb, api_group, resource, subresource, namespace);
+            (operation, hash)
+        })
     }
 
     /// Adds `other`'s entries, its group set `g` taken as `remap[g]`. Strings are looked up
@@ -611,29 +774,55 @@ impl Requests {
         // Our id for each of other's strings: NONE when not looked up yet, ABSENT when we
         // do not have it (then no request of ours uses it).
         let mut ids = vec![NONE; other.strings.len()];
+        self.fold_after = self.fold_after.max(other.fold_after);
         for &head in &other.heads {
             let first = &other.entries[head as usize];
-            let hash = first.hash;
-            let mut mine = self
-                .mapped_key(&first.key, other, &mut ids)
-                .and_then(|key| {
-                    self.index
-                        .find(table_hash(hash), |&e| self.entries[e as usize].key == key)
-                        .copied()
-                });
+            let mut hash = first.hash;
+            let mapped = self.mapped_key(&first.key, other, &mut ids);
+            let mut mine = mapped.and_then(|key| {
+                self.index
+                    .find(table_hash(hash), |&e| self.entries[e as usize].key == key)
+                    .copied()
+            });
+            // A name new to us, of an operation that already has K names here: folded.
+            let mut folded_into = None;
+            if mine.is_none() && self.fold_after > 0 && first.key.is_named_resource(&other.strings)
+            {
+                let operation = Key {
+                    name: NONE,
+                    ..first.key
+                };
+                if let Some(op) = self.mapped_key(&operation, other, &mut ids) {
+                    let operation = op.operation();
+                    if self.folds(&operation) {
+                        let s = |id| other.strings.get(id);
+                        let k = &first.key;
+                        hash = folded_hash(
+                            s(k.verb),
+                            s(k.api_group),
+                            s(k.resource),
+                            s(k.subresource),
+                            s(k.namespace),
+                        );
+                        folded_into = Some(operation);
+                    }
+                }
+            }
             let mut at = head;
             while at != NONE {
                 let theirs = &other.entries[at as usize];
                 let g = remap[theirs.group_set as usize];
                 let seen = theirs.seen;
-                let target = match mine {
-                    None => {
+                let target = match (folded_into, mine) {
+                    (Some(operation), _) => self.folded_entry(&operation, hash, g, seen),
+                    (None, None) => {
                         let key = self.interned_key(&theirs.key, other, &mut ids);
+                        self.note_new(&key);
                         let id = self.push(key, hash, g, None, seen);
                         mine = Some(id);
                         id
                     }
-                    Some(h) => match self.in_chain(h, g) {
+                    (None, Some(h)) => match self.in_chain(h, g) {
                         Ok(id) => id,
                         Err(tail) => {
                             let key = self.entries[h as usize].key;
@@ -652,8 +841,8 @@ impl Requests {
     /// `key` of `other` in our ids, or `None` when we lack one of its strings.
     fn mapped_key(&self, key: &Key, other: &Requests, ids: &mut [u32]) -> Option<Key> {
         let mut map = |id: u32| -> Option<u32> {
-            if id == NONE {
-                return Some(NONE);
+            if id == NONE || id == FOLDED {
+                return Some(id);
             }
             let slot = &mut ids[id as usize];
             if *slot == NONE {
@@ -674,8 +863,8 @@ impl Requests {
     /// `key` of `other` in our ids, interning the strings we lack.
     fn interned_key(&mut self, key: &Key, other: &Requests, ids: &mut [u32]) -> Key {
         let mut map = |id: u32| -> u32 {
-            if id == NONE {
-                return NONE;
+            if id == NONE || id == FOLDED {
+                return id;
             }
             let slot = &mut ids[id as usize];
             if *slot == NONE || *slot == ABSENT {
@@ -779,7 +968,9 @@ impl Aggregate {
             return;
         }
         if filter.wants_subject(event.subject) && filter.wants_request(&event.request) {
-            self.subject_mut(event.subject).record_at(
+            let sub = self.subject_mut(event.subject);
+            sub.requests.set_fold(filter.fold_names_after);
+            sub.record_at(
                 event.request,
                 &event.groups,
                 event.stage,
@@ -793,14 +984,9 @@ impl Aggregate {
                 for check in &event.impersonations {
                     let r = check.as_ref();
                     if filter.wants_request(&r) {
-                        self.subject_mut(impersonator).record_at(
-                            r,
-                            groups,
-                            event.stage,
-                            event.time,
-                            false,
-                            at,
-                        );
+                        let sub = self.subject_mut(impersonator);
+                        sub.requests.set_fold(filter.fold_names_after);
+                        sub.record_at(r, groups, event.stage, event.time, false, at);
                     }
                 }
             }

@@ -3,7 +3,7 @@
 
 use crate::aggregate::SubjectAggregate;
 use crate::cli::{GenerateArgs, OutputFormat};
-use crate::cmd::{assumed_rbac, named_subjects, no_match_message, read_logs};
+use crate::cmd::{assumed_rbac, named_subjects, no_match_message, read_logs_folding};
 use crate::decode::FileReport;
 use crate::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK, EXIT_RISK};
 use crate::names::{object_name, parse_pairs};
@@ -106,6 +106,40 @@ fn size_warning(subject: &str, rbac: &crate::rbac::RbacSet, policy: &Policy) -> 
         if large == 1 { "s" } else { "" },
         hints.join("; ")
     ))
+}
+
+/// Names an operation keeps before further new names fold (see [`fold_names_after`]).
+pub const FOLD_NAMES_AFTER: u32 = 64;
+
+/// Set (to anything) to read every name even when folding would be exact: for tests that
+/// compare the two.
+pub const NO_FOLD_ENV: &str = "AUDIT2ROLE_NO_FOLD";
+
+/// Whether names may fold while reading ([`crate::filter::Filter::fold_names_after`]): only
+/// when nothing written can depend on which names were folded.
+///
+/// - The output lists no names of an operation with K ≥ 2 names: name expansion is on
+///   (not `--strict`, not `--expand-multi-name=false`), and a folded entry exists only
+///   beside K real names of its operation, so every named request of it (the folded entry
+///   too) becomes "any name" in the same namespaces as before (the folded entry keeps its
+///   namespace).
+/// - Whether a request is already allowed cannot depend on its name: no `--existing` RBAC
+///   (which may list resourceNames), and the bootstrap roles have no rule with resourceNames
+///   (`bootstrap::tests`). So the folded entry is already allowed for an identity exactly
+///   when the names it stands for are, and it adds the same rules they would.
+/// - Nothing reports distinct requests, names or per-request evidence: no `--evidence` (YAML
+///   comments and the JSON report), no `--out-dir` (summary.json), and `-q` (the stderr
+///   summary counts distinct and already-allowed requests).
+///
+/// Non-resource URLs and requests without a name never fold.
+fn fold_names_after(args: &GenerateArgs, policy: &Policy) -> Option<u32> {
+    let exact = args.input.quiet
+        && !args.evidence
+        && args.out_dir.is_none()
+        && args.existing.is_empty()
+        && policy.expand_multi_name
+        && !policy.strict;
+    (exact && std::env::var_os(NO_FOLD_ENV).is_none()).then_some(FOLD_NAMES_AFTER)
 }
 
 /// The policy the flags ask for.
@@ -299,8 +333,12 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
             .map_err(|e| Error::Output(format!("{}: {e}", dir.display())))?;
     }
 
-    let (aggregate, file_reports) =
-        read_logs(&args.input, selection.read_filter(), &args.subject.window)?;
+    let (aggregate, file_reports) = read_logs_folding(
+        &args.input,
+        selection.read_filter(),
+        &args.subject.window,
+        fold_names_after(args, &policy),
+    )?;
 
     let mut outputs: Vec<SubjectOutput> = Vec::new();
     for subject in aggregate.subject_names() {

@@ -97,6 +97,7 @@ pub fn filter_from(args: &WindowArgs, subjects: Vec<String>) -> Result<Filter> {
         namespace_regex,
         since: bound(&args.since, "--since")?,
         until: bound(&args.until, "--until")?,
+        fold_names_after: None,
     };
     if let (Some(s), Some(u)) = (filter.since, filter.until) {
         if s >= u {
@@ -112,7 +113,19 @@ pub fn read_logs(
     subjects: Vec<String>,
     args: &WindowArgs,
 ) -> Result<(Aggregate, Vec<FileReport>)> {
-    let filter = filter_from(args, subjects)?;
+    read_logs_folding(input, subjects, args, None)
+}
+
+/// [`read_logs`], folding names after `fold_names_after` distinct ones per operation (see
+/// [`Filter::fold_names_after`]).
+pub fn read_logs_folding(
+    input: &InputArgs,
+    subjects: Vec<String>,
+    args: &WindowArgs,
+    fold_names_after: Option<u32>,
+) -> Result<(Aggregate, Vec<FileReport>)> {
+    let mut filter = filter_from(args, subjects)?;
+    filter.fold_names_after = fold_names_after;
     let args = input.all_inputs();
     if args.is_empty() {
         return Err(Error::Usage(
