@@ -15,6 +15,7 @@
 #define A2R_ISAL_BAD_HEADER 2  /* not a gzip header, or a method other than deflate */
 #define A2R_ISAL_CORRUPT 3     /* invalid deflate data */
 #define A2R_ISAL_CHECKSUM 4    /* CRC32 or ISIZE (or header CRC) does not match */
+#define A2R_ISAL_INTERNAL 5    /* ISA-L left more room than it was given (never expected) */
 
 /* Largest buffer length handed to ISA-L in one call (its lengths are 32-bit). */
 #define A2R_ISAL_MAX_CHUNK ((size_t)1 << 30)
@@ -71,6 +72,12 @@ int a2r_isal_step(void *state, const uint8_t *in, size_t in_len, uint8_t *out, s
 
 	ret = isal_inflate(s);
 
+	/* Counts are only meaningful within this call's buffers; never report them wrapped. */
+	if (s->avail_in > in_len || s->avail_out > out_len) {
+		*consumed = 0;
+		*produced = 0;
+		return A2R_ISAL_INTERNAL;
+	}
 	*consumed = in_len - s->avail_in;
 	*produced = out_len - s->avail_out;
 

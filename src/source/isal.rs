@@ -18,6 +18,7 @@ const STEP_MEMBER_END: c_int = 1;
 const STEP_BAD_HEADER: c_int = 2;
 const STEP_CORRUPT: c_int = 3;
 const STEP_CHECKSUM: c_int = 4;
+const STEP_INTERNAL: c_int = 5;
 
 extern "C" {
     fn a2r_isal_new() -> *mut InflateState;
@@ -186,6 +187,12 @@ impl<R: BufRead> Read for IsalGzDecoder<R> {
                 }
                 STEP_CORRUPT => {
                     return Err(self.fail(io::ErrorKind::InvalidInput, "corrupt deflate stream"))
+                }
+                STEP_INTERNAL => {
+                    return Err(self.fail(
+                        io::ErrorKind::Other,
+                        "ISA-L reported buffer counts outside the buffers it was given",
+                    ))
                 }
                 _ => {
                     return Err(self.fail(
