@@ -2,8 +2,10 @@
 //! them with compression detected from magic bytes (plain, gzip including multi-member
 //! streams), and hand out their lines.
 
+#[cfg(feature = "isal")]
+pub mod isal;
+
 use crate::error::{Error, Result};
-use flate2::bufread::MultiGzDecoder;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
@@ -149,7 +151,21 @@ pub fn decompress<R: Read + Send + 'static>(
         .map_err(|e| Error::input(&source.name, None, format!("cannot read: {e}")))?;
     match detect_compression(head).map_err(|m| Error::input(&source.name, None, m))? {
         Compression::None => Ok(Box::new(reader)),
-        Compression::Gzip => Ok(Box::new(MultiGzDecoder::new(reader))),
+        Compression::Gzip => gzip_decoder(reader)
+            .map_err(|e| Error::input(&source.name, None, format!("cannot read: {e}"))),
+    }
+}
+
+/// The gzip decoder (every member, in order): ISA-L with the `isal` feature, else flate2 with
+/// zlib-rs. This is the one place that chooses.
+pub fn gzip_decoder<R: BufRead + Send + 'static>(reader: R) -> io::Result<Box<dyn Read + Send>> {
+    #[cfg(feature = "isal")]
+    {
+        Ok(Box::new(isal::IsalGzDecoder::new(reader)?))
+    }
+    #[cfg(not(feature = "isal"))]
+    {
+        Ok(Box::new(flate2::bufread::MultiGzDecoder::new(reader)))
     }
 }
 
