@@ -3,6 +3,7 @@
 # aggregate every subject) with gzip -dc, igzip -dc and DuckDB on a generated audit log.
 #
 #   benches/compare.sh [SIZE_MB]        (or SIZE_MB=... ; default 1024)
+#   FEATURES=isal benches/compare.sh    (gzip inflated by ISA-L: needs libisal-dev)
 #
 # Data goes to $BENCH_DATA (default: bench-data/ in the checkout, git-ignored). Tools that
 # are not installed are skipped: igzip is Debian's `isal`, DuckDB is PyPI's `duckdb`,
@@ -33,8 +34,11 @@ if [ ! -d "$part" ]; then
   for f in "$part"/audit-*; do gzip -6 "$f"; done
 fi
 
-(cd "$here" && cargo build --release -q)
-bin=$here/target/release/audit2role
+# A build of its own per feature set, so that runs with and without FEATURES do not
+# rebuild each other.
+target=$here/target/bench${FEATURES:+-$FEATURES}
+(cd "$here" && cargo build --release -q --target-dir "$target" ${FEATURES:+--features "$FEATURES"})
+bin=$target/release/audit2role
 
 # run NAME CMD... : prints wall, CPU and peak RSS; sets $wall.
 run() {
@@ -45,6 +49,7 @@ run() {
 }
 ratio() { printf '  ratio %-34s %.2f (goal %s)\n' "$1" "$(echo "scale=4; $2 / $3" | bc)" "$4"; }
 
+echo "build: ${FEATURES:-default features} ($(cd "$here" && git rev-parse --short HEAD))"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB; load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "log: $log ($(du -m "$log" | cut -f1) MiB, gz $(du -m "$log.gz" | cut -f1) MiB)"
 cat "$log" "$log.gz" > /dev/null   # page cache
