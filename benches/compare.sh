@@ -4,6 +4,7 @@
 #
 #   benches/compare.sh [SIZE_MB]        (or SIZE_MB=... ; default 1024)
 #   FEATURES=isal benches/compare.sh    (gzip inflated by ISA-L: needs libisal-dev)
+#   REPEAT=5 benches/compare.sh         (median of 5 runs each)
 #
 # Data goes to $BENCH_DATA (default: bench-data/ in the checkout, git-ignored). Tools that
 # are not installed are skipped: igzip is Debian's `isal`, DuckDB is PyPI's `duckdb`,
@@ -40,11 +41,16 @@ target=$here/target/bench${FEATURES:+-$FEATURES}
 (cd "$here" && cargo build --release -q --target-dir "$target" ${FEATURES:+--features "$FEATURES"})
 bin=$target/release/audit2role
 
-# run NAME CMD... : prints wall, CPU and peak RSS; sets $wall.
+# run NAME CMD... : prints wall, CPU and peak RSS (the run with the median wall of $REPEAT,
+# default 1; the machine may be shared, so REPEAT=5 gives steadier figures); sets $wall.
 run() {
   local name=$1; shift
-  /usr/bin/time -f "%e %U %S %M" -o "$data/time.out" "$@" >/dev/null 2>"$data/stderr.out" || true
-  read -r wall user sys rss < <(tail -n 1 "$data/time.out")
+  : > "$data/times.out"
+  for _ in $(seq "${REPEAT:-1}"); do
+    /usr/bin/time -f "%e %U %S %M" -o "$data/time.out" "$@" >/dev/null 2>"$data/stderr.out" || true
+    tail -n 1 "$data/time.out" >> "$data/times.out"
+  done
+  read -r wall user sys rss < <(sort -n "$data/times.out" | sed -n "$(( (${REPEAT:-1} + 1) / 2 ))p")
   printf '%-42s wall %6.2f s  cpu %6.2f s  peak %6.0f MiB\n' "$name" "$wall" "$(echo "$user + $sys" | bc)" "$(echo "$rss / 1024" | bc)"
 }
 ratio() { printf '  ratio %-34s %.2f (goal %s)\n' "$1" "$(echo "scale=4; $2 / $3" | bc)" "$4"; }
