@@ -70,8 +70,8 @@ impl Evidence {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Position {
     pub input: u32,
-    pub block: u64,
-    pub line: u64,
+    pub block: u32,
+    pub line: u32,
 }
 
 /// Everything seen for one subject (user name).

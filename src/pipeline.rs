@@ -28,7 +28,7 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 
 /// Size of a block handed to a worker (it grows for a longer line).
-pub const BLOCK_SIZE: usize = 4 << 20;
+pub const BLOCK_SIZE: usize = 2 << 20;
 /// Blocks in flight per reader: being filled, queued, decoded, or waiting to be merged.
 const BUFFERS_PER_READER: usize = 4;
 
@@ -158,15 +158,18 @@ fn add_to<'f>(
     block: u64,
     line_base: u64,
 ) -> impl FnMut(&EventDoc<'_>, Option<&str>, u64) -> std::result::Result<(), Unusable> + 'f {
+    // Twelve bytes per distinct request: counts beyond 2^32 (blocks of an input, lines of a
+    // block) saturate, which could only reorder requests first seen past that point.
+    let saturated = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
     let at = Position {
         input: u32::try_from(input).unwrap_or(u32::MAX),
-        block,
+        block: saturated(block),
         line: 0,
     };
     move |event, version, line| {
         let n = normalize::normalize(event, version)?;
         let at = Position {
-            line: line.wrapping_sub(line_base),
+            line: saturated(line.wrapping_sub(line_base)),
             ..at
         };
         aggregate.add_at(&n, filter, at);
