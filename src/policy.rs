@@ -396,69 +396,69 @@ pub fn generate_from(
             continue;
         }
         let verb = o.request.verb;
-        match (Res::of(&o.request), o.request.target) {
-            (_, TargetRef::NonResource { path }) if path.ends_with('*') => {
+        if let TargetRef::NonResource { path } = o.request.target {
+            if path.ends_with('*') {
                 // A trailing `*` in a rule is a prefix wildcard: granting this path
                 // literally would grant every path it prefixes.
                 refused.push(o.request.to_owned_request());
-            }
-            (_, TargetRef::NonResource { path }) => {
+            } else {
                 atoms.entry(String::new()).or_default().insert(Atom::Url {
                     path: path.to_string(),
                     verb: verb.to_string(),
                 });
             }
-            (Some(r), TargetRef::Resource { .. }) => {
-                let (namespaces_key, names_key) = expansion_keys(verb, &r, policy);
-                let mut namespace = r.namespace;
-                let mut name = r.name;
-                if policy.expand_multi_namespace
-                    && !namespace.is_empty()
-                    && namespaces_of
-                        .get(&namespaces_key)
-                        .is_some_and(|d| d.has_other_than(namespace))
-                {
-                    namespace = "";
-                }
-                if policy.expand_multi_name
-                    && !r.name.is_empty()
-                    && names_of
-                        .get(&names_key)
-                        .is_some_and(|d| d.has_other_than(r.name))
-                {
-                    name = "";
-                }
-                let mut verbs: BTreeSet<&str> = BTreeSet::new();
-                verbs.insert(verb);
-                if policy.expand_verbs {
-                    if let Some(extra) = policy.verb_expansions.get(verb) {
-                        verbs.extend(extra.iter().map(|s| s.as_str()));
-                    }
-                }
-                if is_streaming(&r) && matches!(verb, "get" | "create") {
-                    // The WebSocket upgrade is checked as create too; outside strict mode
-                    // both transports (get over WebSocket, create over SPDY) are granted.
-                    verbs.insert("create");
-                    if !policy.strict {
-                        verbs.insert("get");
-                    }
-                }
-                let resource = r.combined_resource();
-                let scope = match atoms.get_mut(namespace) {
-                    Some(scope) => scope,
-                    None => atoms.entry(namespace.to_string()).or_default(),
-                };
-                for verb in verbs {
-                    let atom = Atom::Resource {
-                        api_group: r.api_group.to_string(),
-                        resource: resource.clone(),
-                        name: (!name.is_empty()).then(|| name.to_string()),
-                        verb: verb.to_string(),
-                    };
-                    scope.insert(atom);
-                }
+            continue;
+        }
+        let Some(r) = Res::of(&o.request) else {
+            continue;
+        };
+        let (namespaces_key, names_key) = expansion_keys(verb, &r, policy);
+        let mut namespace = r.namespace;
+        let mut name = r.name;
+        if policy.expand_multi_namespace
+            && !namespace.is_empty()
+            && namespaces_of
+                .get(&namespaces_key)
+                .is_some_and(|d| d.has_other_than(namespace))
+        {
+            namespace = "";
+        }
+        if policy.expand_multi_name
+            && !r.name.is_empty()
+            && names_of
+                .get(&names_key)
+                .is_some_and(|d| d.has_other_than(r.name))
+        {
+            name = "";
+        }
+        let mut verbs: BTreeSet<&str> = BTreeSet::new();
+        verbs.insert(verb);
+        if policy.expand_verbs {
+            if let Some(extra) = policy.verb_expansions.get(verb) {
+                verbs.extend(extra.iter().map(|s| s.as_str()));
             }
-            (None, TargetRef::Resource { .. }) => {}
+        }
+        if is_streaming(&r) && matches!(verb, "get" | "create") {
+            // The WebSocket upgrade is checked as create too; outside strict mode
+            // both transports (get over WebSocket, create over SPDY) are granted.
+            verbs.insert("create");
+            if !policy.strict {
+                verbs.insert("get");
+            }
+        }
+        let resource = r.combined_resource();
+        let scope = match atoms.get_mut(namespace) {
+            Some(scope) => scope,
+            None => atoms.entry(namespace.to_string()).or_default(),
+        };
+        for verb in verbs {
+            let atom = Atom::Resource {
+                api_group: r.api_group.to_string(),
+                resource: resource.clone(),
+                name: (!name.is_empty()).then(|| name.to_string()),
+                verb: verb.to_string(),
+            };
+            scope.insert(atom);
         }
     }
     // In the order of the requests (as a sorted list of observations gives them).
