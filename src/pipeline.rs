@@ -627,3 +627,47 @@ fn show_progress(counter: &AtomicU64, total: u64, done: &AtomicBool) {
         let _ = std::io::stderr().write_all(b"\r\x1b[K");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Every line the decoder would open a document at is caught by the reader's check,
+        /// so no lines-only block ever holds one (the decoder strips the BOM of line 1 and
+        /// the line end first).
+        #[test]
+        fn reader_catches_every_document_opener(
+            parts in prop::collection::vec(prop::sample::select(vec![
+                "{", "[", "]", "}", " ", "\t", "\r", "\u{feff}", "\"", "\"a\":1", ",", "{\"k\":[1,", "x",
+            ]), 0..8),
+            first in any::<bool>(),
+        ) {
+            let line: String = parts.concat();
+            let mut stripped = line.as_bytes();
+            if first {
+                stripped = stripped.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(stripped);
+            }
+            while let [rest @ .., b'\r'] = stripped {
+                stripped = rest;
+            }
+            if crate::decode::opens_document(stripped) {
+                let block = format!("{line}\n");
+                prop_assert!(may_open_document(block.as_bytes(), first), "{line:?}");
+                // Also as a later line of a block.
+                let block = format!("{{\"kind\":\"Event\"}}\n{line}\n");
+                prop_assert!(may_open_document(block.as_bytes(), false) || first, "{line:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn event_lines_are_not_taken_for_openers() {
+        let block = b"{\"kind\":\"Event\"}\n{\"a\":[1]}\r\n\n  \n";
+        assert!(!may_open_document(block, true));
+        assert!(may_open_document(b"{\"a\":1}\n[\n", false));
+        assert!(may_open_document(b"\xEF\xBB\xBF{\n", true));
+        assert!(may_open_document(b" {  \r\n", false));
+    }
+}

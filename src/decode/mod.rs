@@ -164,7 +164,7 @@ pub fn read_error_message(lines: u64, bytes: u64, e: &dyn std::fmt::Display) -> 
 /// Whether `line` (BOM and line end already stripped) opens a multi-line document: a line
 /// that is exactly `{` or `[`, or an array that starts on this line and goes on past it
 /// (`[{...},`). A cut-off object line does not open one: it is reported and skipped.
-fn opens_document(line: &[u8]) -> bool {
+pub(crate) fn opens_document(line: &[u8]) -> bool {
     let trimmed = line.trim_ascii();
     if trimmed == b"{" || trimmed == b"[" {
         return true;
