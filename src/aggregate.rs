@@ -582,6 +582,18 @@ impl Requests {
         })
     }
 
+    /// Every distinct request, sorted by request (as `Request` orders), read in place: the
+    /// only copy is one index per request.
+    pub fn sorted(&self) -> SortedRequests<'_> {
+        let mut heads = self.heads.clone();
+        // Stable, so that requests comparing equal keep the order first seen.
+        heads.sort_by(|&a, &b| self.request_at(a).cmp(&self.request_at(b)));
+        SortedRequests {
+            requests: self,
+            heads,
+        }
+    }
+
     /// Every distinct request, in the order first seen.
     pub fn keys(&self) -> impl Iterator<Item = RequestRef<'_>> + '_ {
         self.heads.iter().map(move |&h| self.request_at(h))
@@ -967,6 +979,41 @@ impl std::fmt::Debug for RequestEntries<'_> {
     }
 }
 
+/// The distinct requests of one subject in request order (see [`Requests::sorted`]).
+pub struct SortedRequests<'a> {
+    requests: &'a Requests,
+    heads: Vec<u32>,
+}
+
+impl<'a> SortedRequests<'a> {
+    pub fn len(&self) -> usize {
+        self.heads.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.heads.is_empty()
+    }
+
+    /// The request at `position` in the order, with its entries.
+    pub fn get(&self, position: usize) -> Option<(RequestRef<'a>, RequestEntries<'a>)> {
+        let h = *self.heads.get(position)?;
+        Some(self.at(h))
+    }
+
+    /// Every request with its entries, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (RequestRef<'a>, RequestEntries<'a>)> + '_ {
+        self.heads.iter().map(|&h| self.at(h))
+    }
+
+    fn at(&self, head: u32) -> (RequestRef<'a>, RequestEntries<'a>) {
+        let requests: &'a Requests = self.requests;
+        (
+            requests.request_at(head),
+            RequestEntries { requests, at: head },
+        )
+    }
+}
+
 pub use crate::filter::Filter;
 
 /// Subject name → aggregate.
@@ -1149,5 +1196,38 @@ mod tests {
         let mut s = SubjectAggregate::default();
         s.add_evidence(Request::non_resource("get", "/x").as_ref(), &[], &e);
         assert_eq!(s.evidence_by_request()[0].1, e);
+    }
+
+    #[test]
+    fn sorted_requests_come_in_request_order_with_their_entries() {
+        let paths = ["/z", "/a", "/m", "/b"];
+        let mut s = SubjectAggregate::default();
+        for (i, p) in paths.iter().enumerate() {
+            let r = Request::non_resource("get", p);
+            s.record(r.as_ref(), &["g"], Stage::Completed, Some(i as i64), false);
+            if i % 2 == 0 {
+                s.record(r.as_ref(), &["h"], Stage::Completed, Some(10), false);
+            }
+        }
+        let sorted = s.requests.sorted();
+        assert_eq!(sorted.len(), paths.len());
+        let seen: Vec<(String, usize, u64)> = sorted
+            .iter()
+            .map(|(r, e)| (r.to_string(), e.count(), e.total().count()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("get /a".to_string(), 1, 1),
+                ("get /b".to_string(), 1, 1),
+                ("get /m".to_string(), 2, 2),
+                ("get /z".to_string(), 2, 2),
+            ]
+        );
+        assert_eq!(
+            sorted.get(3).map(|(r, _)| r.to_string()),
+            Some("get /z".into())
+        );
+        assert!(sorted.get(4).is_none());
     }
 }

@@ -103,15 +103,16 @@ impl Request {
 }
 
 /// A request with borrowed strings: what decoding produces per event, before it is known
-/// whether the request is new. Hashes like the owned `Request`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// whether the request is new. Hashes and orders like the owned `Request`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RequestRef<'a> {
     pub verb: &'a str,
     pub target: TargetRef<'a>,
 }
 
-/// The borrowed form of `Target`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The borrowed form of `Target` (variants and fields in the same order, so that the
+/// derived orders agree).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum TargetRef<'a> {
     Resource {
         api_group: &'a str,
@@ -323,5 +324,43 @@ mod tests {
         );
         assert_eq!(r.to_string(), "create pods/exec p1 -n a");
         assert_eq!(Request::non_resource("get", "/x").to_string(), "get /x");
+    }
+
+    #[test]
+    fn borrowed_requests_order_like_owned_ones() {
+        let r = |verb: &str, group: &str, res: &str, sub: &str, ns: &str, name: &str| {
+            Request::resource(
+                verb,
+                ResourceTarget {
+                    api_group: group.into(),
+                    resource: res.into(),
+                    subresource: sub.into(),
+                    namespace: ns.into(),
+                    name: name.into(),
+                },
+            )
+        };
+        let requests = [
+            r("get", "", "pods", "", "a", "p1"),
+            r("get", "", "pods", "", "a", "p0"),
+            r("get", "", "pods", "", "b", ""),
+            r("get", "", "pods", "log", "a", "p1"),
+            r("get", "apps", "deployments", "", "a", "d"),
+            r("get", "", "configmaps", "", "z", "c"),
+            r("list", "", "pods", "", "", ""),
+            r("create", "", "pods", "", "a", ""),
+            Request::non_resource("get", "/healthz"),
+            Request::non_resource("get", "/api"),
+            Request::non_resource("post", "/api"),
+        ];
+        let mut orders = 0;
+        for a in &requests {
+            for b in &requests {
+                assert_eq!(a.as_ref().cmp(&b.as_ref()), a.cmp(b), "{a} vs {b}");
+                orders += usize::from(a < b);
+            }
+        }
+        // Every pair is distinct, so exactly half of the ordered pairs are less.
+        assert_eq!(orders, requests.len() * (requests.len() - 1) / 2);
     }
 }

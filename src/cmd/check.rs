@@ -1,9 +1,9 @@
 //! The check command: does some RBAC allow every request a subject was seen making?
 
 use crate::cli::CheckArgs;
-use crate::cmd::generate::observed_requests;
 use crate::cmd::{assumed_rbac, no_match_message, read_logs, subject_name};
 use crate::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK};
+use crate::policy::Users;
 use crate::rbac::Authorizer;
 use crate::time::format_rfc3339_micros;
 use std::io::Write;
@@ -24,23 +24,28 @@ pub fn run(args: &CheckArgs) -> Result<i32> {
         );
         return Ok(EXIT_NOT_FOUND);
     };
-    let observed = observed_requests(&subject, sub);
+    // Read in place, in request order: one index per request, and the identities once.
+    let identities = sub.user_infos(&subject);
+    let requests = sub.requests.sorted();
     let mut stdout = std::io::stdout().lock();
     let mut denied = 0usize;
-    for o in &observed {
-        if o.users.iter().all(|u| authorizer.allows(u, &o.request)) {
+    for (request, entries) in requests.iter() {
+        let users = Users::Entries {
+            entries,
+            identities: &identities,
+        };
+        if users.iter().all(|u| authorizer.allows_ref(u, request)) {
             continue;
         }
         denied += 1;
-        let e = o.evidence;
+        let e = entries.total();
         let last = e
             .last
             .map(format_rfc3339_micros)
             .unwrap_or_else(|| "-".to_string());
         writeln!(
             stdout,
-            "not allowed: {} (seen {} times, last {last})",
-            o.request,
+            "not allowed: {request} (seen {} times, last {last})",
             e.count()
         )
         .map_err(|e| Error::Output(e.to_string()))?;
@@ -48,8 +53,8 @@ pub fn run(args: &CheckArgs) -> Result<i32> {
     if !args.input.quiet {
         eprintln!(
             "{subject}: {} of {} distinct requests allowed",
-            observed.len() - denied,
-            observed.len()
+            requests.len() - denied,
+            requests.len()
         );
     }
     Ok(if denied == 0 { EXIT_OK } else { EXIT_NOT_FOUND })

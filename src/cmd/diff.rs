@@ -3,17 +3,17 @@
 //! were never used (with their risks), which observed requests the dump does not allow,
 //! and a score. `--suggest` adds the least-privilege replacement.
 
-use crate::aggregate::Evidence;
+use crate::aggregate::{Evidence, SortedRequests, SubjectAggregate};
 use crate::cli::{DiffArgs, ReportFormat};
-use crate::cmd::generate::observed_requests;
 use crate::cmd::{no_match_message, read_logs, subject_name};
 use crate::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK};
 use crate::names::{object_name, parse_pairs, DEFAULT_LABELS, DEFAULT_NAME_TEMPLATE};
-use crate::policy::{generate, Naming, Observed, Policy};
-use crate::rbac::authorize::{rule_allows, BoundRule};
+use crate::policy::{generate_from, Naming, Observations, Policy, Users};
+use crate::rbac::authorize::{rule_allows_ref, BoundRule};
 use crate::rbac::read::read_rbac_file;
 use crate::rbac::{Authorizer, RbacSet};
 use crate::render;
+use crate::request::{RequestRef, UserInfo};
 use crate::review::describe_rule;
 use crate::risk::{assess, Risk};
 use crate::time::format_rfc3339_micros;
@@ -30,17 +30,37 @@ pub struct GrantUse {
     pub risks: Vec<Risk>,
 }
 
-/// The comparison for one subject.
-#[derive(Clone, Debug)]
-pub struct SubjectDiff {
+/// The comparison for one subject. The observed requests are read in place from the
+/// subject's aggregate (one index per request), never copied.
+pub struct SubjectDiff<'a> {
     pub subject: String,
     pub grants: Vec<GrantUse>,
-    /// Observed requests the dump does not allow, with their evidence.
-    pub not_allowed: Vec<Observed>,
-    pub observed: Vec<Observed>,
+    /// The observed requests, in request order.
+    pub observed: SortedRequests<'a>,
+    /// Positions in `observed` of the requests the dump does not allow.
+    pub not_allowed: Vec<usize>,
+    aggregate: &'a SubjectAggregate,
+    /// The identity of each of the subject's group sets.
+    identities: Vec<UserInfo>,
 }
 
-impl SubjectDiff {
+impl<'a> SubjectDiff<'a> {
+    /// The requests the dump does not allow, in request order, with their evidence.
+    pub fn not_allowed(&self) -> impl Iterator<Item = (RequestRef<'a>, Evidence)> + '_ {
+        self.not_allowed
+            .iter()
+            .filter_map(|&i| self.observed.get(i))
+            .map(|(request, entries)| (request, entries.total()))
+    }
+
+    /// The observed requests as generation reads them.
+    fn observations(&self) -> Observations<'a> {
+        Observations::Aggregate {
+            requests: &self.aggregate.requests,
+            identities: self.identities.clone(),
+        }
+    }
+
     pub fn used(&self) -> usize {
         self.grants.iter().filter(|g| g.distinct > 0).count()
     }
@@ -55,35 +75,40 @@ impl SubjectDiff {
     }
 }
 
-/// Compares what `authorizer` grants `subject` with what it was observed doing.
-pub fn diff_subject(
+/// Compares what `authorizer` grants `subject` with what it was observed doing, as its
+/// aggregate `aggregate` records it.
+pub fn diff_subject<'a>(
     subject: &str,
-    observed: Vec<Observed>,
+    aggregate: &'a SubjectAggregate,
     authorizer: &Authorizer,
-) -> SubjectDiff {
-    let mut identities: Vec<_> = observed
-        .iter()
-        .flat_map(|o| o.users.iter().cloned())
-        .collect();
-    identities.sort();
-    identities.dedup();
+) -> SubjectDiff<'a> {
+    let identities = aggregate.user_infos(subject);
+    let observed = aggregate.requests.sorted();
+    let mut diff = SubjectDiff {
+        subject: subject.to_string(),
+        grants: Vec::new(),
+        observed,
+        not_allowed: Vec::new(),
+        aggregate,
+        identities,
+    };
     let mut bound: Vec<BoundRule> = Vec::new();
-    for identity in &identities {
+    for identity in &diff.observations().all_users() {
         for b in authorizer.bound_rules(identity) {
             if !bound.contains(&b) {
                 bound.push(b);
             }
         }
     }
-    let grants = bound
+    diff.grants = bound
         .into_iter()
         .map(|b| {
             let mut evidence = Evidence::default();
             let mut distinct = 0;
-            for o in &observed {
-                let in_scope = b.scope.is_empty() || o.request.namespace() == b.scope;
-                if in_scope && rule_allows(&b.rule, &o.request) {
-                    evidence.merge(&o.evidence);
+            for (request, entries) in aggregate.requests.iter() {
+                let in_scope = b.scope.is_empty() || request.namespace() == b.scope;
+                if in_scope && rule_allows_ref(&b.rule, request) {
+                    evidence.merge(&entries.total());
                     distinct += 1;
                 }
             }
@@ -96,17 +121,20 @@ pub fn diff_subject(
             }
         })
         .collect();
-    let not_allowed = observed
+    diff.not_allowed = diff
+        .observed
         .iter()
-        .filter(|o| o.users.iter().any(|u| !authorizer.allows(u, &o.request)))
-        .cloned()
+        .enumerate()
+        .filter(|(_, (request, entries))| {
+            let users = Users::Entries {
+                entries: *entries,
+                identities: &diff.identities,
+            };
+            users.iter().any(|u| !authorizer.allows_ref(u, *request))
+        })
+        .map(|(i, _)| i)
         .collect();
-    SubjectDiff {
-        subject: subject.to_string(),
-        grants,
-        not_allowed,
-        observed,
-    }
+    diff
 }
 
 fn binding_text(b: &BoundRule) -> String {
@@ -133,7 +161,7 @@ fn time_text(t: Option<i64>) -> String {
 }
 
 /// The human table for one subject.
-pub fn table(d: &SubjectDiff) -> String {
+pub fn table(d: &SubjectDiff<'_>) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -183,20 +211,19 @@ pub fn table(d: &SubjectDiff) -> String {
             );
         }
     }
-    for o in &d.not_allowed {
+    for (request, evidence) in d.not_allowed() {
         let _ = writeln!(
             s,
-            "  missing   {}: {} requests, last {}",
-            o.request,
-            o.evidence.count(),
-            time_text(o.evidence.last)
+            "  missing   {request}: {} requests, last {}",
+            evidence.count(),
+            time_text(evidence.last)
         );
     }
     s
 }
 
 /// The JSON form for one subject.
-pub fn to_json(d: &SubjectDiff) -> serde_json::Value {
+pub fn to_json(d: &SubjectDiff<'_>) -> serde_json::Value {
     let grant = |g: &GrantUse| {
         json!({
             "bindingKind": g.bound.grant.binding_kind,
@@ -220,24 +247,24 @@ pub fn to_json(d: &SubjectDiff) -> serde_json::Value {
         "score": (d.score() * 10.0).round() / 10.0,
         "usedGrants": d.grants.iter().filter(|g| g.distinct > 0).map(grant).collect::<Vec<_>>(),
         "unusedGrants": d.grants.iter().filter(|g| g.distinct == 0).map(grant).collect::<Vec<_>>(),
-        "notAllowed": d.not_allowed.iter().map(|o| json!({
-            "request": o.request.to_string(),
-            "requests": o.evidence.count(),
-            "denied": o.evidence.denied,
-            "lastSeen": o.evidence.last.map(format_rfc3339_micros),
+        "notAllowed": d.not_allowed().map(|(request, evidence)| json!({
+            "request": request.to_string(),
+            "requests": evidence.count(),
+            "denied": evidence.denied,
+            "lastSeen": evidence.last.map(format_rfc3339_micros),
         })).collect::<Vec<_>>(),
     })
 }
 
 /// The least-privilege replacement for a subject (bootstrap roles assumed).
-fn suggestion(subject: &str, observed: &[Observed]) -> Result<RbacSet> {
+fn suggestion(subject: &str, observed: &Observations<'_>) -> Result<RbacSet> {
     let naming = Naming {
         name: object_name(DEFAULT_NAME_TEMPLATE, subject),
         labels: parse_pairs(DEFAULT_LABELS, subject, true, "labels")?,
         annotations: Default::default(),
     };
     let existing = Authorizer::new(crate::bootstrap::bootstrap_rbac());
-    Ok(generate(subject, observed, &existing, &Policy::default(), &naming).rbac)
+    Ok(generate_from(subject, observed, &existing, &Policy::default(), &naming).rbac)
 }
 
 pub fn run(args: &DiffArgs) -> Result<i32> {
@@ -270,11 +297,7 @@ pub fn run(args: &DiffArgs) -> Result<i32> {
     let mut results = Vec::new();
     for name in &names {
         match aggregate.subjects.get(name).filter(|s| s.distinct() > 0) {
-            Some(sub) => results.push(diff_subject(
-                name,
-                observed_requests(name, sub),
-                &authorizer,
-            )),
+            Some(sub) => results.push(diff_subject(name, sub, &authorizer)),
             None => {
                 eprintln!(
                     "{}",
@@ -295,7 +318,7 @@ pub fn run(args: &DiffArgs) -> Result<i32> {
             for d in &results {
                 let mut v = to_json(d);
                 if args.suggest {
-                    let set = suggestion(&d.subject, &d.observed)?;
+                    let set = suggestion(&d.subject, &d.observations())?;
                     v["suggested"] = json!({"apiVersion": "v1", "kind": "List", "items": render::to_json_items(&set)});
                 }
                 items.push(v);
@@ -311,7 +334,7 @@ pub fn run(args: &DiffArgs) -> Result<i32> {
             }
             if args.suggest {
                 for d in &results {
-                    let set = suggestion(&d.subject, &d.observed)?;
+                    let set = suggestion(&d.subject, &d.observations())?;
                     let _ = writeln!(
                         out,
                         "---\n# suggested least-privilege RBAC for {}",
