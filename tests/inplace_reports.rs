@@ -8,7 +8,6 @@
 mod common;
 
 use audit2role::aggregate::Evidence;
-use audit2role::cmd::generate::observed_requests;
 use audit2role::names::{object_name, parse_pairs, DEFAULT_LABELS, DEFAULT_NAME_TEMPLATE};
 use audit2role::policy::{generate, Naming, Observed, Policy};
 use audit2role::rbac::authorize::{rule_allows, BoundRule};
@@ -18,7 +17,7 @@ use audit2role::render;
 use audit2role::review::describe_rule;
 use audit2role::risk::assess;
 use audit2role::time::format_rfc3339_micros;
-use common::{aggregate_of, run, stderr, stdout};
+use common::{aggregate_of, observed_requests, run, stderr, stdout};
 use serde_json::json;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

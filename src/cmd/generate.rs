@@ -1,14 +1,13 @@
 //! The generate command: audit logs + subject → least-privilege RBAC on stdout, with risk
 //! notes (and, with `--evidence`, the evidence) for reviewers.
 
-use crate::aggregate::SubjectAggregate;
 use crate::cli::{GenerateArgs, OutputFormat};
 use crate::cmd::{assumed_rbac, named_subjects, no_match_message, read_logs_folding};
 use crate::decode::FileReport;
 use crate::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK, EXIT_RISK};
 use crate::names::{object_name, parse_pairs};
 use crate::outdir;
-use crate::policy::{generate_from, Naming, Observations, Observed, Policy};
+use crate::policy::{generate_from, Naming, Observations, Policy};
 use crate::rbac::Authorizer;
 use crate::render;
 use crate::request::split_service_account;
@@ -19,24 +18,6 @@ use regex::Regex;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::io::Write;
-
-/// The distinct requests of one subject with the identities they were made as and their
-/// evidence, sorted: an owned copy of each (about 0.9 KiB per request). The commands read
-/// the aggregate in place instead; this is kept for tests that compare with a list.
-pub fn observed_requests(name: &str, aggregate: &SubjectAggregate) -> Vec<Observed> {
-    let users = aggregate.user_infos(name);
-    let mut out: Vec<Observed> = aggregate
-        .requests
-        .iter()
-        .map(|(request, entries)| Observed {
-            request: request.to_owned_request(),
-            users: entries.map(|(g, _)| users[g as usize].clone()).collect(),
-            evidence: entries.total(),
-        })
-        .collect();
-    out.sort_by(|a, b| a.request.cmp(&b.request));
-    out
-}
 
 /// An object listing more resource names and URLs than this gets a warning: a Role of
 /// ten thousand names is far beyond review, and at some tens of thousands an object nears

@@ -3,9 +3,8 @@
 
 #![allow(dead_code)]
 
-use audit2role::aggregate::Aggregate;
+use audit2role::aggregate::{Aggregate, SubjectAggregate};
 use audit2role::bootstrap::bootstrap_rbac;
-use audit2role::cmd::generate::observed_requests;
 use audit2role::policy::{generate, Naming, Observed, Policy};
 use audit2role::rbac::compact::{atoms_of, Atom};
 use audit2role::rbac::{Authorizer, RbacSet};
@@ -13,6 +12,24 @@ use audit2role::request::Target;
 use audit2role::source::expand_sources;
 use audit2role::{read_inputs, ReadOptions};
 use std::path::{Path, PathBuf};
+
+/// The distinct requests of one subject with the identities they were made as and their
+/// evidence, sorted: an owned copy of each, the form the commands used before they read
+/// the aggregate in place; tests compare with it.
+pub fn observed_requests(name: &str, aggregate: &SubjectAggregate) -> Vec<Observed> {
+    let users = aggregate.user_infos(name);
+    let mut out: Vec<Observed> = aggregate
+        .requests
+        .iter()
+        .map(|(request, entries)| Observed {
+            request: request.to_owned_request(),
+            users: entries.map(|(g, _)| users[g as usize].clone()).collect(),
+            evidence: entries.total(),
+        })
+        .collect();
+    out.sort_by(|a, b| a.request.cmp(&b.request));
+    out
+}
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_audit2role");
