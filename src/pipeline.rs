@@ -47,7 +47,9 @@ struct Block {
 struct BlockResult {
     block: Block,
     report: FileReport,
-    aggregate: Aggregate,
+    /// The block's own aggregate; `None` for a lines-only block, whose events went into
+    /// the worker's aggregate.
+    aggregate: Option<Aggregate>,
     /// Lines in the block.
     lines: u64,
     /// Where a multi-line document opens: byte offset and (relative) line number; the
@@ -209,21 +211,15 @@ fn decode_block(block: Block, shared: &Shared<'_>, own: &mut Aggregate) -> Block
     let mut report = FileReport::default();
     // Lines-only blocks go into the worker's aggregate; the others into one of their own,
     // merged in input order (a document may make the merger decode them again).
-    let mut block_aggregate = if block.lines_only {
-        Aggregate::default()
-    } else {
+    let mut block_aggregate = (!block.lines_only).then(|| {
         shared
             .spare
             .lock()
             .ok()
             .and_then(|mut s| s.pop())
             .unwrap_or_default()
-    };
-    let aggregate = if block.lines_only {
-        own
-    } else {
-        &mut block_aggregate
-    };
+    });
+    let aggregate = block_aggregate.as_mut().unwrap_or(own);
     let mut document_at = None;
     let data = &block.buf[..block.len];
     let filter = shared.filter;
@@ -302,17 +298,18 @@ fn merge_ready<'a>(index: usize, merge: &mut FileMerge<'a>, shared: &Shared<'a>)
             Some((0, 1))
         } else {
             merge.report.absorb(result.report, base);
-            if target.subjects.is_empty() {
-                target.merge_owned(result.aggregate);
-            } else {
-                let mut block = result.aggregate;
-                target.merge(&block);
-                if let Ok(mut spare) = spare.lock() {
-                    if spare.len() < SPARE_AGGREGATES {
-                        block.recycle();
-                        spare.push(block);
+            match result.aggregate {
+                Some(block) if target.subjects.is_empty() => target.merge_owned(block),
+                Some(mut block) => {
+                    target.merge(&block);
+                    if let Ok(mut spare) = spare.lock() {
+                        if spare.len() < SPARE_AGGREGATES {
+                            block.recycle();
+                            spare.push(block);
+                        }
                     }
                 }
+                None => {}
             }
             result.document_at
         };
