@@ -285,3 +285,44 @@ fn the_shipped_log_still_reads() {
     let o = run(&["-q", "--user", "alice", &testdata("audit.log")]);
     assert_eq!(o.status.code(), Some(0));
 }
+
+/// A body that is not valid JSON but whose strings close and brackets balance: by default
+/// the unread body is only skipped by its structure, so the event counts; `--strict-input`
+/// validates bodies token by token and stops at that line. A body whose brackets do not
+/// balance is a bad line either way.
+#[test]
+fn damaged_bodies_are_checked_by_structure_unless_strict_input() {
+    let with_body = |name: &str, body: &str| {
+        event("alice", name).replacen(
+            "\"responseStatus\"",
+            &format!("\"requestObject\":{body},\"responseStatus\""),
+            1,
+        )
+    };
+    let text = format!(
+        "{}\n{}\n{}\n",
+        with_body("a", r#"{"spec":{"replicas":tru,"x":[1 2]}}"#),
+        with_body("b", r#"{"spec":{"replicas":1,"x":[1,2]}"#),
+        with_body("c", r#"{"spec":{"x":"]}\"}"}}"#),
+    );
+    let path = tmp("bodies.log");
+    std::fs::write(&path, text).unwrap();
+    for threads in ["1", "2"] {
+        let o = run(&[
+            "--user",
+            "alice",
+            "--strict",
+            "--threads",
+            threads,
+            path.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert_eq!(granted_names(&o), vec!["a", "c"]);
+        let err = stderr(&o);
+        assert!(err.contains("bodies.log:2: invalid JSON"), "{err}");
+    }
+    let strict = run(&["--user", "alice", "--strict-input", path.to_str().unwrap()]);
+    assert_eq!(strict.status.code(), Some(2));
+    let err = stderr(&strict);
+    assert!(err.contains("bodies.log:1:"), "{err}");
+}

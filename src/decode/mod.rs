@@ -399,7 +399,7 @@ where
     };
     if text.trim_start().starts_with('{') {
         let mut doc = EventDoc::default();
-        if scan::scan_event_into(text, &mut doc) {
+        if scan::scan_event_into(text, &mut doc, strict) {
             return dispatch(&doc, None, line_no, report, strict, true, on_event);
         }
     }
@@ -611,7 +611,8 @@ where
         let detail = format!("{origin} is not a JSON audit event: {shown:?}");
         return report.skip(line_no, "message not an audit event", detail, strict);
     }
-    if let Some(doc) = scan::scan_event(text) {
+    let mut doc = EventDoc::default();
+    if scan::scan_event_into(text, &mut doc, strict) {
         return dispatch(&doc, None, line_no, report, strict, false, on_event);
     }
     match serde_json::from_str::<EventDoc<'_>>(text) {
