@@ -58,6 +58,44 @@ fn find_special(bytes: &[u8]) -> Option<usize> {
     find_special_swar(&bytes[i..]).map(|k| i + k)
 }
 
+/// Where a string without escapes ends: the offset of its closing quote when the first
+/// quote, backslash or control character in `bytes` is a quote. `None` means "look closer"
+/// (an escape, a control character, or fewer than sixteen bytes left).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn plain_string_end(bytes: &[u8]) -> Option<usize> {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+    let mut i = 0;
+    while let Some(chunk) = bytes.get(i..i + 16) {
+        // SAFETY: SSE2 is always there on x86-64, and the unaligned load reads exactly the
+        // sixteen bytes of `chunk`.
+        #[allow(unused_unsafe)]
+        let (special, quote) = unsafe {
+            let v = _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>());
+            let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+            let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+            let low = _mm_set1_epi8(0x1f);
+            let control = _mm_cmpeq_epi8(_mm_max_epu8(v, low), low);
+            let special = _mm_or_si128(_mm_or_si128(quote, backslash), control);
+            (_mm_movemask_epi8(special), _mm_movemask_epi8(quote))
+        };
+        if special != 0 {
+            let first = special & special.wrapping_neg();
+            return (first & quote != 0).then(|| i + first.trailing_zeros() as usize);
+        }
+        i += 16;
+    }
+    None
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn plain_string_end(_bytes: &[u8]) -> Option<usize> {
+    None
+}
+
 #[cfg(not(target_arch = "x86_64"))]
 fn find_special(bytes: &[u8]) -> Option<usize> {
     find_special_swar(bytes)
@@ -106,17 +144,23 @@ impl Masks {
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
     fn of(bytes: &[u8]) -> Masks {
+        match bytes.first_chunk::<64>() {
+            Some(block) => Masks::of_block(block),
+            None => {
+                // The last, partial block: padded with spaces, which matter to nothing.
+                let mut padded = [b' '; 64];
+                padded[..bytes.len()].copy_from_slice(bytes);
+                Masks::of_block(&padded)
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn of_block(block: &[u8; 64]) -> Masks {
         use std::arch::x86_64::{
             __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8,
             _mm_or_si128, _mm_set1_epi8,
-        };
-        let mut padded = [b' '; 64];
-        let block: &[u8] = match bytes.get(..64) {
-            Some(b) => b,
-            None => {
-                padded[..bytes.len()].copy_from_slice(bytes);
-                &padded
-            }
         };
         let mut m = Masks {
             quote: 0,
@@ -311,6 +355,10 @@ impl<'a> Parser<'a> {
     #[inline(always)]
     fn string_span(&mut self) -> Option<(usize, usize, bool)> {
         let start = self.i;
+        if let Some(k) = self.b.get(start..).and_then(plain_string_end) {
+            self.i = start + k + 1;
+            return Some((start, start + k, false));
+        }
         let mut escaped = false;
         loop {
             let rest = &self.b[self.i..];
@@ -915,10 +963,17 @@ mod tests {
         let slow = |b: &[u8]| b.iter().position(|&c| SPECIAL[c as usize]);
         let mut bytes: Vec<u8> = (0u8..=255).collect();
         bytes.extend_from_slice("abcé\u{2028}\"x".as_bytes());
+        bytes.extend_from_slice(b"plain text of some length\" then \\\" and more plain text\"");
         for start in 0..bytes.len() {
             for end in start..bytes.len().min(start + 40) {
                 let b = &bytes[start..end];
                 assert_eq!(find_special(b), slow(b), "{b:?}");
+                // When the fast path answers, it is where the first special byte is, and
+                // that byte is a quote.
+                if let Some(k) = plain_string_end(b) {
+                    assert_eq!(slow(b), Some(k), "{b:?}");
+                    assert_eq!(b[k], b'"', "{b:?}");
+                }
                 assert_eq!(find_special_swar(b), slow(b), "{b:?}");
             }
         }
