@@ -2,9 +2,12 @@
 //! normalizing and aggregating, and the whole pipeline with 1 and N threads, on a
 //! synthetic log made in memory. `cargo bench` prints MB/s per case.
 //!
-//! BENCH_MB sets the size of the synthetic log (default 64).
+//! BENCH_MB sets the size of the synthetic log (default 64); BENCH_LOG=FILE reads the first
+//! BENCH_MB MiB (whole lines) of a log instead, e.g. one made by gen_audit_log.py.
 
 use audit2role::aggregate::{Aggregate, Filter};
+use audit2role::decode::native::EventDoc;
+use audit2role::decode::scan::scan_event_into;
 use audit2role::decode::{read_lines, FileReport};
 use audit2role::normalize::normalize;
 use audit2role::source::Source;
@@ -63,11 +66,42 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(64);
-    let data = log(mb);
+    let data = match std::env::var_os("BENCH_LOG") {
+        Some(path) => {
+            let mut data = std::fs::read(&path).expect("BENCH_LOG names a readable file");
+            data.truncate(mb << 20);
+            let whole = data.iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1);
+            data.truncate(whole);
+            println!(
+                "{}: first {} MB",
+                path.to_string_lossy(),
+                data.len() / 1_000_000
+            );
+            data
+        }
+        None => {
+            let data = log(mb);
+            println!("synthetic log: {} MB", data.len() / 1_000_000);
+            data
+        }
+    };
     let n = data.len();
-    println!("synthetic log: {} MB", n / 1_000_000);
 
-    report("decode only (serde_json, borrowed)", n, || {
+    let lines: Vec<&str> = std::str::from_utf8(&data)
+        .expect("the benchmark log is UTF-8")
+        .lines()
+        .collect();
+    report("scan only (lines split beforehand)", n, || {
+        let mut events = 0u64;
+        for line in &lines {
+            let mut doc = EventDoc::default();
+            if scan_event_into(line, &mut doc, false) {
+                events += 1;
+            }
+        }
+        assert!(events > 0);
+    });
+    report("read_lines (split + decode)", n, || {
         let mut r = FileReport::default();
         let mut events = 0u64;
         read_lines(&data[..], &mut r, false, &mut |_, _, _| {
