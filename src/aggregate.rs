@@ -285,9 +285,24 @@ fn string_at<'a>(text: &'a str, ends: &[usize], id: u32) -> &'a str {
     &text[start..ends[i]]
 }
 
+/// String `id` as bytes: what comparisons need, without the char boundary checks of
+/// [`string_at`].
+#[inline]
+fn bytes_at<'a>(text: &'a str, ends: &[usize], id: u32) -> &'a [u8] {
+    let i = id as usize;
+    let start = if i == 0 { 0 } else { ends[i - 1] };
+    &text.as_bytes()[start..ends[i]]
+}
+
 impl Strings {
     fn get(&self, id: u32) -> &str {
         string_at(&self.text, &self.ends, id)
+    }
+
+    /// Whether string `id` is `s`.
+    #[inline]
+    fn is(&self, id: u32, s: &str) -> bool {
+        bytes_at(&self.text, &self.ends, id) == s.as_bytes()
     }
 
     fn len(&self) -> usize {
@@ -295,15 +310,15 @@ impl Strings {
     }
 
     fn find(&self, s: &str) -> Option<u32> {
-        self.index
-            .find(hash_of(s), |&id| self.get(id) == s)
-            .copied()
+        self.index.find(hash_of(s), |&id| self.is(id, s)).copied()
     }
 
     fn intern(&mut self, s: &str) -> u32 {
         let Strings { text, ends, index } = self;
         let h = hash_of(s);
-        let found = index.find(h, |&id| string_at(text, ends, id) == s).copied();
+        let found = index
+            .find(h, |&id| bytes_at(text, ends, id) == s.as_bytes())
+            .copied();
         if let Some(id) = found {
             return id;
         }
@@ -603,9 +618,39 @@ impl Requests {
         self.index
             .find(table_hash(hash), |&e| {
                 let entry = &self.entries[e as usize];
-                entry.hash == hash && entry.key.name != FOLDED && self.request_at(e) == *request
+                entry.hash == hash && self.is(&entry.key, request)
             })
             .copied()
+    }
+
+    /// Whether `key` is the logged `request` (never a "many names" entry): field by field,
+    /// as bytes, without building the request.
+    #[inline]
+    fn is(&self, key: &Key, request: &RequestRef<'_>) -> bool {
+        let s = &self.strings;
+        match request.target {
+            TargetRef::Resource {
+                api_group,
+                resource,
+                subresource,
+                namespace,
+                name,
+            } => {
+                key.api_group != NON_RESOURCE
+                    && key.name != FOLDED
+                    && s.is(key.name, name)
+                    && s.is(key.resource, resource)
+                    && s.is(key.namespace, namespace)
+                    && s.is(key.verb, request.verb)
+                    && s.is(key.api_group, api_group)
+                    && s.is(key.subresource, subresource)
+            }
+            TargetRef::NonResource { path } => {
+                key.api_group == NON_RESOURCE
+                    && s.is(key.resource, path)
+                    && s.is(key.verb, request.verb)
+            }
+        }
     }
 
     /// The entries of `request`, when seen.
