@@ -305,6 +305,17 @@ impl Strings {
         bytes_at(&self.text, &self.ends, id) == s.as_bytes()
     }
 
+    /// `s` interned, trying `hint` (any id, even none) first: the id `s` had in a request
+    /// just seen, which saves hashing and probing when it is again the same string.
+    #[inline]
+    fn intern_hinted(&mut self, hint: u32, s: &str) -> u32 {
+        if (hint as usize) < self.ends.len() && self.is(hint, s) {
+            hint
+        } else {
+            self.intern(s)
+        }
+    }
+
     fn len(&self) -> usize {
         self.ends.len()
     }
@@ -345,6 +356,20 @@ struct Key {
     namespace: u32,
     /// [`FOLDED`] for the "many names" entry of the operation.
     name: u32,
+}
+
+impl Default for Key {
+    /// No request: every id [`NONE`].
+    fn default() -> Key {
+        Key {
+            verb: NONE,
+            api_group: NONE,
+            resource: NONE,
+            subresource: NONE,
+            namespace: NONE,
+            name: NONE,
+        }
+    }
 }
 
 impl Key {
@@ -469,6 +494,9 @@ pub struct Requests {
     /// With folding: distinct non-empty names recorded (not folded) per operation. Never
     /// more than the real count, so a folded entry always has K real names beside it.
     names_per_operation: HashMap<Operation, u32>,
+    /// The key of the request last recorded: hints for interning the next new one, whose
+    /// verb, group, resource or namespace are often the same (see [`Strings::intern_hinted`]).
+    last: Key,
 }
 
 impl std::fmt::Debug for Requests {
@@ -496,6 +524,7 @@ impl Requests {
         self.index.clear();
         self.fold_after = 0;
         self.names_per_operation.clear();
+        self.last = Key::default();
     }
 
     /// Folds new names of an operation once it has `after` distinct names (at least two).
@@ -775,8 +804,11 @@ impl Requests {
         }
     }
 
+    /// `request` as ids, interning its strings (hinted by the last key recorded).
     fn intern_key(&mut self, request: &RequestRef<'_>) -> Key {
-        let verb = self.strings.intern(request.verb);
+        let last = self.last;
+        let strings = &mut self.strings;
+        let verb = strings.intern_hinted(last.verb, request.verb);
         match request.target {
             TargetRef::Resource {
                 api_group,
@@ -786,16 +818,16 @@ impl Requests {
                 name,
             } => Key {
                 verb,
-                api_group: self.strings.intern(api_group),
-                resource: self.strings.intern(resource),
-                subresource: self.strings.intern(subresource),
-                namespace: self.strings.intern(namespace),
-                name: self.strings.intern(name),
+                api_group: strings.intern_hinted(last.api_group, api_group),
+                resource: strings.intern_hinted(last.resource, resource),
+                subresource: strings.intern_hinted(last.subresource, subresource),
+                namespace: strings.intern_hinted(last.namespace, namespace),
+                name: strings.intern_hinted(last.name, name),
             },
             TargetRef::NonResource { path } => Key {
                 verb,
                 api_group: NON_RESOURCE,
-                resource: self.strings.intern(path),
+                resource: strings.intern_hinted(last.resource, path),
                 subresource: NONE,
                 namespace: NONE,
                 name: NONE,
@@ -829,6 +861,7 @@ impl Requests {
         };
         let entry = &mut self.entries[at as usize];
         entry.seen = entry.seen.min(seen);
+        self.last = entry.key;
         &mut entry.counts
     }
 
