@@ -854,6 +854,7 @@ impl Requests {
                 Some((operation, hash)) => self.folded_entry(&operation, hash, group_set, seen),
                 None => {
                     let key = self.intern_key(&request);
+                    self.last = key;
                     self.note_new(&key);
                     self.push(key, hash, group_set, None, seen)
                 }
@@ -861,7 +862,6 @@ impl Requests {
         };
         let entry = &mut self.entries[at as usize];
         entry.seen = entry.seen.min(seen);
-        self.last = entry.key;
         &mut entry.counts
     }
 
