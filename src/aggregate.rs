@@ -265,6 +265,32 @@ fn hash_of<T: std::hash::Hash + ?Sized>(value: &T) -> u64 {
     hasher().hash_one(value)
 }
 
+/// The 32-bit hash of a logged request: its strings' bytes, one `write` each, without the
+/// terminators and variant tag of the derived `Hash` (fewer rounds per event). Strings that
+/// split differently may collide; lookups compare every string, so that costs only a probe.
+fn request_hash(request: &RequestRef<'_>) -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = hasher().build_hasher();
+    h.write(request.verb.as_bytes());
+    match request.target {
+        TargetRef::Resource {
+            api_group,
+            resource,
+            subresource,
+            namespace,
+            name,
+        } => {
+            h.write(api_group.as_bytes());
+            h.write(resource.as_bytes());
+            h.write(subresource.as_bytes());
+            h.write(namespace.as_bytes());
+            h.write(name.as_bytes());
+        }
+        TargetRef::NonResource { path } => h.write(path.as_bytes()),
+    }
+    h.finish() as u32
+}
+
 /// A 32-bit request hash as a table hash: low bits pick the bucket, high bits tag it.
 fn table_hash(h: u32) -> u64 {
     u64::from(h) | (u64::from(h) << 32)
@@ -285,9 +311,35 @@ fn string_at<'a>(text: &'a str, ends: &[usize], id: u32) -> &'a str {
     &text[start..ends[i]]
 }
 
+/// String `id` as bytes: what comparisons need, without the char boundary checks of
+/// [`string_at`].
+#[inline]
+fn bytes_at<'a>(text: &'a str, ends: &[usize], id: u32) -> &'a [u8] {
+    let i = id as usize;
+    let start = if i == 0 { 0 } else { ends[i - 1] };
+    &text.as_bytes()[start..ends[i]]
+}
+
 impl Strings {
     fn get(&self, id: u32) -> &str {
         string_at(&self.text, &self.ends, id)
+    }
+
+    /// Whether string `id` is `s`.
+    #[inline]
+    fn is(&self, id: u32, s: &str) -> bool {
+        bytes_at(&self.text, &self.ends, id) == s.as_bytes()
+    }
+
+    /// `s` interned, trying `hint` (any id, even none) first: the id `s` had in a request
+    /// just seen, which saves hashing and probing when it is again the same string.
+    #[inline]
+    fn intern_hinted(&mut self, hint: u32, s: &str) -> u32 {
+        if (hint as usize) < self.ends.len() && self.is(hint, s) {
+            hint
+        } else {
+            self.intern(s)
+        }
     }
 
     fn len(&self) -> usize {
@@ -295,15 +347,15 @@ impl Strings {
     }
 
     fn find(&self, s: &str) -> Option<u32> {
-        self.index
-            .find(hash_of(s), |&id| self.get(id) == s)
-            .copied()
+        self.index.find(hash_of(s), |&id| self.is(id, s)).copied()
     }
 
     fn intern(&mut self, s: &str) -> u32 {
         let Strings { text, ends, index } = self;
         let h = hash_of(s);
-        let found = index.find(h, |&id| string_at(text, ends, id) == s).copied();
+        let found = index
+            .find(h, |&id| bytes_at(text, ends, id) == s.as_bytes())
+            .copied();
         if let Some(id) = found {
             return id;
         }
@@ -330,6 +382,20 @@ struct Key {
     namespace: u32,
     /// [`FOLDED`] for the "many names" entry of the operation.
     name: u32,
+}
+
+impl Default for Key {
+    /// No request: every id [`NONE`].
+    fn default() -> Key {
+        Key {
+            verb: NONE,
+            api_group: NONE,
+            resource: NONE,
+            subresource: NONE,
+            namespace: NONE,
+            name: NONE,
+        }
+    }
 }
 
 impl Key {
@@ -454,6 +520,9 @@ pub struct Requests {
     /// With folding: distinct non-empty names recorded (not folded) per operation. Never
     /// more than the real count, so a folded entry always has K real names beside it.
     names_per_operation: HashMap<Operation, u32>,
+    /// The key of the request last recorded: hints for interning the next new one, whose
+    /// verb, group, resource or namespace are often the same (see [`Strings::intern_hinted`]).
+    last: Key,
 }
 
 impl std::fmt::Debug for Requests {
@@ -481,6 +550,7 @@ impl Requests {
         self.index.clear();
         self.fold_after = 0;
         self.names_per_operation.clear();
+        self.last = Key::default();
     }
 
     /// Folds new names of an operation once it has `after` distinct names (at least two).
@@ -603,14 +673,44 @@ impl Requests {
         self.index
             .find(table_hash(hash), |&e| {
                 let entry = &self.entries[e as usize];
-                entry.hash == hash && entry.key.name != FOLDED && self.request_at(e) == *request
+                entry.hash == hash && self.is(&entry.key, request)
             })
             .copied()
     }
 
+    /// Whether `key` is the logged `request` (never a "many names" entry): field by field,
+    /// as bytes, without building the request.
+    #[inline]
+    fn is(&self, key: &Key, request: &RequestRef<'_>) -> bool {
+        let s = &self.strings;
+        match request.target {
+            TargetRef::Resource {
+                api_group,
+                resource,
+                subresource,
+                namespace,
+                name,
+            } => {
+                key.api_group != NON_RESOURCE
+                    && key.name != FOLDED
+                    && s.is(key.name, name)
+                    && s.is(key.resource, resource)
+                    && s.is(key.namespace, namespace)
+                    && s.is(key.verb, request.verb)
+                    && s.is(key.api_group, api_group)
+                    && s.is(key.subresource, subresource)
+            }
+            TargetRef::NonResource { path } => {
+                key.api_group == NON_RESOURCE
+                    && s.is(key.resource, path)
+                    && s.is(key.verb, request.verb)
+            }
+        }
+    }
+
     /// The entries of `request`, when seen.
     pub fn get(&self, request: RequestRef<'_>) -> Option<RequestEntries<'_>> {
-        let at = self.find(&request, hash_of(&request) as u32)?;
+        let at = self.find(&request, request_hash(&request))?;
         Some(RequestEntries { requests: self, at })
     }
 
@@ -730,8 +830,11 @@ impl Requests {
         }
     }
 
+    /// `request` as ids, interning its strings (hinted by the last key recorded).
     fn intern_key(&mut self, request: &RequestRef<'_>) -> Key {
-        let verb = self.strings.intern(request.verb);
+        let last = self.last;
+        let strings = &mut self.strings;
+        let verb = strings.intern_hinted(last.verb, request.verb);
         match request.target {
             TargetRef::Resource {
                 api_group,
@@ -741,16 +844,16 @@ impl Requests {
                 name,
             } => Key {
                 verb,
-                api_group: self.strings.intern(api_group),
-                resource: self.strings.intern(resource),
-                subresource: self.strings.intern(subresource),
-                namespace: self.strings.intern(namespace),
-                name: self.strings.intern(name),
+                api_group: strings.intern_hinted(last.api_group, api_group),
+                resource: strings.intern_hinted(last.resource, resource),
+                subresource: strings.intern_hinted(last.subresource, subresource),
+                namespace: strings.intern_hinted(last.namespace, namespace),
+                name: strings.intern_hinted(last.name, name),
             },
             TargetRef::NonResource { path } => Key {
                 verb,
                 api_group: NON_RESOURCE,
-                resource: self.strings.intern(path),
+                resource: strings.intern_hinted(last.resource, path),
                 subresource: NONE,
                 namespace: NONE,
                 name: NONE,
@@ -764,7 +867,7 @@ impl Requests {
         group_set: u32,
         seen: Position,
     ) -> &mut Counts {
-        let hash = hash_of(&request) as u32;
+        let hash = request_hash(&request);
         let at = match self.find(&request, hash) {
             Some(head) => match self.in_chain(head, group_set) {
                 Ok(at) => at,
@@ -777,6 +880,7 @@ impl Requests {
                 Some((operation, hash)) => self.folded_entry(&operation, hash, group_set, seen),
                 None => {
                     let key = self.intern_key(&request);
+                    self.last = key;
                     self.note_new(&key);
                     self.push(key, hash, group_set, None, seen)
                 }
