@@ -5,6 +5,7 @@
 #   benches/compare.sh [SIZE_MB]        (or SIZE_MB=... ; default 1024)
 #   FEATURES=isal benches/compare.sh    (gzip inflated by ISA-L: needs libisal-dev)
 #   REPEAT=5 benches/compare.sh         (median of 5 runs each)
+#   PAIRED=7 benches/compare.sh         (also each goal's two sides run alternately 7 times)
 #
 # Data goes to $BENCH_DATA (default: bench-data/ in the checkout, git-ignored). Tools that
 # are not installed are skipped: igzip is Debian's `isal`, DuckDB is PyPI's `duckdb`,
@@ -104,3 +105,43 @@ echo "  3. peak RSS: see the 'peak' column (goal <= 64 MiB)"
 ratio "4. $files files vs sum of singles" "$a_many" "$sum" "<= 0.6"
 ratio "5. --user vs all subjects (.gz)" "$a_user_gz" "$a_gz" "< 1"
 ratio "   --user vs all subjects (plain)" "$a_user" "$a_plain" "< 1"
+
+# PAIRED=N: each goal's two sides run alternately, N times, and the median of the N ratios
+# of adjacent runs is printed. On a shared VM whose speed drifts by up to ±25 % from one
+# minute to the next, adjacent runs see the same machine, so these ratios are steadier than
+# ratios of medians taken minutes apart.
+if [ -n "${PAIRED:-}" ]; then
+  # wall CMD... : the wall time of CMD in seconds.
+  wall_of() {
+    local t0 t1
+    t0=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; t1=$(date +%s.%N)
+    echo "$t1 - $t0" | bc
+  }
+  singles() { for f in "$part"/*.gz; do "$bin" stats "$f"; done; }
+  duck_plain() {
+    python3 -c "import duckdb,sys; c=duckdb.connect(); c.execute('SET threads=2'); c.execute(sys.argv[1]).fetchall()" "$(printf "$q" "$log")"
+  }
+  # paired NAME GOAL A B : A and B are commands (functions or words) without arguments.
+  paired() {
+    local name=$1 goal=$2 a=$3 b=$4 ratios=()
+    for _ in $(seq "$PAIRED"); do
+      local ta tb
+      ta=$(wall_of $a); tb=$(wall_of $b)
+      ratios+=("$(echo "scale=4; $ta / $tb" | bc)")
+    done
+    local sorted
+    sorted=$(printf '%s\n' "${ratios[@]}" | sort -n | tr '\n' ' ')
+    printf '  paired %-33s %.2f (goal %s; all: %s)\n' "$name" \
+      "$(printf '%s\n' "${ratios[@]}" | sort -n | sed -n "$(( (PAIRED + 1) / 2 ))p")" "$goal" "$sorted"
+  }
+  ours_gz() { "$bin" stats "$log.gz"; }
+  ours_plain() { "$bin" stats "$log"; }
+  ours_parts() { "$bin" stats "$part"; }
+  ours_user_gz() { "$bin" --quiet --user "$sub" "$log.gz"; }
+  igzip_dc() { igzip -dc "$log.gz"; }
+  echo
+  [ -n "$ig" ] && paired "1. .gz vs igzip -dc" "<= 1.25" ours_gz igzip_dc
+  [ -n "$dd" ] && paired "2. plain vs DuckDB plain" "<= 0.5" ours_plain duck_plain
+  paired "4. $files files vs sum of singles" "<= 0.6" ours_parts singles
+  paired "5. --user vs all subjects (.gz)" "< 1" ours_user_gz ours_gz
+fi
