@@ -1,12 +1,18 @@
-//! A hand-written decoder for the common line: one audit event as a JSON object. It
-//! validates the whole line as strictly as serde_json does and reads the same fields into
-//! the same `EventDoc`, skipping everything else with a fast string scan.
+//! A hand-written decoder for the common line: one audit event as a JSON object. It reads
+//! the same fields as serde_json into the same `EventDoc`, validating them as strictly,
+//! and skips everything else with fast scans.
 //!
 //! It answers only when it is sure: anything unusual (an `items` list, an escaped object
 //! key, a surrogate escape in a wanted string, a duplicate wanted field, a wrong type, a
 //! struct written as an array, deep nesting, any syntax error) gives `None`, and the caller
 //! decodes the line with serde_json, which then gives the result or the exact error.
-//! So `Some(doc)` implies serde_json would give the same `doc`.
+//!
+//! Two levels: the strict scan ([`scan_event_strict`], `--strict-input`) validates every
+//! token, so `Some(doc)` implies serde_json would give the same `doc`. The lax scan
+//! ([`scan_event`], the default) skips object and array values of unread top-level fields
+//! (the request and response bodies) by structure only; whenever serde_json accepts a line
+//! it gives the same `doc`, and it may also accept a line whose only fault is inside such
+//! a body.
 
 use super::native::{
     Annotations, Decision, EventDoc, MetadataDoc, ObjectRefDoc, StatusDoc, Str, UserDoc,
