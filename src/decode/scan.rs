@@ -33,31 +33,40 @@ const SPECIAL: [bool; 256] = {
     t
 };
 
+/// For sixteen bytes: bit i set in the first mask when byte i is a quote, backslash or
+/// control character, in the second when it is a quote.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn special_masks(chunk: &[u8; 16]) -> (i32, i32) {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+    // SAFETY: SSE2 is always there on x86-64, and the unaligned load reads exactly the
+    // sixteen bytes of `chunk`.
+    #[allow(unused_unsafe)]
+    unsafe {
+        let v = _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>());
+        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+        // Unsigned c < 0x20 exactly when max(c, 0x1f) == 0x1f.
+        let low = _mm_set1_epi8(0x1f);
+        let control = _mm_cmpeq_epi8(_mm_max_epu8(v, low), low);
+        let special = _mm_or_si128(_mm_or_si128(quote, backslash), control);
+        (_mm_movemask_epi8(special), _mm_movemask_epi8(quote))
+    }
+}
+
 /// The first quote, backslash or control character in `bytes`: sixteen bytes at a time with
 /// SSE2 (part of every x86-64), then eight at a time.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn find_special(bytes: &[u8]) -> Option<usize> {
-    use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
-        _mm_set1_epi8,
-    };
     let mut i = 0;
-    while let Some(chunk) = bytes.get(i..i + 16) {
-        // SAFETY: SSE2 is always there on x86-64, and the unaligned load reads exactly the
-        // sixteen bytes of `chunk`.
-        #[allow(unused_unsafe)]
-        let m = unsafe {
-            let v = _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>());
-            let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
-            let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
-            // Unsigned c < 0x20 exactly when max(c, 0x1f) == 0x1f.
-            let low = _mm_set1_epi8(0x1f);
-            let control = _mm_cmpeq_epi8(_mm_max_epu8(v, low), low);
-            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control))
-        };
-        if m != 0 {
-            return Some(i + m.trailing_zeros() as usize);
+    while let Some(chunk) = bytes[i..].first_chunk::<16>() {
+        let (special, _) = special_masks(chunk);
+        if special != 0 {
+            return Some(i + special.trailing_zeros() as usize);
         }
         i += 16;
     }
@@ -70,24 +79,9 @@ fn find_special(bytes: &[u8]) -> Option<usize> {
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn plain_string_end(bytes: &[u8]) -> Option<usize> {
-    use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
-        _mm_set1_epi8,
-    };
     let mut i = 0;
-    while let Some(chunk) = bytes.get(i..i + 16) {
-        // SAFETY: SSE2 is always there on x86-64, and the unaligned load reads exactly the
-        // sixteen bytes of `chunk`.
-        #[allow(unused_unsafe)]
-        let (special, quote) = unsafe {
-            let v = _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>());
-            let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
-            let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
-            let low = _mm_set1_epi8(0x1f);
-            let control = _mm_cmpeq_epi8(_mm_max_epu8(v, low), low);
-            let special = _mm_or_si128(_mm_or_si128(quote, backslash), control);
-            (_mm_movemask_epi8(special), _mm_movemask_epi8(quote))
-        };
+    while let Some(chunk) = bytes[i..].first_chunk::<16>() {
+        let (special, quote) = special_masks(chunk);
         if special != 0 {
             let first = special & special.wrapping_neg();
             return (first & quote != 0).then(|| i + first.trailing_zeros() as usize);
