@@ -9,7 +9,7 @@
 //! when its output cannot depend on which names were folded (see `cmd::generate`).
 
 use crate::normalize::{with_implied_groups, Normalized, Stage};
-use crate::request::{Request, RequestRef, TargetRef, UserInfo};
+use crate::request::{Request, RequestRef, ResourceRef, TargetRef, UserInfo};
 use hashbrown::{HashMap, HashTable};
 
 /// What the log says about one distinct request of one subject.
@@ -273,13 +273,13 @@ fn request_hash(request: &RequestRef<'_>) -> u32 {
     let mut h = hasher().build_hasher();
     h.write(request.verb.as_bytes());
     match request.target {
-        TargetRef::Resource {
+        TargetRef::Resource(ResourceRef {
             api_group,
             resource,
             subresource,
             namespace,
             name,
-        } => {
+        }) => {
             h.write(api_group.as_bytes());
             h.write(resource.as_bytes());
             h.write(subresource.as_bytes());
@@ -624,7 +624,7 @@ impl Requests {
                     path: s(k.resource),
                 }
             } else {
-                TargetRef::Resource {
+                TargetRef::Resource(ResourceRef {
                     api_group: s(k.api_group),
                     resource: s(k.resource),
                     subresource: s(k.subresource),
@@ -634,7 +634,7 @@ impl Requests {
                     } else {
                         s(k.name)
                     },
-                }
+                })
             },
         }
     }
@@ -684,13 +684,13 @@ impl Requests {
     fn is(&self, key: &Key, request: &RequestRef<'_>) -> bool {
         let s = &self.strings;
         match request.target {
-            TargetRef::Resource {
+            TargetRef::Resource(ResourceRef {
                 api_group,
                 resource,
                 subresource,
                 namespace,
                 name,
-            } => {
+            }) => {
                 key.api_group != NON_RESOURCE
                     && key.name != FOLDED
                     && s.is(key.name, name)
@@ -836,13 +836,13 @@ impl Requests {
         let strings = &mut self.strings;
         let verb = strings.intern_hinted(last.verb, request.verb);
         match request.target {
-            TargetRef::Resource {
+            TargetRef::Resource(ResourceRef {
                 api_group,
                 resource,
                 subresource,
                 namespace,
                 name,
-            } => Key {
+            }) => Key {
                 verb,
                 api_group: strings.intern_hinted(last.api_group, api_group),
                 resource: strings.intern_hinted(last.resource, resource),
@@ -896,13 +896,13 @@ impl Requests {
         if self.fold_after == 0 {
             return None;
         }
-        let TargetRef::Resource {
+        let TargetRef::Resource(ResourceRef {
             api_group,
             resource,
             subresource,
             namespace,
             name,
-        } = request.target
+        }) = request.target
         else {
             return None;
         };

@@ -3,7 +3,7 @@
 //! RFC 3339 timestamps or durations back from now (`7d`, `36h`).
 
 use crate::error::{Error, Result};
-use crate::request::{RequestRef, TargetRef};
+use crate::request::{RequestRef, ResourceRef, TargetRef};
 use crate::time::parse_rfc3339_micros;
 use regex::Regex;
 
@@ -35,7 +35,7 @@ impl Filter {
         if self.namespace.is_none() && self.namespace_regex.is_none() {
             return true;
         }
-        let TargetRef::Resource { namespace, .. } = request.target else {
+        let TargetRef::Resource(ResourceRef { namespace, .. }) = request.target else {
             return false;
         };
         self.namespace.as_deref().is_none_or(|ns| ns == namespace)
@@ -135,13 +135,13 @@ mod tests {
         };
         let req = |ns| RequestRef {
             verb: "get",
-            target: TargetRef::Resource {
+            target: TargetRef::Resource(ResourceRef {
                 api_group: "",
                 resource: "pods",
                 subresource: "",
                 namespace: ns,
                 name: "",
-            },
+            }),
         };
         assert!(f.wants_request(&req("team-a")));
         assert!(!f.wants_request(&req("kube-system")));

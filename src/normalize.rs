@@ -5,7 +5,9 @@
 
 use crate::decode::native::{Decision, EventDoc, UserDoc};
 use crate::decode::Unusable;
-use crate::request::{split_service_account, Request, RequestRef, ResourceTarget, TargetRef};
+use crate::request::{
+    split_service_account, Request, RequestRef, ResourceRef, ResourceTarget, TargetRef,
+};
 use crate::time::parse_rfc3339_micros;
 
 /// Which stage an event was logged at, for counting one request once.
@@ -126,13 +128,13 @@ pub fn normalize<'a>(
             }
             RequestRef {
                 verb,
-                target: TargetRef::Resource {
+                target: TargetRef::Resource(ResourceRef {
                     api_group,
                     resource,
                     subresource,
                     namespace,
                     name,
-                },
+                }),
             }
         }
         None => {
@@ -265,7 +267,7 @@ mod tests {
             |n| {
                 assert!(matches!(
                     n.request.target,
-                    TargetRef::Resource { name: "", .. }
+                    TargetRef::Resource(ResourceRef { name: "", .. })
                 ));
             },
         );
@@ -274,7 +276,7 @@ mod tests {
             |n| {
                 assert!(matches!(
                     n.request.target,
-                    TargetRef::Resource { name: "p", .. }
+                    TargetRef::Resource(ResourceRef { name: "p", .. })
                 ));
             },
         );
@@ -297,11 +299,11 @@ mod tests {
             |n| {
                 assert!(matches!(
                     n.request.target,
-                    TargetRef::Resource {
+                    TargetRef::Resource(ResourceRef {
                         name: "c",
                         namespace: "n",
                         ..
-                    }
+                    })
                 ));
             },
         );
@@ -310,11 +312,11 @@ mod tests {
             |n| {
                 assert!(matches!(
                     n.request.target,
-                    TargetRef::Resource {
+                    TargetRef::Resource(ResourceRef {
                         name: "x",
                         namespace: "",
                         ..
-                    }
+                    })
                 ));
             },
         );
@@ -323,7 +325,7 @@ mod tests {
             |n| {
                 assert!(matches!(
                     n.request.target,
-                    TargetRef::Resource { name: "", .. }
+                    TargetRef::Resource(ResourceRef { name: "", .. })
                 ));
             },
         );
@@ -375,10 +377,10 @@ mod tests {
             |n| {
                 assert!(matches!(
                     n.request.target,
-                    TargetRef::Resource {
+                    TargetRef::Resource(ResourceRef {
                         api_group: "apps",
                         ..
-                    }
+                    })
                 ));
             },
         );

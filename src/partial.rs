@@ -8,7 +8,7 @@ use crate::aggregate::{Aggregate, Evidence};
 use crate::decode::FileReport;
 use crate::error::{Error, Result};
 use crate::filter::Filter;
-use crate::request::{Request, RequestRef, Target, TargetRef};
+use crate::request::{Request, RequestRef, ResourceRef, Target, TargetRef};
 use crate::source::{self, Source};
 use crate::time::{format_rfc3339_micros, parse_rfc3339_micros};
 use serde::{Deserialize, Serialize};
@@ -280,13 +280,13 @@ pub fn read_from<R: BufRead>(
                     verb: &r.verb,
                     target: match &r.path {
                         Some(path) => TargetRef::NonResource { path },
-                        None => TargetRef::Resource {
+                        None => TargetRef::Resource(ResourceRef {
                             api_group: &r.api_group,
                             resource: &r.resource,
                             subresource: &r.subresource,
                             namespace: &r.namespace,
                             name: &r.name,
-                        },
+                        }),
                     },
                 };
                 if r.verb.is_empty() || r.subject.is_empty() {

@@ -9,7 +9,7 @@ use crate::rbac::{
     Authorizer, ClusterRole, ObjectMeta, RbacSet, Role, RoleBinding, RoleRef, Subject, RBAC_GROUP,
 };
 use crate::request::{
-    split_service_account, Request, RequestRef, ResourceTarget, TargetRef, UserInfo,
+    split_service_account, Request, RequestRef, ResourceRef, ResourceTarget, TargetRef, UserInfo,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -227,48 +227,8 @@ pub struct Generated {
     pub refused: Vec<Request>,
 }
 
-/// The target of a resource request, borrowed.
-#[derive(Clone, Copy)]
-struct Res<'a> {
-    api_group: &'a str,
-    resource: &'a str,
-    subresource: &'a str,
-    namespace: &'a str,
-    name: &'a str,
-}
-
-impl<'a> Res<'a> {
-    fn of(request: &RequestRef<'a>) -> Option<Res<'a>> {
-        match request.target {
-            TargetRef::Resource {
-                api_group,
-                resource,
-                subresource,
-                namespace,
-                name,
-            } => Some(Res {
-                api_group,
-                resource,
-                subresource,
-                namespace,
-                name,
-            }),
-            TargetRef::NonResource { .. } => None,
-        }
-    }
-
-    /// `resource` or `resource/subresource`, as RBAC rules spell it.
-    fn combined_resource(&self) -> String {
-        if self.subresource.is_empty() {
-            self.resource.to_string()
-        } else {
-            format!("{}/{}", self.resource, self.subresource)
-        }
-    }
-}
-
 /// Subresources whose WebSocket form (`get`) is also checked as `create` by the server.
-fn is_streaming(resource: &Res<'_>) -> bool {
+fn is_streaming(resource: &ResourceRef<'_>) -> bool {
     resource.api_group.is_empty()
         && resource.resource == "pods"
         && matches!(resource.subresource, "exec" | "attach" | "portforward")
@@ -300,7 +260,7 @@ type OperationKey<'a> = (&'a str, &'a str, &'a str, &'a str);
 /// operation (and namespace, without namespace expansion).
 fn expansion_keys<'a>(
     verb: &'a str,
-    r: &Res<'a>,
+    r: &ResourceRef<'a>,
     policy: &Policy,
 ) -> ((OperationKey<'a>, &'a str), (OperationKey<'a>, &'a str)) {
     let op = (verb, r.api_group, r.resource, r.subresource);
@@ -377,7 +337,7 @@ pub fn generate_from(
     let mut namespaces_of: HashMap<(OperationKey<'_>, &str), Distinct<'_>> = HashMap::new();
     let mut names_of: HashMap<(OperationKey<'_>, &str), Distinct<'_>> = HashMap::new();
     for o in observed.iter() {
-        if let Some(r) = Res::of(&o.request) {
+        if let TargetRef::Resource(r) = o.request.target {
             let (namespaces_key, names_key) = expansion_keys(o.request.verb, &r, policy);
             namespaces_of
                 .entry(namespaces_key)
@@ -409,7 +369,7 @@ pub fn generate_from(
             }
             continue;
         }
-        let Some(r) = Res::of(&o.request) else {
+        let TargetRef::Resource(r) = o.request.target else {
             continue;
         };
         let (namespaces_key, names_key) = expansion_keys(verb, &r, policy);

@@ -23,10 +23,16 @@ pub struct ResourceTarget {
 impl ResourceTarget {
     /// `resource` or `resource/subresource`, as RBAC rules spell it.
     pub fn combined_resource(&self) -> String {
-        if self.subresource.is_empty() {
-            self.resource.clone()
-        } else {
-            format!("{}/{}", self.resource, self.subresource)
+        self.as_ref().combined_resource()
+    }
+
+    pub fn as_ref(&self) -> ResourceRef<'_> {
+        ResourceRef {
+            api_group: &self.api_group,
+            resource: &self.resource,
+            subresource: &self.subresource,
+            namespace: &self.namespace,
+            name: &self.name,
         }
     }
 }
@@ -89,13 +95,7 @@ impl Request {
         RequestRef {
             verb: &self.verb,
             target: match &self.target {
-                Target::Resource(r) => TargetRef::Resource {
-                    api_group: &r.api_group,
-                    resource: &r.resource,
-                    subresource: &r.subresource,
-                    namespace: &r.namespace,
-                    name: &r.name,
-                },
+                Target::Resource(r) => TargetRef::Resource(r.as_ref()),
                 Target::NonResource { path } => TargetRef::NonResource { path },
             },
         }
@@ -114,16 +114,29 @@ pub struct RequestRef<'a> {
 /// derived orders agree).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum TargetRef<'a> {
-    Resource {
-        api_group: &'a str,
-        resource: &'a str,
-        subresource: &'a str,
-        namespace: &'a str,
-        name: &'a str,
-    },
-    NonResource {
-        path: &'a str,
-    },
+    Resource(ResourceRef<'a>),
+    NonResource { path: &'a str },
+}
+
+/// The borrowed form of `ResourceTarget` (fields in the same order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ResourceRef<'a> {
+    pub api_group: &'a str,
+    pub resource: &'a str,
+    pub subresource: &'a str,
+    pub namespace: &'a str,
+    pub name: &'a str,
+}
+
+impl ResourceRef<'_> {
+    /// `resource` or `resource/subresource`, as RBAC rules spell it.
+    pub fn combined_resource(&self) -> String {
+        if self.subresource.is_empty() {
+            self.resource.to_string()
+        } else {
+            format!("{}/{}", self.resource, self.subresource)
+        }
+    }
 }
 
 impl RequestRef<'_> {
@@ -131,13 +144,13 @@ impl RequestRef<'_> {
         Request {
             verb: self.verb.to_string(),
             target: match self.target {
-                TargetRef::Resource {
+                TargetRef::Resource(ResourceRef {
                     api_group,
                     resource,
                     subresource,
                     namespace,
                     name,
-                } => Target::Resource(ResourceTarget {
+                }) => Target::Resource(ResourceTarget {
                     api_group: api_group.to_string(),
                     resource: resource.to_string(),
                     subresource: subresource.to_string(),
@@ -153,7 +166,7 @@ impl RequestRef<'_> {
 
     pub fn namespace(&self) -> &str {
         match self.target {
-            TargetRef::Resource { namespace, .. } => namespace,
+            TargetRef::Resource(ResourceRef { namespace, .. }) => namespace,
             TargetRef::NonResource { .. } => "",
         }
     }
@@ -163,19 +176,13 @@ impl Hash for RequestRef<'_> {
     fn hash<H: Hasher>(&self, h: &mut H) {
         self.verb.hash(h);
         match self.target {
-            TargetRef::Resource {
-                api_group,
-                resource,
-                subresource,
-                namespace,
-                name,
-            } => {
+            TargetRef::Resource(r) => {
                 0u8.hash(h);
-                api_group.hash(h);
-                resource.hash(h);
-                subresource.hash(h);
-                namespace.hash(h);
-                name.hash(h);
+                r.api_group.hash(h);
+                r.resource.hash(h);
+                r.subresource.hash(h);
+                r.namespace.hash(h);
+                r.name.hash(h);
             }
             TargetRef::NonResource { path } => {
                 1u8.hash(h);
@@ -209,13 +216,13 @@ impl fmt::Display for RequestRef<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.target {
             TargetRef::NonResource { path } => write!(f, "{} {}", self.verb, path),
-            TargetRef::Resource {
+            TargetRef::Resource(ResourceRef {
                 api_group,
                 resource,
                 subresource,
                 namespace,
                 name,
-            } => {
+            }) => {
                 write!(f, "{} ", self.verb)?;
                 if !api_group.is_empty() {
                     write!(f, "{resource}.{api_group}")?;

@@ -7,7 +7,7 @@ use crate::policy::{Observations, Observed};
 use crate::rbac::authorize::rule_allows_ref;
 use crate::rbac::{PolicyRule, RbacSet};
 use crate::render::RuleComments;
-use crate::request::{RequestRef, TargetRef};
+use crate::request::{RequestRef, ResourceRef, TargetRef};
 use crate::risk::{assess, highest, Level, Risk};
 use crate::time::format_rfc3339_micros;
 use serde_json::json;
@@ -146,7 +146,7 @@ impl<'a> RuleMatcher<'a> {
             return rule_allows_ref(self.rule, *request);
         }
         rule_allows_ref(&self.without_names, *request)
-            && matches!(request.target, TargetRef::Resource { name, .. } if self.names.contains(name))
+            && matches!(request.target, TargetRef::Resource(ResourceRef { name, .. }) if self.names.contains(name))
     }
 }
 
@@ -175,9 +175,9 @@ impl<'a> Matched<'a> {
             m.evidence.merge(&o.evidence);
             m.distinct += 1;
             m.verbs.insert(o.request.verb);
-            if let TargetRef::Resource {
+            if let TargetRef::Resource(ResourceRef {
                 namespace, name, ..
-            } = o.request.target
+            }) = o.request.target
             {
                 if !namespace.is_empty() {
                     m.namespaces.push(namespace);

@@ -9,7 +9,7 @@ use audit2role::bootstrap::bootstrap_rbac;
 use audit2role::policy::{generate_from, Naming, Observations, Policy};
 use audit2role::rbac::Authorizer;
 use audit2role::render::{to_yaml, RuleComments};
-use audit2role::request::TargetRef;
+use audit2role::request::{ResourceRef, TargetRef};
 use audit2role::review::{comments, review_from};
 use audit2role::source::expand_sources;
 use audit2role::{read_inputs, ReadOptions};
@@ -180,13 +180,13 @@ fn expected_distinct(unfolded: &Aggregate, k: usize) -> BTreeMap<String, usize> 
         let mut other = 0;
         for r in sub.requests.keys() {
             match r.target {
-                TargetRef::Resource {
+                TargetRef::Resource(ResourceRef {
                     api_group,
                     resource,
                     subresource,
                     namespace,
                     name,
-                } if !name.is_empty() => {
+                }) if !name.is_empty() => {
                     let op = [r.verb, api_group, resource, subresource, namespace];
                     *names.entry(op.map(str::to_string)).or_default() += 1;
                 }

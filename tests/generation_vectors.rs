@@ -7,7 +7,7 @@ use audit2role::normalize::normalize;
 use audit2role::policy::{generate, Naming, Observed, Policy};
 use audit2role::rbac::compact::{atoms_of, without_redundant, Atom};
 use audit2role::rbac::{Authorizer, ClusterRole, RbacSet, Role, RoleBinding};
-use audit2role::request::{Request, RequestRef, ResourceTarget, TargetRef, UserInfo};
+use audit2role::request::{Request, RequestRef, ResourceRef, ResourceTarget, TargetRef, UserInfo};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -223,13 +223,13 @@ fn attributes_match(event: &Value, expected: &Value) -> Result<(), String> {
             RequestRef {
                 verb,
                 target:
-                    TargetRef::Resource {
+                    TargetRef::Resource(ResourceRef {
                         api_group,
                         resource,
                         subresource,
                         namespace,
                         name,
-                    },
+                    }),
             },
             true,
         ) => {

@@ -3,7 +3,7 @@
 //! User/Group/ServiceAccount subjects). Pure functions plus an indexed `Authorizer`.
 
 use super::types::*;
-use crate::request::{Request, RequestRef, TargetRef, UserInfo};
+use crate::request::{Request, RequestRef, ResourceRef, TargetRef, UserInfo};
 use std::collections::HashMap;
 
 /// Does `rule` allow `request`? Subject and namespace are not considered here.
@@ -17,13 +17,13 @@ pub fn rule_allows_ref(rule: &PolicyRule, request: RequestRef<'_>) -> bool {
         return false;
     }
     match request.target {
-        TargetRef::Resource {
+        TargetRef::Resource(ResourceRef {
             api_group,
             resource,
             subresource,
             name,
             ..
-        } => {
+        }) => {
             has_or_star(&rule.api_groups, api_group)
                 && resource_matches(&rule.resources, resource, subresource)
                 && (rule.resource_names.is_empty() || rule.resource_names.iter().any(|n| n == name))
