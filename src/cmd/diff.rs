@@ -222,38 +222,94 @@ pub fn table(d: &SubjectDiff<'_>) -> String {
     s
 }
 
-/// The JSON form for one subject.
-pub fn to_json(d: &SubjectDiff<'_>) -> serde_json::Value {
-    let grant = |g: &GrantUse| {
-        json!({
-            "bindingKind": g.bound.grant.binding_kind,
-            "bindingNamespace": g.bound.grant.binding_namespace,
-            "bindingName": g.bound.grant.binding_name,
-            "roleKind": g.bound.grant.role_kind,
-            "roleName": g.bound.grant.role_name,
-            "ruleIndex": g.bound.rule_index,
-            "scope": g.bound.scope,
-            "rule": serde_json::to_value(&g.bound.rule).unwrap_or_default(),
-            "requests": g.evidence.count(),
-            "distinct": g.distinct,
-            "lastSeen": g.evidence.last.map(format_rfc3339_micros),
-            "risks": g.risks.iter().map(|r| json!({"level": r.level.as_str(), "reason": r.reason})).collect::<Vec<_>>(),
-        })
-    };
+/// The JSON form of one granted rule.
+fn grant_json(g: &GrantUse) -> serde_json::Value {
     json!({
-        "subject": d.subject,
-        "granted": d.grants.len(),
-        "used": d.used(),
-        "score": (d.score() * 10.0).round() / 10.0,
-        "usedGrants": d.grants.iter().filter(|g| g.distinct > 0).map(grant).collect::<Vec<_>>(),
-        "unusedGrants": d.grants.iter().filter(|g| g.distinct == 0).map(grant).collect::<Vec<_>>(),
-        "notAllowed": d.not_allowed().map(|(request, evidence)| json!({
-            "request": request.to_string(),
-            "requests": evidence.count(),
-            "denied": evidence.denied,
-            "lastSeen": evidence.last.map(format_rfc3339_micros),
-        })).collect::<Vec<_>>(),
+        "bindingKind": g.bound.grant.binding_kind,
+        "bindingNamespace": g.bound.grant.binding_namespace,
+        "bindingName": g.bound.grant.binding_name,
+        "roleKind": g.bound.grant.role_kind,
+        "roleName": g.bound.grant.role_name,
+        "ruleIndex": g.bound.rule_index,
+        "scope": g.bound.scope,
+        "rule": serde_json::to_value(&g.bound.rule).unwrap_or_default(),
+        "requests": g.evidence.count(),
+        "distinct": g.distinct,
+        "lastSeen": g.evidence.last.map(format_rfc3339_micros),
+        "risks": g.risks.iter().map(|r| json!({"level": r.level.as_str(), "reason": r.reason})).collect::<Vec<_>>(),
     })
+}
+
+/// The JSON form of one observed request the dump does not allow.
+fn not_allowed_json(request: &RequestRef<'_>, evidence: &Evidence) -> serde_json::Value {
+    json!({
+        "request": request.to_string(),
+        "requests": evidence.count(),
+        "denied": evidence.denied,
+        "lastSeen": evidence.last.map(format_rfc3339_micros),
+    })
+}
+
+/// One subject's JSON report, written as it is serialized: keys in the sorted order of
+/// serde_json's own maps, and the not-allowed requests, which may be millions, turned into
+/// JSON one at a time instead of all at once.
+struct SubjectJson<'r, 'a> {
+    diff: &'r SubjectDiff<'a>,
+    suggested: Option<&'r RbacSet>,
+}
+
+impl serde::Serialize for SubjectJson<'_, '_> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        /// A sequence serialized from an iterator made anew on demand.
+        struct Lazy<F>(F);
+        impl<F, I> serde::Serialize for Lazy<F>
+        where
+            F: Fn() -> I,
+            I: Iterator<Item = serde_json::Value>,
+        {
+            fn serialize<S: serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> std::result::Result<S::Ok, S::Error> {
+                serializer.collect_seq((self.0)())
+            }
+        }
+        let d = self.diff;
+        let grants = |used: bool| {
+            Lazy(move || {
+                d.grants
+                    .iter()
+                    .filter(move |g| (g.distinct > 0) == used)
+                    .map(grant_json)
+            })
+        };
+        // In the order serde_json's own maps keep their keys: sorted.
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("granted", &d.grants.len())?;
+        map.serialize_entry(
+            "notAllowed",
+            &Lazy(|| {
+                d.not_allowed()
+                    .map(|(request, evidence)| not_allowed_json(&request, &evidence))
+            }),
+        )?;
+        map.serialize_entry("score", &json!((d.score() * 10.0).round() / 10.0))?;
+        map.serialize_entry("subject", &d.subject)?;
+        if let Some(set) = self.suggested {
+            map.serialize_entry(
+                "suggested",
+                &json!({"apiVersion": "v1", "kind": "List", "items": render::to_json_items(set)}),
+            )?;
+        }
+        map.serialize_entry("unusedGrants", &grants(false))?;
+        map.serialize_entry("used", &d.used())?;
+        map.serialize_entry("usedGrants", &grants(true))?;
+        map.end()
+    }
 }
 
 /// The least-privilege replacement for a subject (bootstrap roles assumed).
@@ -314,19 +370,33 @@ pub fn run(args: &DiffArgs) -> Result<i32> {
     let mut out = String::new();
     match args.output {
         ReportFormat::Json => {
-            let mut items = Vec::new();
-            for d in &results {
-                let mut v = to_json(d);
-                if args.suggest {
-                    let set = suggestion(&d.subject, &d.observations())?;
-                    v["suggested"] = json!({"apiVersion": "v1", "kind": "List", "items": render::to_json_items(&set)});
-                }
-                items.push(v);
-            }
-            out = format!(
-                "{}\n",
-                serde_json::to_string_pretty(&json!({"subjects": items})).unwrap_or_default()
-            );
+            let suggested = if args.suggest {
+                let sets: Result<Vec<RbacSet>> = results
+                    .iter()
+                    .map(|d| suggestion(&d.subject, &d.observations()))
+                    .collect();
+                Some(sets?)
+            } else {
+                None
+            };
+            let subjects: Vec<SubjectJson<'_, '_>> = results
+                .iter()
+                .enumerate()
+                .map(|(i, diff)| SubjectJson {
+                    diff,
+                    suggested: suggested.as_ref().and_then(|s| s.get(i)),
+                })
+                .collect();
+            // Written as serialized, through a buffer: the report is never whole in memory.
+            let mut writer = std::io::BufWriter::new(std::io::stdout().lock());
+            let mut report = std::collections::BTreeMap::new();
+            report.insert("subjects", subjects);
+            serde_json::to_writer_pretty(&mut writer, &report)
+                .map_err(std::io::Error::from)
+                .and_then(|_| writer.write_all(b"\n"))
+                .and_then(|_| writer.flush())
+                .map_err(|e| Error::Output(e.to_string()))?;
+            return Ok(EXIT_OK);
         }
         ReportFormat::Table => {
             for d in &results {
