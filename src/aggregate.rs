@@ -273,18 +273,10 @@ fn request_hash(request: &RequestRef<'_>) -> u32 {
     let mut h = hasher().build_hasher();
     h.write(request.verb.as_bytes());
     match request.target {
-        TargetRef::Resource(ResourceRef {
-            api_group,
-            resource,
-            subresource,
-            namespace,
-            name,
-        }) => {
-            h.write(api_group.as_bytes());
-            h.write(resource.as_bytes());
-            h.write(subresource.as_bytes());
-            h.write(namespace.as_bytes());
-            h.write(name.as_bytes());
+        TargetRef::Resource(r) => {
+            for field in [r.api_group, r.resource, r.subresource, r.namespace, r.name] {
+                h.write(field.as_bytes());
+            }
         }
         TargetRef::NonResource { path } => h.write(path.as_bytes()),
     }
@@ -684,21 +676,15 @@ impl Requests {
     fn is(&self, key: &Key, request: &RequestRef<'_>) -> bool {
         let s = &self.strings;
         match request.target {
-            TargetRef::Resource(ResourceRef {
-                api_group,
-                resource,
-                subresource,
-                namespace,
-                name,
-            }) => {
+            TargetRef::Resource(r) => {
                 key.api_group != NON_RESOURCE
                     && key.name != FOLDED
-                    && s.is(key.name, name)
-                    && s.is(key.resource, resource)
-                    && s.is(key.namespace, namespace)
+                    && s.is(key.name, r.name)
+                    && s.is(key.resource, r.resource)
+                    && s.is(key.namespace, r.namespace)
                     && s.is(key.verb, request.verb)
-                    && s.is(key.api_group, api_group)
-                    && s.is(key.subresource, subresource)
+                    && s.is(key.api_group, r.api_group)
+                    && s.is(key.subresource, r.subresource)
             }
             TargetRef::NonResource { path } => {
                 key.api_group == NON_RESOURCE
