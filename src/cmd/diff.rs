@@ -367,7 +367,9 @@ pub fn run(args: &DiffArgs) -> Result<i32> {
         eprintln!("No audit events matched any subject");
         return Ok(EXIT_NOT_FOUND);
     }
-    let mut out = String::new();
+    // Written as it is made, through a buffer: the report is never whole in memory.
+    let mut writer = std::io::BufWriter::new(std::io::stdout().lock());
+    let output_error = |e: std::io::Error| Error::Output(e.to_string());
     match args.output {
         ReportFormat::Json => {
             let suggested = if args.suggest {
@@ -387,38 +389,32 @@ pub fn run(args: &DiffArgs) -> Result<i32> {
                     suggested: suggested.as_ref().and_then(|s| s.get(i)),
                 })
                 .collect();
-            // Written as serialized, through a buffer: the report is never whole in memory.
-            let mut writer = std::io::BufWriter::new(std::io::stdout().lock());
             let mut report = std::collections::BTreeMap::new();
             report.insert("subjects", subjects);
             serde_json::to_writer_pretty(&mut writer, &report)
                 .map_err(std::io::Error::from)
                 .and_then(|_| writer.write_all(b"\n"))
-                .and_then(|_| writer.flush())
-                .map_err(|e| Error::Output(e.to_string()))?;
-            return Ok(EXIT_OK);
+                .map_err(output_error)?;
         }
         ReportFormat::Table => {
             for d in &results {
-                out.push_str(&table(d));
+                writer
+                    .write_all(table(d).as_bytes())
+                    .map_err(output_error)?;
             }
             if args.suggest {
                 for d in &results {
                     let set = suggestion(&d.subject, &d.observations())?;
-                    let _ = writeln!(
-                        out,
-                        "---\n# suggested least-privilege RBAC for {}",
+                    let mut text = format!(
+                        "---\n# suggested least-privilege RBAC for {}\n",
                         d.subject.replace(['\n', '\r'], " ")
                     );
-                    out.push_str(&render::to_yaml(&set, &render::RuleComments::new()));
+                    text.push_str(&render::to_yaml(&set, &render::RuleComments::new()));
+                    writer.write_all(text.as_bytes()).map_err(output_error)?;
                 }
             }
         }
     }
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(out.as_bytes())
-        .and_then(|_| stdout.flush())
-        .map_err(|e| Error::Output(e.to_string()))?;
+    writer.flush().map_err(output_error)?;
     Ok(EXIT_OK)
 }
