@@ -297,19 +297,23 @@ struct Strings {
     index: HashTable<u32>,
 }
 
-fn string_at<'a>(text: &'a str, ends: &[usize], id: u32) -> &'a str {
+/// Where string `id` is in the text: it starts where string `id - 1` ends.
+#[inline]
+fn span(ends: &[usize], id: u32) -> std::ops::Range<usize> {
     let i = id as usize;
     let start = if i == 0 { 0 } else { ends[i - 1] };
-    &text[start..ends[i]]
+    start..ends[i]
+}
+
+fn string_at<'a>(text: &'a str, ends: &[usize], id: u32) -> &'a str {
+    &text[span(ends, id)]
 }
 
 /// String `id` as bytes: what comparisons need, without the char boundary checks of
 /// [`string_at`].
 #[inline]
 fn bytes_at<'a>(text: &'a str, ends: &[usize], id: u32) -> &'a [u8] {
-    let i = id as usize;
-    let start = if i == 0 { 0 } else { ends[i - 1] };
-    &text.as_bytes()[start..ends[i]]
+    &text.as_bytes()[span(ends, id)]
 }
 
 impl Strings {
