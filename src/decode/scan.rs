@@ -57,48 +57,27 @@ fn special_masks(chunk: &[u8; 16]) -> (i32, i32) {
     }
 }
 
-/// The first quote, backslash or control character in `bytes`: sixteen bytes at a time with
-/// SSE2 (part of every x86-64), then eight at a time.
+/// The first quote, backslash or control character in `bytes`, and whether it is a quote
+/// (then a string without escapes ends there): sixteen bytes at a time with SSE2 (part of
+/// every x86-64), then eight at a time.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn find_special(bytes: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    while let Some(chunk) = bytes[i..].first_chunk::<16>() {
-        let (special, _) = special_masks(chunk);
-        if special != 0 {
-            return Some(i + special.trailing_zeros() as usize);
-        }
-        i += 16;
-    }
-    find_special_swar(&bytes[i..]).map(|k| i + k)
-}
-
-/// Where a string without escapes ends: the offset of its closing quote when the first
-/// quote, backslash or control character in `bytes` is a quote. `None` means "look closer"
-/// (an escape, a control character, or fewer than sixteen bytes left).
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn plain_string_end(bytes: &[u8]) -> Option<usize> {
+fn find_special(bytes: &[u8]) -> Option<(usize, bool)> {
     let mut i = 0;
     while let Some(chunk) = bytes[i..].first_chunk::<16>() {
         let (special, quote) = special_masks(chunk);
         if special != 0 {
             let first = special & special.wrapping_neg();
-            return (first & quote != 0).then(|| i + first.trailing_zeros() as usize);
+            return Some((i + first.trailing_zeros() as usize, first & quote != 0));
         }
         i += 16;
     }
-    None
+    find_special_swar(&bytes[i..]).map(|k| (i + k, bytes[i + k] == b'"'))
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn plain_string_end(_bytes: &[u8]) -> Option<usize> {
-    None
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn find_special(bytes: &[u8]) -> Option<usize> {
-    find_special_swar(bytes)
+fn find_special(bytes: &[u8]) -> Option<(usize, bool)> {
+    find_special_swar(bytes).map(|k| (k, bytes[k] == b'"'))
 }
 
 /// The first quote, backslash or control character in `bytes`, eight bytes at a time.
@@ -354,32 +333,30 @@ impl<'a> Parser<'a> {
     /// A string's body, the opening quote already taken: (start, end, has escapes).
     #[inline(always)]
     fn string_span(&mut self) -> Option<(usize, usize, bool)> {
+        let b = self.b;
         let start = self.i;
-        if let Some(k) = self.b.get(start..).and_then(plain_string_end) {
-            self.i = start + k + 1;
-            return Some((start, start + k, false));
-        }
+        // Kept local, stored once: the position of the next byte to look at.
+        let mut i = start;
         let mut escaped = false;
         loop {
-            let rest = &self.b[self.i..];
-            let k = find_special(rest)?;
-            if rest[k] < 0x20 {
+            let (k, quote) = find_special(b.get(i..)?)?;
+            i += k;
+            if quote {
+                self.i = i + 1;
+                return Some((start, i, escaped));
+            }
+            if b[i] < 0x20 {
                 return None;
             }
-            self.i += k;
-            if self.b[self.i] == b'"' {
-                self.i += 1;
-                return Some((start, self.i - 1, escaped));
-            }
             escaped = true;
-            match *self.b.get(self.i + 1)? {
-                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.i += 2,
+            match *b.get(i + 1)? {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
                 b'u' => {
-                    let hex = self.b.get(self.i + 2..self.i + 6)?;
+                    let hex = b.get(i + 2..i + 6)?;
                     if !hex.iter().all(u8::is_ascii_hexdigit) {
                         return None;
                     }
-                    self.i += 6;
+                    i += 6;
                 }
                 _ => return None,
             }
@@ -967,13 +944,8 @@ mod tests {
         for start in 0..bytes.len() {
             for end in start..bytes.len().min(start + 40) {
                 let b = &bytes[start..end];
-                assert_eq!(find_special(b), slow(b), "{b:?}");
-                // When the fast path answers, it is where the first special byte is, and
-                // that byte is a quote.
-                if let Some(k) = plain_string_end(b) {
-                    assert_eq!(slow(b), Some(k), "{b:?}");
-                    assert_eq!(b[k], b'"', "{b:?}");
-                }
+                let first = slow(b);
+                assert_eq!(find_special(b), first.map(|k| (k, b[k] == b'"')), "{b:?}");
                 assert_eq!(find_special_swar(b), slow(b), "{b:?}");
             }
         }
