@@ -9,8 +9,8 @@ use audit2role::aggregate::{Aggregate, Filter};
 use audit2role::decode::native::EventDoc;
 use audit2role::decode::scan::scan_event_into;
 use audit2role::decode::{read_lines, FileReport};
-use audit2role::normalize::normalize;
-use audit2role::source::Source;
+use audit2role::read::Source;
+use audit2role::request::normalize::normalize;
 use audit2role::{read_inputs, ReadOptions};
 use std::time::Instant;
 

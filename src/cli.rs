@@ -174,10 +174,10 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub strict: bool,
     /// Name of the generated objects; {subject} (or ${user}) is replaced by the subject.
-    #[arg(long, value_name = "TEMPLATE", default_value = crate::names::DEFAULT_NAME_TEMPLATE)]
+    #[arg(long, value_name = "TEMPLATE", default_value = audit2role::generate::names::DEFAULT_NAME_TEMPLATE)]
     pub generate_name: String,
     /// Labels as k=v,k2=v2; {subject} is replaced by the subject as a label value.
-    #[arg(long, value_name = "LABELS", default_value = crate::names::DEFAULT_LABELS)]
+    #[arg(long, value_name = "LABELS", default_value = audit2role::generate::names::DEFAULT_LABELS)]
     pub generate_labels: String,
     /// Annotations as k=v,k2=v2; {subject} is replaced by the subject.
     #[arg(long, value_name = "ANNOTATIONS", default_value = "")]
@@ -191,7 +191,7 @@ pub struct GenerateArgs {
     pub evidence: bool,
     /// Exit 3 when a generated rule is at or above this risk level (after writing it).
     #[arg(long, value_enum, value_name = "LEVEL")]
-    pub fail_on_risk: Option<crate::risk::Level>,
+    pub fail_on_risk: Option<audit2role::generate::risk::Level>,
 }
 
 #[derive(Args, Debug, Clone, Default)]

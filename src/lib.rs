@@ -3,32 +3,20 @@
 //! The pipeline: read (`source`) → decode (`decode`) → normalize (`normalize`) → filter and
 //! aggregate (`aggregate`) → generate (`policy`) → compact (`rbac::compact`) → render
 //! (`render`). `rbac` holds the authorizer that `check`, generation and the tests share.
-
 pub mod aggregate;
-pub mod bootstrap;
-pub mod cli;
-pub mod cmd;
 pub mod decode;
 pub mod error;
-pub mod filter;
-pub mod names;
-pub mod normalize;
-pub mod outdir;
-pub mod partial;
-pub mod pipeline;
-pub mod policy;
+pub mod generate;
 pub mod rbac;
+pub mod read;
 pub mod render;
 pub mod request;
-pub mod review;
-pub mod risk;
-pub mod source;
 pub mod time;
 
 use aggregate::{Aggregate, Filter};
 use decode::FileReport;
 use error::Result;
-use source::Source;
+use read::Source;
 use std::io::Write;
 
 /// How to read the inputs.
@@ -68,7 +56,7 @@ pub fn read_inputs(
         }
     }
     // Partial aggregates (detected by content) are merged in; logs are read.
-    let partial_flags: Vec<bool> = sources.iter().map(partial::is_partial).collect();
+    let partial_flags: Vec<bool> = sources.iter().map(aggregate::partial::is_partial).collect();
     let logs: Vec<Source> = sources
         .iter()
         .zip(&partial_flags)
@@ -86,7 +74,7 @@ pub fn read_inputs(
                 ..FileReport::default()
             });
         } else if is_partial {
-            let (_, inputs) = partial::read(src, &options.filter, &mut aggregate)?;
+            let (_, inputs) = aggregate::partial::read(src, &options.filter, &mut aggregate)?;
             ordered.extend(inputs);
         } else {
             ordered.extend(log_reports.next());
@@ -107,7 +95,7 @@ fn read_readable(
     };
     let threads = options.effective_threads();
     if threads > 1 && !options.strict_input {
-        return pipeline::read_parallel(
+        return read::parallel::read_parallel(
             sources,
             &options.filter,
             prefilter.as_ref(),
@@ -124,7 +112,7 @@ fn read_readable(
             options.strict_input,
             prefilter.as_ref(),
             |event, list_version, _line| {
-                let normalized = normalize::normalize(event, list_version)?;
+                let normalized = request::normalize::normalize(event, list_version)?;
                 aggregate.add(&normalized, &options.filter);
                 Ok(())
             },

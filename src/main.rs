@@ -1,8 +1,10 @@
 //! The `audit2role` binary: parse the command line, run the library, map errors to exit codes.
 
-use audit2role::cli::{Cli, Command};
-use audit2role::cmd;
+mod cli;
+mod cmd;
+
 use clap::{CommandFactory, FromArgMatches};
+use cli::{Cli, Command};
 
 fn main() {
     let command = Cli::command().bin_name(cmd::docs::display_name());

@@ -6,7 +6,7 @@
 mod common;
 
 use audit2role::decode::FileReport;
-use audit2role::source::expand_sources;
+use audit2role::read::expand_sources;
 use audit2role::{read_inputs, ReadOptions};
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -5,7 +5,7 @@
 
 mod common;
 
-use audit2role::policy::Policy;
+use audit2role::generate::policy::Policy;
 use common::{check_all_subjects, corpus_dir};
 
 /// Native-format logs (JSON lines, EventLists, Panther-stored EKS events).

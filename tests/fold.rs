@@ -5,13 +5,13 @@
 //! `--expand-multi-name=false` or `--out-dir`).
 
 use audit2role::aggregate::{Aggregate, FOLDED_NAME};
-use audit2role::bootstrap::bootstrap_rbac;
-use audit2role::policy::{generate_from, Naming, Observations, Policy};
+use audit2role::generate::policy::{generate_from, Naming, Observations, Policy};
+use audit2role::generate::review::{comments, review_from};
+use audit2role::rbac::bootstrap::bootstrap_rbac;
 use audit2role::rbac::Authorizer;
+use audit2role::read::expand_sources;
 use audit2role::render::{to_yaml, RuleComments};
 use audit2role::request::{ResourceRef, TargetRef};
-use audit2role::review::{comments, review_from};
-use audit2role::source::expand_sources;
 use audit2role::{read_inputs, ReadOptions};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

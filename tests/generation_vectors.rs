@@ -3,10 +3,10 @@
 //! objects and bindings, in no more rules. Also the event → attributes conversions.
 
 use audit2role::decode::native::parse_value;
-use audit2role::normalize::normalize;
-use audit2role::policy::{generate, Naming, Observed, Policy};
+use audit2role::generate::policy::{generate, Naming, Observed, Policy};
 use audit2role::rbac::compact::{atoms_of, without_redundant, Atom};
 use audit2role::rbac::{Authorizer, ClusterRole, RbacSet, Role, RoleBinding};
+use audit2role::request::normalize::normalize;
 use audit2role::request::{Request, RequestRef, ResourceRef, ResourceTarget, TargetRef, UserInfo};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -305,16 +305,16 @@ fn cli_naming_examples_keep_audit2rbac_names() {
     for case in v["cli_naming_examples"].as_array().unwrap() {
         let user = s(case, "user");
         assert_eq!(
-            audit2role::names::object_name("audit2rbac:${user}", &user),
+            audit2role::generate::names::object_name("audit2rbac:${user}", &user),
             s(case, "name"),
             "{user}"
         );
         assert_eq!(
-            audit2role::names::label_value(&user),
+            audit2role::generate::names::label_value(&user),
             s(&case["labels"], "audit2rbac.liggitt.net/user")
         );
         if let Some(subject) = case.get("binding_subject") {
-            let got = audit2role::policy::binding_subject(&user);
+            let got = audit2role::generate::policy::binding_subject(&user);
             assert_eq!(
                 (got.kind.as_str(), got.name.as_str(), got.namespace.as_str()),
                 (

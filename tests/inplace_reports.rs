@@ -8,14 +8,16 @@
 mod common;
 
 use audit2role::aggregate::Evidence;
-use audit2role::names::{object_name, parse_pairs, DEFAULT_LABELS, DEFAULT_NAME_TEMPLATE};
-use audit2role::policy::{generate, Naming, Observed, Policy};
+use audit2role::generate::names::{
+    object_name, parse_pairs, DEFAULT_LABELS, DEFAULT_NAME_TEMPLATE,
+};
+use audit2role::generate::policy::{generate, Naming, Observed, Policy};
+use audit2role::generate::review::describe_rule;
+use audit2role::generate::risk::assess;
 use audit2role::rbac::authorize::{rule_allows, BoundRule};
 use audit2role::rbac::read::read_rbac_file;
 use audit2role::rbac::Authorizer;
 use audit2role::render;
-use audit2role::review::describe_rule;
-use audit2role::risk::assess;
 use audit2role::time::format_rfc3339_micros;
 use common::{aggregate_of, observed_requests, run, stderr, stdout};
 use serde_json::json;
@@ -328,7 +330,7 @@ fn old_suggestion(subject: &str, observed: &[Observed]) -> audit2role::rbac::Rba
         labels: parse_pairs(DEFAULT_LABELS, subject, true, "labels").expect("default labels"),
         annotations: Default::default(),
     };
-    let existing = Authorizer::new(audit2role::bootstrap::bootstrap_rbac());
+    let existing = Authorizer::new(audit2role::rbac::bootstrap::bootstrap_rbac());
     generate(subject, observed, &existing, &Policy::default(), &naming).rbac
 }
 
@@ -415,7 +417,7 @@ fn check_writes_what_the_owned_path_wrote() {
     assert_eq!(f.eve.len(), NAMES + 4 + 3);
     // check assumes the bootstrap roles (discovery URLs for authenticated users).
     let mut assumed = read_rbac_file(&f.rbac).expect("rbac reads");
-    assumed.extend(audit2role::bootstrap::bootstrap_rbac());
+    assumed.extend(audit2role::rbac::bootstrap::bootstrap_rbac());
     let assumed = Authorizer::new(assumed);
     let (want, denied) = old_check(&f.eve, &assumed);
     // Allowed for every identity: ns0 (eve by name), ns1 only when always made as devs,

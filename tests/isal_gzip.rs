@@ -3,7 +3,7 @@
 //! a silent short read) on truncated, corrupt or garbage-tailed input.
 #![cfg(feature = "isal")]
 
-use audit2role::source::isal::IsalGzDecoder;
+use audit2role::read::isal::IsalGzDecoder;
 use flate2::bufread::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
@@ -102,12 +102,12 @@ fn multi_member_output_matches_zlib_rs_for_any_read_sizes() {
 #[test]
 fn source_decompress_reads_members_through_isal() {
     let (plain, gz) = members();
-    let src = audit2role::source::Source {
+    let src = audit2role::read::Source {
         name: "mem.gz".to_string(),
         path: None,
         problem: None,
     };
-    let reader = audit2role::source::decompress(&src, io::Cursor::new(gz)).unwrap();
+    let reader = audit2role::read::decompress(&src, io::Cursor::new(gz)).unwrap();
     let (out, err) = read_all(reader, 1 << 20);
     assert!(err.is_none(), "{err:?}");
     assert!(out == plain);

@@ -6,12 +6,12 @@
 mod common;
 
 use audit2role::aggregate::Aggregate;
-use audit2role::bootstrap::bootstrap_rbac;
-use audit2role::cmd::generate::LARGE_OBJECT;
-use audit2role::policy::{generate, generate_from, Naming, Observations, Policy};
+use audit2role::generate::policy::{generate, generate_from, Naming, Observations, Policy};
+use audit2role::generate::review::{comments, report_json, review, review_from};
+use audit2role::generate::LARGE_OBJECT;
+use audit2role::rbac::bootstrap::bootstrap_rbac;
 use audit2role::rbac::read::read_rbac_file;
 use audit2role::rbac::Authorizer;
-use audit2role::review::{comments, report_json, review, review_from};
 use common::{aggregate_of, observed_requests, run, stderr, stdout, uncovered};
 use std::path::PathBuf;
 

@@ -3,8 +3,10 @@
 //! characters, label values are valid and at most 63, and `--out-dir` file names are safe
 //! and distinct.
 
-use audit2role::names::{label_value, object_name, valid_label_value, DEFAULT_NAME_TEMPLATE};
-use audit2role::outdir::file_names;
+use audit2role::generate::names::{
+    label_value, object_name, valid_label_value, DEFAULT_NAME_TEMPLATE,
+};
+use audit2role::render::outdir::file_names;
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 

@@ -4,7 +4,7 @@
 
 use audit2role::aggregate::Aggregate;
 use audit2role::decode::FileReport;
-use audit2role::source::expand_sources;
+use audit2role::read::expand_sources;
 use audit2role::{read_inputs, ReadOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};

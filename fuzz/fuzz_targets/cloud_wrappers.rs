@@ -6,7 +6,7 @@
 
 use audit2role::aggregate::{Aggregate, Filter};
 use audit2role::decode::{read_lines, FileReport};
-use audit2role::normalize::normalize;
+use audit2role::request::normalize::normalize;
 use libfuzzer_sys::fuzz_target;
 
 fn decode(bytes: &[u8]) {

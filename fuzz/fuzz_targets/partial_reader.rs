@@ -3,7 +3,7 @@
 #![no_main]
 
 use audit2role::aggregate::{Aggregate, Filter};
-use audit2role::partial::{read_from, write};
+use audit2role::aggregate::partial::{read_from, write};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

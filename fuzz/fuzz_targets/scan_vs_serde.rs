@@ -6,7 +6,7 @@
 
 use audit2role::decode::native::parse;
 use audit2role::decode::scan::{scan_event, scan_event_strict};
-use audit2role::normalize::normalize;
+use audit2role::request::normalize::normalize;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -3,8 +3,9 @@
 
 use crate::cli::AggregateArgs;
 use crate::cmd::read_logs;
-use crate::error::{Error, Result, EXIT_OK};
-use crate::{outdir, partial};
+use audit2role::aggregate::partial;
+use audit2role::error::{Error, Result, EXIT_OK};
+use audit2role::render::outdir;
 use std::io::Write;
 
 pub fn run(args: &AggregateArgs) -> Result<i32> {

@@ -2,10 +2,10 @@
 
 use crate::cli::CheckArgs;
 use crate::cmd::{assumed_rbac, no_match_message, read_logs, subject_name};
-use crate::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK};
-use crate::policy::Users;
-use crate::rbac::Authorizer;
-use crate::time::format_rfc3339_micros;
+use audit2role::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK};
+use audit2role::generate::policy::Users;
+use audit2role::rbac::Authorizer;
+use audit2role::time::format_rfc3339_micros;
 use std::io::Write;
 
 pub fn run(args: &CheckArgs) -> Result<i32> {

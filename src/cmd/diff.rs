@@ -3,20 +3,22 @@
 //! were never used (with their risks), which observed requests the dump does not allow,
 //! and a score. `--suggest` adds the least-privilege replacement.
 
-use crate::aggregate::{Evidence, SortedRequests, SubjectAggregate};
 use crate::cli::{DiffArgs, ReportFormat};
 use crate::cmd::{no_match_message, read_logs, subject_name};
-use crate::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK};
-use crate::names::{object_name, parse_pairs, DEFAULT_LABELS, DEFAULT_NAME_TEMPLATE};
-use crate::policy::{generate_from, Naming, Observations, Policy, Users};
-use crate::rbac::authorize::{rule_allows_ref, BoundRule};
-use crate::rbac::read::read_rbac_file;
-use crate::rbac::{Authorizer, RbacSet};
-use crate::render;
-use crate::request::{RequestRef, UserInfo};
-use crate::review::describe_rule;
-use crate::risk::{assess, Risk};
-use crate::time::format_rfc3339_micros;
+use audit2role::aggregate::{Evidence, SortedRequests, SubjectAggregate};
+use audit2role::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK};
+use audit2role::generate::names::{
+    object_name, parse_pairs, DEFAULT_LABELS, DEFAULT_NAME_TEMPLATE,
+};
+use audit2role::generate::policy::{generate_from, Naming, Observations, Policy, Users};
+use audit2role::generate::review::describe_rule;
+use audit2role::generate::risk::{assess, Risk};
+use audit2role::rbac::authorize::{rule_allows_ref, BoundRule};
+use audit2role::rbac::read::read_rbac_file;
+use audit2role::rbac::{Authorizer, RbacSet};
+use audit2role::render;
+use audit2role::request::{RequestRef, UserInfo};
+use audit2role::time::format_rfc3339_micros;
 use serde_json::json;
 use std::fmt::Write as _;
 use std::io::Write;
@@ -319,7 +321,7 @@ fn suggestion(subject: &str, observed: &Observations<'_>) -> Result<RbacSet> {
         labels: parse_pairs(DEFAULT_LABELS, subject, true, "labels")?,
         annotations: Default::default(),
     };
-    let existing = Authorizer::new(crate::bootstrap::bootstrap_rbac());
+    let existing = Authorizer::new(audit2role::rbac::bootstrap::bootstrap_rbac());
     Ok(generate_from(subject, observed, &existing, &Policy::default(), &naming).rbac)
 }
 
@@ -338,7 +340,7 @@ pub fn run(args: &DiffArgs) -> Result<i32> {
     for f in &args.rbac {
         dump.extend(read_rbac_file(f)?);
     }
-    crate::rbac::aggregation::resolve_aggregation(&mut dump);
+    audit2role::rbac::aggregation::resolve_aggregation(&mut dump);
     let authorizer = Authorizer::new(dump);
     let (aggregate, _) = read_logs(&args.input, subjects.clone(), &args.subject.window)?;
     let names: Vec<String> = if subjects.is_empty() {

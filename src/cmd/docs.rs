@@ -2,7 +2,7 @@
 //! from the command-line definitions so they never drift from the flags.
 
 use crate::cli::Cli;
-use crate::error::{Error, Result, EXIT_OK};
+use audit2role::error::{Error, Result, EXIT_OK};
 use clap::CommandFactory;
 use std::io::Write;
 

@@ -3,92 +3,22 @@
 
 use crate::cli::{GenerateArgs, OutputFormat};
 use crate::cmd::{assumed_rbac, named_subjects, no_match_message, read_logs_folding};
-use crate::decode::FileReport;
-use crate::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK, EXIT_RISK};
-use crate::names::{object_name, parse_pairs};
-use crate::outdir;
-use crate::policy::{generate_from, Naming, Observations, Policy};
-use crate::rbac::Authorizer;
-use crate::render;
-use crate::request::split_service_account;
-use crate::review::RuleReport;
-use crate::review::{comments, describe_rule, report_json, review_from};
-use crate::time::format_rfc3339_micros;
+use audit2role::decode::FileReport;
+use audit2role::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK, EXIT_RISK};
+use audit2role::generate::names::{object_name, parse_pairs};
+use audit2role::generate::policy::{generate_from, Naming, Observations, Policy};
+use audit2role::generate::review::RuleReport;
+use audit2role::generate::review::{comments, describe_rule, report_json, review_from};
+use audit2role::generate::size_warning;
+use audit2role::rbac::Authorizer;
+use audit2role::render;
+use audit2role::render::outdir;
+use audit2role::request::split_service_account;
+use audit2role::time::format_rfc3339_micros;
 use regex::Regex;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::io::Write;
-
-/// An object listing more resource names and URLs than this gets a warning: a Role of
-/// ten thousand names is far beyond review, and at some tens of thousands an object nears
-/// the API server's size limit for one object (etcd stores at most 1.5 MiB).
-pub const LARGE_OBJECT: usize = 10_000;
-
-/// A warning when some generated object lists more than [`LARGE_OBJECT`] resource names
-/// and URLs: how many, where, and how to make the output smaller.
-fn size_warning(subject: &str, rbac: &crate::rbac::RbacSet, policy: &Policy) -> Option<String> {
-    let count = |rules: &[crate::rbac::PolicyRule]| -> (usize, usize) {
-        rules.iter().fold((0, 0), |(names, urls), r| {
-            (
-                names + r.resource_names.len(),
-                urls + r.non_resource_urls.len(),
-            )
-        })
-    };
-    let objects = rbac
-        .roles
-        .iter()
-        .map(|r| {
-            (
-                format!("Role {}/{}", r.metadata.namespace, r.metadata.name),
-                count(&r.rules),
-            )
-        })
-        .chain(
-            rbac.cluster_roles
-                .iter()
-                .map(|r| (format!("ClusterRole {}", r.metadata.name), count(&r.rules))),
-        );
-    let mut large = 0;
-    let (mut names, mut urls) = (0, 0);
-    let mut largest: Option<(String, usize)> = None;
-    for (object, (n, u)) in objects {
-        if n + u <= LARGE_OBJECT {
-            continue;
-        }
-        large += 1;
-        names += n;
-        urls += u;
-        if largest.as_ref().is_none_or(|(_, m)| n + u > *m) {
-            largest = Some((object, n + u));
-        }
-    }
-    let (object, most) = largest?;
-    let mut hints = Vec::new();
-    if names > 0 && policy.strict {
-        hints.push("drop --strict so that many names become any name");
-    } else if names > 0 && !policy.expand_multi_name {
-        hints.push("drop --expand-multi-name=false so that many names become any name");
-    }
-    if urls > 0 {
-        hints.push("grant a URL prefix (/path/*) by hand instead");
-    }
-    hints.push(if names > 0 {
-        "narrow the input with --namespace, --namespace-regex, --since or --until"
-    } else {
-        "narrow the input with --since or --until"
-    });
-    let objects = if large == 1 {
-        object
-    } else {
-        format!("{large} objects (the largest, {object}, {most})")
-    };
-    Some(format!(
-        "warning: {subject}: very large output: {objects} list{} {names} resource names and {urls} URLs (more than {LARGE_OBJECT} in one object is beyond review and may exceed the API server's object size limit); {}",
-        if large == 1 { "s" } else { "" },
-        hints.join("; ")
-    ))
-}
 
 /// Names an operation keeps before further new names fold (see [`fold_names_after`]).
 pub const FOLD_NAMES_AFTER: u32 = 64;
@@ -97,7 +27,7 @@ pub const FOLD_NAMES_AFTER: u32 = 64;
 /// compare the two.
 pub const NO_FOLD_ENV: &str = "AUDIT2ROLE_NO_FOLD";
 
-/// Whether names may fold while reading ([`crate::filter::Filter::fold_names_after`]): only
+/// Whether names may fold while reading ([`audit2role::request::select::Filter::fold_names_after`]): only
 /// when nothing written can depend on which names were folded.
 ///
 /// - The output lists no names of an operation with K ≥ 2 names: name expansion is on
@@ -196,7 +126,7 @@ struct SubjectOutput<'a> {
     subject: String,
     /// The subject's requests, read in place from the aggregate.
     observed: Observations<'a>,
-    generated: crate::policy::Generated,
+    generated: audit2role::generate::policy::Generated,
     reports: Vec<RuleReport>,
     masters: bool,
 }

@@ -3,10 +3,10 @@
 
 use crate::cli::{LookupArgs, ReportFormat};
 use crate::cmd::{dump_rbac, table_lines};
-use crate::error::{Error, Result, EXIT_OK};
-use crate::rbac::authorize::subject_matches;
-use crate::rbac::{PolicyRule, RbacSet, RoleBinding};
-use crate::request::{split_service_account, UserInfo};
+use audit2role::error::{Error, Result, EXIT_OK};
+use audit2role::rbac::authorize::subject_matches;
+use audit2role::rbac::{PolicyRule, RbacSet, RoleBinding};
+use audit2role::request::{split_service_account, UserInfo};
 use serde_json::{json, Value};
 use std::io::Write;
 

@@ -10,15 +10,15 @@ pub mod lookup;
 pub mod stats;
 pub mod who_can;
 
-use crate::aggregate::{Aggregate, Filter};
-use crate::bootstrap::bootstrap_rbac;
 use crate::cli::{InputArgs, SubjectArgs, WindowArgs};
-use crate::decode::FileReport;
-use crate::error::{Error, Result};
-use crate::rbac::read::read_rbac_file;
-use crate::rbac::RbacSet;
-use crate::request::split_service_account;
-use crate::{read_inputs, source, write_input_problems, ReadOptions};
+use audit2role::aggregate::{Aggregate, Filter};
+use audit2role::decode::FileReport;
+use audit2role::error::{Error, Result};
+use audit2role::rbac::bootstrap::bootstrap_rbac;
+use audit2role::rbac::read::read_rbac_file;
+use audit2role::rbac::RbacSet;
+use audit2role::request::split_service_account;
+use audit2role::{read, read_inputs, write_input_problems, ReadOptions};
 
 /// The user name of `--serviceaccount NS:NAME`.
 pub fn service_account_username(sa: &str) -> Result<String> {
@@ -78,7 +78,7 @@ pub fn assumed_rbac(files: &[String], bootstrap: bool) -> Result<RbacSet> {
 
 /// The event filter the flags ask for, keeping `subjects` (all when empty).
 pub fn filter_from(args: &WindowArgs, subjects: Vec<String>) -> Result<Filter> {
-    let now = crate::filter::now_micros();
+    let now = audit2role::request::select::now_micros();
     let namespace_regex = match &args.namespace_regex {
         Some(re) => Some(
             regex::Regex::new(re)
@@ -88,7 +88,7 @@ pub fn filter_from(args: &WindowArgs, subjects: Vec<String>) -> Result<Filter> {
     };
     let bound = |v: &Option<String>, flag: &str| -> Result<Option<i64>> {
         v.as_deref()
-            .map(|v| crate::filter::parse_time_bound(v, now, flag))
+            .map(|v| audit2role::request::select::parse_time_bound(v, now, flag))
             .transpose()
     };
     let filter = Filter {
@@ -132,7 +132,7 @@ pub fn read_logs_folding(
             "no input: give audit log files or directories (or - for stdin)".to_string(),
         ));
     }
-    let sources = source::expand_sources(&args)?;
+    let sources = read::expand_sources(&args)?;
     let options = ReadOptions {
         filter,
         strict_input: input.strict_input,
@@ -192,6 +192,6 @@ pub fn write_table(out: &mut dyn std::io::Write, rows: &[Vec<String>]) -> Result
 /// a dump of a cluster has its own).
 pub fn dump_rbac(files: &[String]) -> Result<RbacSet> {
     let mut set = assumed_rbac(files, false)?;
-    crate::rbac::resolve_aggregation(&mut set);
+    audit2role::rbac::resolve_aggregation(&mut set);
     Ok(set)
 }

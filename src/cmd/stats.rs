@@ -3,7 +3,7 @@
 
 use crate::cli::StatsArgs;
 use crate::cmd::read_logs;
-use crate::error::{Result, EXIT_OK};
+use audit2role::error::{Result, EXIT_OK};
 
 pub fn run(args: &StatsArgs) -> Result<i32> {
     let (aggregate, reports) = read_logs(&args.input, Vec::new(), &Default::default())?;

@@ -2,14 +2,14 @@
 //! make one request, with the binding and role that grant it; with audit logs, whether and
 //! when each of them made such a request, and who made one allowed only through a group.
 
-use crate::aggregate::{Aggregate, Evidence};
 use crate::cli::{InputArgs, ReportFormat, WhoCanArgs};
 use crate::cmd::{dump_rbac, read_logs, write_table};
-use crate::error::{Error, Result, EXIT_OK};
-use crate::rbac::authorize::{subject_matches, Grant};
-use crate::rbac::{Authorizer, RoleBinding, Subject};
-use crate::request::{Request, ResourceTarget, Target, UserInfo};
-use crate::time::format_rfc3339_micros;
+use audit2role::aggregate::{Aggregate, Evidence};
+use audit2role::error::{Error, Result, EXIT_OK};
+use audit2role::rbac::authorize::{subject_matches, Grant};
+use audit2role::rbac::{Authorizer, RoleBinding, Subject};
+use audit2role::request::{Request, ResourceTarget, Target, UserInfo};
+use audit2role::time::format_rfc3339_micros;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -450,7 +450,7 @@ fn seen_through_groups(
             name: name.to_string(),
             groups: vec![],
         };
-        let who = match crate::request::split_service_account(name) {
+        let who = match audit2role::request::split_service_account(name) {
             Some((ns, sa)) => Who {
                 kind: "ServiceAccount".into(),
                 name: sa.to_string(),

@@ -3,14 +3,13 @@
 //! an array) that runs until its brackets close. Unusable lines are counted per reason, with
 //! the first few kept as examples, and never stop the run unless `--strict-input` is given.
 
-pub mod aks;
-pub mod eks;
-pub mod gke;
+pub mod cloud;
 pub mod native;
 pub mod scan;
 
 use crate::error::{Error, Result};
-use crate::source::{self, Source};
+use crate::read::{self, Source};
+use cloud::{aks, eks, gke};
 use native::EventDoc;
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -100,7 +99,7 @@ pub fn read_events_with<F>(
 where
     F: FnMut(&EventDoc<'_>, Option<&str>, u64) -> std::result::Result<(), Unusable>,
 {
-    let reader = source::open(src)?;
+    let reader = read::open(src)?;
     let mut report = FileReport {
         name: src.name.clone(),
         ..FileReport::default()

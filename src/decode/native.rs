@@ -48,11 +48,11 @@ pub struct EventDoc<'a> {
     #[serde(borrow, default)]
     pub items: Option<Vec<EventDoc<'a>>>,
 
-    // Cloud wrappers around events (`super::gke`, `super::eks`, `super::aks`). A native
+    // Cloud wrappers around events (`super::cloud::gke`, `super::cloud::eks`, `super::cloud::aks`). A native
     // event has none of these; the scanner leaves any line that sets one to serde_json.
     /// GKE (Cloud Logging `LogEntry`): the AuditLog payload.
     #[serde(borrow, default)]
-    pub proto_payload: Option<Box<super::gke::ProtoPayload<'a>>>,
+    pub proto_payload: Option<Box<super::cloud::gke::ProtoPayload<'a>>>,
     /// GKE: when Cloud Logging received the entry (`timestamp` is when it happened).
     #[serde(borrow, default)]
     pub receive_timestamp: Option<Str<'a>>,
@@ -64,10 +64,10 @@ pub struct EventDoc<'a> {
     pub message_type: Option<Str<'a>>,
     /// EKS: the log events of a subscription batch.
     #[serde(borrow, default)]
-    pub log_events: Option<Vec<super::eks::LogEvent<'a>>>,
+    pub log_events: Option<Vec<super::cloud::eks::LogEvent<'a>>>,
     /// EKS: the events of `aws logs filter-log-events` output.
     #[serde(borrow, default)]
-    pub events: Option<Vec<super::eks::LogEvent<'a>>>,
+    pub events: Option<Vec<super::cloud::eks::LogEvent<'a>>>,
     /// EKS: one CloudWatch Logs record; the event as a JSON string.
     #[serde(borrow, default)]
     pub message: Option<Str<'a>>,
@@ -82,7 +82,7 @@ pub struct EventDoc<'a> {
     pub category: Option<Str<'a>>,
     /// AKS: the record's properties; the event is in `properties.log`.
     #[serde(borrow, default)]
-    pub properties: Option<Box<super::aks::Properties<'a>>>,
+    pub properties: Option<Box<super::cloud::aks::Properties<'a>>>,
 }
 
 impl EventDoc<'_> {

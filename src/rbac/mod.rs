@@ -3,6 +3,7 @@
 
 pub mod aggregation;
 pub mod authorize;
+pub mod bootstrap;
 pub mod compact;
 pub mod read;
 pub mod types;

@@ -4,12 +4,12 @@
 #![allow(dead_code)]
 
 use audit2role::aggregate::{Aggregate, SubjectAggregate};
-use audit2role::bootstrap::bootstrap_rbac;
-use audit2role::policy::{generate, Naming, Observed, Policy};
+use audit2role::generate::policy::{generate, Naming, Observed, Policy};
+use audit2role::rbac::bootstrap::bootstrap_rbac;
 use audit2role::rbac::compact::{atoms_of, Atom};
 use audit2role::rbac::{Authorizer, RbacSet};
+use audit2role::read::expand_sources;
 use audit2role::request::Target;
-use audit2role::source::expand_sources;
 use audit2role::{read_inputs, ReadOptions};
 use std::path::{Path, PathBuf};
 

@@ -19,8 +19,8 @@ use crate::aggregate::{Aggregate, Filter, Position};
 use crate::decode::native::EventDoc;
 use crate::decode::{read_error_message, FileReport, LineDecoder, Prefilter, Unusable};
 use crate::error::Result;
-use crate::normalize;
-use crate::source::{self, Source};
+use crate::read::{self, Source};
+use crate::request::normalize;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -463,12 +463,12 @@ pub fn read_parallel(
     let counter = Arc::new(AtomicU64::new(0));
     let mut readers = Vec::with_capacity(sources.len());
     for src in sources {
-        let raw = source::open_raw(src)?;
+        let raw = read::open_raw(src)?;
         let counting = Counting {
             inner: raw,
             counter: Arc::clone(&counter),
         };
-        readers.push(Mutex::new(Some(source::decompress(src, counting)?)));
+        readers.push(Mutex::new(Some(read::decompress(src, counting)?)));
     }
     let total: u64 = sources.iter().filter_map(|s| s.size()).sum();
     let mut pools = Vec::with_capacity(sources.len());

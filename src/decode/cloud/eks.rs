@@ -17,7 +17,7 @@
 //! The log group of an EKS cluster also holds the authenticator, scheduler and other
 //! control-plane logs; their messages are not JSON and are skipped with that reason.
 
-use super::native::Str;
+use crate::decode::native::Str;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 

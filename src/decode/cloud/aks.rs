@@ -4,7 +4,7 @@
 //! usually a JSON string, decoded exactly as a native line is; an object is taken as the
 //! event itself. Records of other categories (`kube-apiserver`, `guard`, ...) are skipped.
 
-use super::native::{EventDoc, Str};
+use crate::decode::native::{EventDoc, Str};
 use serde::de::{self, MapAccess, Visitor};
 use serde::Deserialize;
 use std::fmt;

@@ -22,8 +22,10 @@
 //! - time: `timestamp`, else `receiveTimestamp`. Entries have no stages: each is a completed
 //!   request.
 
-use super::native::{Annotations, Decision, EventDoc, ObjectRefDoc, StatusDoc, Str, UserDoc};
-use super::Unusable;
+use crate::decode::native::{
+    Annotations, Decision, EventDoc, ObjectRefDoc, StatusDoc, Str, UserDoc,
+};
+use crate::decode::Unusable;
 use serde::Deserialize;
 use std::borrow::Cow;
 
@@ -348,7 +350,7 @@ mod tests {
             let docs = parse_value(line).unwrap();
             let d = &docs[0];
             let e = to_event(d, d.proto_payload.as_ref().unwrap()).unwrap();
-            let n = crate::normalize::normalize(&e, None).unwrap();
+            let n = crate::request::normalize::normalize(&e, None).unwrap();
             n.denied
         };
         let base = entry("io.k8s.core.v1.pods.list", "core/v1/namespaces/a/pods", "");

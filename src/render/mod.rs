@@ -10,6 +10,8 @@
 //! Both YAML and JSON are produced from the same intermediate tree, so the two formats
 //! always carry the same fields.
 
+pub mod outdir;
+
 use crate::rbac::types::{
     AggregationRule, ClusterRole, LabelSelector, ObjectMeta, PolicyRule, RbacSet, Role,
     RoleBinding, RoleRef, Subject, RBAC_API_VERSION,

@@ -3,12 +3,12 @@
 //! comments, a JSON report, and a list on stderr.
 
 use crate::aggregate::Evidence;
-use crate::policy::{Observations, Observed};
+use crate::generate::policy::{Observations, Observed};
+use crate::generate::risk::{assess, highest, Level, Risk};
 use crate::rbac::authorize::rule_allows_ref;
 use crate::rbac::{PolicyRule, RbacSet};
 use crate::render::RuleComments;
 use crate::request::{RequestRef, ResourceRef, TargetRef};
-use crate::risk::{assess, highest, Level, Risk};
 use crate::time::format_rfc3339_micros;
 use serde_json::json;
 use std::collections::BTreeSet;

@@ -3,7 +3,7 @@
 //! sanitize alike; files written atomically (temporary file, then rename).
 
 use crate::error::{Error, Result};
-use crate::names::short_hash;
+use crate::generate::names::short_hash;
 use crate::request::split_service_account;
 use std::collections::BTreeMap;
 use std::io::Write;

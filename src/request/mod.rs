@@ -2,6 +2,9 @@
 //! API call (verb plus a resource or non-resource target), and `UserInfo`, who made it.
 //! Normalization from audit events into requests lives in `normalize.rs`.
 
+pub mod normalize;
+pub mod select;
+
 use std::fmt;
 use std::hash::{Hash, Hasher};
 

@@ -7,9 +7,9 @@
 use crate::aggregate::{Aggregate, Evidence};
 use crate::decode::FileReport;
 use crate::error::{Error, Result};
-use crate::filter::Filter;
+use crate::read::{self, Source};
+use crate::request::select::Filter;
 use crate::request::{Request, RequestRef, ResourceRef, Target, TargetRef};
-use crate::source::{self, Source};
 use crate::time::{format_rfc3339_micros, parse_rfc3339_micros};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -165,10 +165,10 @@ pub fn is_partial(source: &Source) -> bool {
     if source.path.is_none() || source.problem.is_some() {
         return false;
     }
-    let Ok(raw) = source::open_raw(source) else {
+    let Ok(raw) = read::open_raw(source) else {
         return false;
     };
-    let Ok(reader) = source::decompress(source, raw) else {
+    let Ok(reader) = read::decompress(source, raw) else {
         return false;
     };
     let mut head = Vec::with_capacity(HEADER_PREFIX.len());
@@ -206,8 +206,8 @@ pub fn read(
             source.name
         )));
     }
-    let raw = source::open_raw(source)?;
-    let reader = BufReader::with_capacity(1 << 20, source::decompress(source, raw)?);
+    let raw = read::open_raw(source)?;
+    let reader = BufReader::with_capacity(1 << 20, read::decompress(source, raw)?);
     read_from(reader, &source.name, filter, aggregate)
 }
 

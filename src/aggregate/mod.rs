@@ -8,7 +8,9 @@
 //! stays bounded by the operations, not the names. Only `generate` asks for it, and only
 //! when its output cannot depend on which names were folded (see `cmd::generate`).
 
-use crate::normalize::{with_implied_groups, Normalized, Stage};
+pub mod partial;
+
+use crate::request::normalize::{with_implied_groups, Normalized, Stage};
 use crate::request::{Request, RequestRef, ResourceRef, TargetRef, UserInfo};
 use hashbrown::{HashMap, HashTable};
 
@@ -1108,7 +1110,7 @@ impl<'a> SortedRequests<'a> {
     }
 }
 
-pub use crate::filter::Filter;
+pub use crate::request::select::Filter;
 
 /// Subject name → aggregate.
 #[derive(Clone, Debug, Default)]

@@ -4,6 +4,7 @@
 
 #[cfg(feature = "isal")]
 pub mod isal;
+pub mod parallel;
 
 use crate::error::{Error, Result};
 use std::fs::File;
