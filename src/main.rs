@@ -37,7 +37,7 @@ fn main() {
     match result {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            eprintln!("audit2role: {e}");
+            eprintln!("audit2role: {}", e.chain());
             std::process::exit(e.exit_code());
         }
     }

@@ -11,18 +11,16 @@ use std::io::Write;
 pub fn run(args: &AggregateArgs) -> Result<i32> {
     let (aggregate, reports) = read_logs(&args.input, Vec::new(), &args.window)?;
     let mut text = Vec::new();
-    partial::write(&aggregate, &reports, &mut text).map_err(|e| Error::Output(e.to_string()))?;
+    partial::write(&aggregate, &reports, &mut text).map_err(Error::output)?;
     let target = &args.output;
     if target.as_os_str() == "-" {
-        std::io::stdout()
-            .write_all(&text)
-            .map_err(|e| Error::Output(e.to_string()))?;
+        std::io::stdout().write_all(&text).map_err(Error::output)?;
     } else {
         let bytes = if target.extension().is_some_and(|e| e == "gz") {
             let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
             enc.write_all(&text)
                 .and_then(|_| enc.finish())
-                .map_err(|e| Error::Output(e.to_string()))?
+                .map_err(Error::output)?
         } else {
             text
         };

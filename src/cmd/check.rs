@@ -48,7 +48,7 @@ pub fn run(args: &CheckArgs) -> Result<i32> {
             "not allowed: {request} (seen {} times, last {last})",
             e.count()
         )
-        .map_err(|e| Error::Output(e.to_string()))?;
+        .map_err(Error::output)?;
     }
     if !args.input.quiet {
         eprintln!(

@@ -371,7 +371,7 @@ pub fn run(args: &DiffArgs) -> Result<i32> {
     }
     // Written as it is made, through a buffer: the report is never whole in memory.
     let mut writer = std::io::BufWriter::new(std::io::stdout().lock());
-    let output_error = |e: std::io::Error| Error::Output(e.to_string());
+    let output_error = |e: std::io::Error| Error::output(e);
     match args.output {
         ReportFormat::Json => {
             let suggested = if args.suggest {

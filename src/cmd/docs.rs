@@ -24,9 +24,7 @@ pub fn completions(shell: clap_complete::Shell) -> Result<i32> {
     let mut cmd = Cli::command();
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut cmd, "audit2role", &mut out);
-    std::io::stdout()
-        .write_all(&out)
-        .map_err(|e| Error::Output(e.to_string()))?;
+    std::io::stdout().write_all(&out).map_err(Error::output)?;
     Ok(EXIT_OK)
 }
 
@@ -34,9 +32,7 @@ pub fn man() -> Result<i32> {
     let mut out = Vec::new();
     clap_mangen::Man::new(Cli::command())
         .render(&mut out)
-        .map_err(|e| Error::Output(e.to_string()))?;
-    std::io::stdout()
-        .write_all(&out)
-        .map_err(|e| Error::Output(e.to_string()))?;
+        .map_err(Error::output)?;
+    std::io::stdout().write_all(&out).map_err(Error::output)?;
     Ok(EXIT_OK)
 }

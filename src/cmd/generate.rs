@@ -163,7 +163,7 @@ fn write_stdout(text: &str) -> Result<()> {
     stdout
         .write_all(text.as_bytes())
         .and_then(|_| stdout.flush())
-        .map_err(|e| Error::Output(e.to_string()))
+        .map_err(Error::output)
 }
 
 fn time_value(t: Option<i64>) -> serde_json::Value {
@@ -241,8 +241,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         "--generate-annotations",
     )?;
     if let Some(dir) = &args.out_dir {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::Output(format!("{}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| Error::output_to(dir.display(), e))?;
     }
 
     let (aggregate, file_reports) = read_logs_folding(

@@ -272,7 +272,7 @@ pub fn rule_line(rule: &PolicyRule) -> String {
 }
 
 fn io(e: std::io::Error) -> Error {
-    Error::Output(e.to_string())
+    Error::output(e)
 }
 
 pub fn run(args: &LookupArgs) -> Result<i32> {
@@ -312,8 +312,7 @@ pub fn run(args: &LookupArgs) -> Result<i32> {
                 "impliedGroups": match target { Target::Group(_) => vec![], _ => target.groups() },
                 "bindings": bindings,
             });
-            let text =
-                serde_json::to_string_pretty(&doc).map_err(|e| Error::Output(e.to_string()))?;
+            let text = serde_json::to_string_pretty(&doc)?;
             writeln!(stdout, "{text}").map_err(io)?;
         }
         ReportFormat::Table => {

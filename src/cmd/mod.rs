@@ -183,7 +183,7 @@ pub fn table_lines(rows: &[Vec<String>]) -> Vec<String> {
 /// Writes `rows` as `table_lines` formats them.
 pub fn write_table(out: &mut dyn std::io::Write, rows: &[Vec<String>]) -> Result<()> {
     for line in table_lines(rows) {
-        writeln!(out, "{line}").map_err(|e| Error::Output(e.to_string()))?;
+        writeln!(out, "{line}").map_err(Error::output)?;
     }
     Ok(())
 }

@@ -607,14 +607,13 @@ pub fn run(args: &WhoCanArgs) -> Result<i32> {
                     })
                     .collect();
             }
-            let text =
-                serde_json::to_string_pretty(&doc).map_err(|e| Error::Output(e.to_string()))?;
-            writeln!(stdout, "{text}").map_err(|e| Error::Output(e.to_string()))?;
+            let text = serde_json::to_string_pretty(&doc)?;
+            writeln!(stdout, "{text}").map_err(Error::output)?;
         }
         ReportFormat::Table => {
             if rows.is_empty() {
                 writeln!(stdout, "No subject is allowed to {}.", query.request)
-                    .map_err(|e| Error::Output(e.to_string()))?;
+                    .map_err(Error::output)?;
             } else {
                 let mut header = vec![
                     "SUBJECT KIND".to_string(),
@@ -644,7 +643,7 @@ pub fn run(args: &WhoCanArgs) -> Result<i32> {
             }
             if !through_groups.is_empty() {
                 writeln!(stdout, "\nSeen in the logs, allowed only through a group:")
-                    .map_err(|e| Error::Output(e.to_string()))?;
+                    .map_err(Error::output)?;
                 let mut table = vec![[
                     "SUBJECT KIND",
                     "SUBJECT",

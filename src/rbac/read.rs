@@ -20,8 +20,7 @@ pub fn read_rbac_file(path: &str) -> Result<RbacSet> {
                 .to_string(),
         ));
     }
-    let bytes =
-        std::fs::read(path).map_err(|e| Error::input(path, None, format!("cannot read: {e}")))?;
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, "read", e))?;
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {

@@ -47,8 +47,7 @@ pub fn expand_sources(args: &[String]) -> Result<Vec<Source>> {
             continue;
         }
         let path = Path::new(arg);
-        let meta = std::fs::metadata(path)
-            .map_err(|e| Error::input(arg, None, format!("cannot open: {e}")))?;
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(arg, "open", e))?;
         if meta.is_dir() {
             let mut files = Vec::new();
             walk_dir(path, &mut files)?;
@@ -71,21 +70,11 @@ pub fn expand_sources(args: &[String]) -> Result<Vec<Source>> {
 
 /// Every regular file below `dir`, with the reason when one cannot be opened.
 fn walk_dir(dir: &Path, files: &mut Vec<(std::path::PathBuf, Option<String>)>) -> Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|e| {
-        Error::input(
-            &dir.display().to_string(),
-            None,
-            format!("cannot read directory: {e}"),
-        )
-    })?;
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(&dir.display().to_string(), "read directory", e))?;
     for entry in entries {
-        let entry = entry.map_err(|e| {
-            Error::input(
-                &dir.display().to_string(),
-                None,
-                format!("cannot read directory: {e}"),
-            )
-        })?;
+        let entry =
+            entry.map_err(|e| Error::io(&dir.display().to_string(), "read directory", e))?;
         let path = entry.path();
         match std::fs::metadata(&path) {
             Ok(m) if m.is_dir() => walk_dir(&path, files)?,
@@ -134,10 +123,7 @@ pub fn open(source: &Source) -> Result<Box<dyn BufRead + Send>> {
 pub fn open_raw(source: &Source) -> Result<Box<dyn Read + Send>> {
     Ok(match &source.path {
         None => Box::new(io::stdin()),
-        Some(p) => Box::new(
-            File::open(p)
-                .map_err(|e| Error::input(&source.name, None, format!("cannot open: {e}")))?,
-        ),
+        Some(p) => Box::new(File::open(p).map_err(|e| Error::io(&source.name, "open", e))?),
     })
 }
 
@@ -149,11 +135,10 @@ pub fn decompress<R: Read + Send + 'static>(
     let mut reader = BufReader::with_capacity(1 << 20, raw);
     let head = reader
         .fill_buf()
-        .map_err(|e| Error::input(&source.name, None, format!("cannot read: {e}")))?;
+        .map_err(|e| Error::io(&source.name, "read", e))?;
     match detect_compression(head).map_err(|m| Error::input(&source.name, None, m))? {
         Compression::None => Ok(Box::new(reader)),
-        Compression::Gzip => gzip_decoder(reader)
-            .map_err(|e| Error::input(&source.name, None, format!("cannot read: {e}"))),
+        Compression::Gzip => gzip_decoder(reader).map_err(|e| Error::io(&source.name, "read", e)),
     }
 }
 

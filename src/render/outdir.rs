@@ -67,7 +67,9 @@ pub fn file_names(subjects: &[&str]) -> BTreeMap<String, String> {
 /// rename, so that an interrupted run never leaves a half-written file.
 pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     if name.contains('/') || name.contains('\\') || name == "." || name == ".." || name.is_empty() {
-        return Err(Error::Output(format!("refusing unsafe file name {name:?}")));
+        return Err(Error::output_refused(format!(
+            "refusing unsafe file name {name:?}"
+        )));
     }
     let target = dir.join(name);
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
@@ -79,7 +81,7 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     })();
     result.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
-        Error::Output(format!("{}: {e}", target.display()))
+        Error::output_to(target.display(), e)
     })
 }
 
