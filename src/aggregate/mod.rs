@@ -66,14 +66,15 @@ impl Evidence {
     }
 }
 
-/// Where in the input an event was read: input index, block number, line in the block.
-/// The parallel reader aggregates blocks out of order and records where each request and
-/// group set was first seen, then [`Aggregate::order_as_read`] puts them back in input order.
+/// Where in the input an event was read: input index, block number, event number in the
+/// block. The read pipeline aggregates blocks out of order and records where each request
+/// and group set was first seen, then [`Aggregate::order_as_read`] puts them back in input
+/// order.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Position {
     pub input: u32,
     pub block: u32,
-    pub line: u32,
+    pub event: u32,
 }
 
 /// Everything seen for one subject (user name).
