@@ -1,9 +1,10 @@
 //! The read pipeline, the one path for every thread count: reader threads (one per input
 //! at a time, decompressing) cut the inputs into blocks ([`super::blocks`]); `threads`
-//! workers decode, normalize and aggregate whole blocks, each into an aggregate of its own,
-//! noting where each request and group set was first seen; the workers' aggregates are
-//! merged at the end and put back in the order read. Block reports are merged per input in
-//! block order, so that counts and the first skipped lines come out as one pass gives them.
+//! workers decode, normalize and aggregate whole blocks, each into an aggregate of its own;
+//! the workers' aggregates are merged at the end (in no particular order: no output
+//! depends on the order of an aggregate, see [`crate::aggregate`]). Block reports are
+//! merged per input in block order, so that counts and the first skipped lines come out as
+//! one pass gives them.
 //!
 //! With strict input there is one worker, which gets the blocks in input order: the first
 //! unusable line stops the run and is the error returned.
@@ -14,7 +15,7 @@
 
 use super::blocks::{Block, BlockReader};
 use super::{Opened, ReadOptions};
-use crate::aggregate::{Aggregate, Filter, Position};
+use crate::aggregate::{Aggregate, Filter};
 use crate::decode::native::EventDoc;
 use crate::decode::{read_error_message, DecodeOptions, Decoder, FileReport, Sink, Unusable};
 use crate::error::{Error, Result};
@@ -107,13 +108,10 @@ impl Shared<'_> {
     }
 }
 
-/// The per-event step: normalize and add to the worker's aggregate, as the `at.event`-th
-/// event of its block (numbered rather than placed by line, so that the events of one
-/// document, which share its first line, keep their order too).
+/// The per-event step: normalize and add to the worker's aggregate.
 struct AddTo<'a> {
     aggregate: &'a mut Aggregate,
     filter: &'a Filter,
-    at: Position,
 }
 
 impl Sink for AddTo<'_> {
@@ -124,10 +122,7 @@ impl Sink for AddTo<'_> {
         _line: u64,
     ) -> std::result::Result<(), Unusable> {
         let n = normalize::normalize(event, list_version)?;
-        self.aggregate.add_at(&n, self.filter, self.at);
-        // Twelve bytes per distinct request: past 2^32 events in a block the count
-        // saturates, which could only reorder requests first seen there.
-        self.at.event = self.at.event.saturating_add(1);
+        self.aggregate.add(&n, self.filter);
         Ok(())
     }
 }
@@ -147,15 +142,9 @@ fn decode(block: Block, shared: &Shared<'_>, own: &mut Aggregate) {
             bytes: block.bytes,
             ..FileReport::default()
         };
-        let saturated = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
         let mut sink = AddTo {
             aggregate: own,
             filter: shared.filter,
-            at: Position {
-                input: saturated(input as u64),
-                block: saturated(seq),
-                event: 0,
-            },
         };
         match shared
             .decoder
@@ -320,8 +309,6 @@ pub fn read_logs(
     for own in workers {
         aggregate.merge_owned(own);
     }
-    // Blocks were aggregated out of order: put everything back in the order read.
-    aggregate.order_as_read();
     let reports = shared
         .merges
         .into_iter()
