@@ -8,7 +8,8 @@
 use audit2role::aggregate::{Aggregate, Filter};
 use audit2role::decode::native::EventDoc;
 use audit2role::decode::scan::scan_event_into;
-use audit2role::decode::{read_lines, FileReport};
+use audit2role::decode::{sink_fn, DecodeOptions, FileReport};
+use audit2role::read::blocks::decode_stream;
 use audit2role::read::Source;
 use audit2role::request::normalize::normalize;
 use audit2role::{read_inputs, ReadOptions};
@@ -101,31 +102,44 @@ fn main() {
         }
         assert!(events > 0);
     });
-    report("read_lines (split + decode)", n, || {
+    report("decode_stream (split + decode)", n, || {
         let mut r = FileReport::default();
         let mut events = 0u64;
-        read_lines(&data[..], &mut r, false, &mut |_, _, _| {
-            events += 1;
-            Ok(())
-        })
+        decode_stream(
+            &data[..],
+            &DecodeOptions::default(),
+            &mut r,
+            &mut sink_fn(|_, _, _| {
+                events += 1;
+                Ok(())
+            }),
+        )
         .unwrap();
         assert!(events > 0);
     });
     report("decode + normalize", n, || {
         let mut r = FileReport::default();
-        read_lines(&data[..], &mut r, false, &mut |e, v, _| {
-            normalize(e, v).map(|_| ())
-        })
+        decode_stream(
+            &data[..],
+            &DecodeOptions::default(),
+            &mut r,
+            &mut sink_fn(|e, v, _| normalize(e, v).map(|_| ())),
+        )
         .unwrap();
     });
     report("decode + normalize + aggregate", n, || {
         let mut r = FileReport::default();
         let mut agg = Aggregate::default();
         let filter = Filter::default();
-        read_lines(&data[..], &mut r, false, &mut |e, v, _| {
-            agg.add(&normalize(e, v)?, &filter);
-            Ok(())
-        })
+        decode_stream(
+            &data[..],
+            &DecodeOptions::default(),
+            &mut r,
+            &mut sink_fn(|e, v, _| {
+                agg.add(&normalize(e, v)?, &filter);
+                Ok(())
+            }),
+        )
         .unwrap();
     });
 

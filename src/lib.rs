@@ -13,37 +13,18 @@ pub mod render;
 pub mod request;
 pub mod time;
 
-use aggregate::{Aggregate, Filter};
+use aggregate::Aggregate;
 use decode::FileReport;
 use error::Result;
 use read::Source;
 use std::io::Write;
 
-/// How to read the inputs.
-#[derive(Clone, Debug, Default)]
-pub struct ReadOptions {
-    pub filter: Filter,
-    /// The first unusable line is an error instead of being skipped.
-    pub strict_input: bool,
-    /// Decoding threads; 0 means one per available core, 1 reads sequentially.
-    pub threads: usize,
-    /// Show a progress line on stderr.
-    pub progress: bool,
-    /// Bytes per block of the parallel path; 0 means the default (tests use small blocks).
-    pub block_size: usize,
-}
+pub use read::ReadOptions;
 
-impl ReadOptions {
-    /// The number of decoding threads to use.
-    pub fn effective_threads(&self) -> usize {
-        match self.threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
-        }
-    }
-}
-
-/// Reads every source into one aggregate, with a report per source.
+/// Reads every source into one aggregate, with a report per source. Each source is opened
+/// once; its first bytes tell a partial aggregate (merged in) from a log (read). Errors
+/// come in input order: a source that cannot be opened fails the run after the logs before
+/// it are read (their first bad line comes first with strict input).
 pub fn read_inputs(
     sources: &[Source],
     options: &ReadOptions,
@@ -55,71 +36,60 @@ pub fn read_inputs(
             return Err(error::Error::input(&bad.name, None, problem));
         }
     }
-    // Partial aggregates (detected by content) are merged in; logs are read.
-    let partial_flags: Vec<bool> = sources.iter().map(aggregate::partial::is_partial).collect();
-    let logs: Vec<Source> = sources
-        .iter()
-        .zip(&partial_flags)
-        .filter(|(s, is_partial)| s.problem.is_none() && !**is_partial)
-        .map(|(s, _)| s.clone())
-        .collect();
-    let (mut aggregate, reports) = read_readable(&logs, options)?;
+    /// What each source turned out to be.
+    enum Kind {
+        Problem,
+        Log,
+        Partial(read::Opened),
+    }
+    let mut kinds = Vec::with_capacity(sources.len());
+    let mut logs = Vec::new();
+    let mut open_error = None;
+    for src in sources {
+        if src.problem.is_some() {
+            kinds.push(Kind::Problem);
+            continue;
+        }
+        let input = match read::open(src) {
+            Ok(input) => input,
+            Err(e) => {
+                open_error = Some(e);
+                break;
+            }
+        };
+        if aggregate::partial::is_partial(src, input.head()) {
+            kinds.push(Kind::Partial(input));
+        } else {
+            kinds.push(Kind::Log);
+            logs.push(read::pipeline::LogInput {
+                name: src.name.clone(),
+                size: src.size(),
+                reader: input,
+            });
+        }
+    }
+    let (mut aggregate, reports) = read::pipeline::read_logs(logs, options)?;
+    if let Some(e) = open_error {
+        return Err(e);
+    }
     let mut log_reports = reports.into_iter();
     let mut ordered = Vec::with_capacity(sources.len());
-    for (src, is_partial) in sources.iter().zip(partial_flags) {
-        if let Some(problem) = &src.problem {
-            ordered.push(FileReport {
+    for (src, kind) in sources.iter().zip(kinds) {
+        match kind {
+            Kind::Problem => ordered.push(FileReport {
                 name: src.name.clone(),
-                read_error: Some(problem.clone()),
+                read_error: src.problem.clone(),
                 ..FileReport::default()
-            });
-        } else if is_partial {
-            let (_, inputs) = aggregate::partial::read(src, &options.filter, &mut aggregate)?;
-            ordered.extend(inputs);
-        } else {
-            ordered.extend(log_reports.next());
+            }),
+            Kind::Partial(input) => {
+                let (_, inputs) =
+                    aggregate::partial::read(src, input, &options.filter, &mut aggregate)?;
+                ordered.extend(inputs);
+            }
+            Kind::Log => ordered.extend(log_reports.next()),
         }
     }
     Ok((aggregate, ordered))
-}
-
-fn read_readable(
-    sources: &[Source],
-    options: &ReadOptions,
-) -> Result<(Aggregate, Vec<FileReport>)> {
-    // Strict input stops at the first unusable line, so it must see every line in order.
-    let prefilter = if options.strict_input {
-        None
-    } else {
-        decode::Prefilter::new(&options.filter.users)
-    };
-    let threads = options.effective_threads();
-    if threads > 1 && !options.strict_input {
-        return read::parallel::read_parallel(
-            sources,
-            &options.filter,
-            prefilter.as_ref(),
-            threads,
-            options.progress,
-            options.block_size,
-        );
-    }
-    let mut aggregate = Aggregate::default();
-    let mut reports = Vec::with_capacity(sources.len());
-    for src in sources {
-        let report = decode::read_events_with(
-            src,
-            options.strict_input,
-            prefilter.as_ref(),
-            |event, list_version, _line| {
-                let normalized = request::normalize::normalize(event, list_version)?;
-                aggregate.add(&normalized, &options.filter);
-                Ok(())
-            },
-        )?;
-        reports.push(report);
-    }
-    Ok((aggregate, reports))
 }
 
 /// Writes what was skipped or cut short, per file, to `out` (stderr).

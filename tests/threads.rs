@@ -81,14 +81,24 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
-/// The aggregate in a comparable form: per subject, group sets in order, and every request
-/// with its evidence per group set, all in the order first seen.
+/// The aggregate in a comparable form, sorted (no output depends on the order of an
+/// aggregate): per subject, its group sets, and every request with its evidence per group
+/// set (named by its groups).
 fn canonical(a: &Aggregate) -> Vec<String> {
     let mut out = Vec::new();
     for name in a.subject_names() {
         let s = &a.subjects[name];
-        out.push(format!("{name} {:?}", s.group_sets));
-        out.extend(s.requests.iter().map(|(r, e)| format!("  {r:?} {e:?}")));
+        let mut sets = s.group_sets.clone();
+        sets.sort();
+        out.push(format!("{name} {sets:?}"));
+        let sorted = s.requests.sorted();
+        for (r, entries) in sorted.iter() {
+            let mut per_set: Vec<String> = entries
+                .map(|(g, e)| format!("{:?} {e:?}", s.group_sets[g as usize]))
+                .collect();
+            per_set.sort();
+            out.push(format!("  {r:?} {per_set:?}"));
+        }
     }
     out
 }

@@ -5,7 +5,8 @@
 #![no_main]
 
 use audit2role::aggregate::{Aggregate, Filter};
-use audit2role::decode::{read_lines, FileReport};
+use audit2role::decode::{sink_fn, DecodeOptions, FileReport};
+use audit2role::read::blocks::decode_stream;
 use audit2role::request::normalize::normalize;
 use libfuzzer_sys::fuzz_target;
 
@@ -13,12 +14,12 @@ fn decode(bytes: &[u8]) {
     let mut report = FileReport::default();
     let mut aggregate = Aggregate::default();
     let mut accepted = 0u64;
-    let result = read_lines(bytes, &mut report, false, &mut |event, version, _line| {
+    let result = decode_stream(bytes, &DecodeOptions::default(), &mut report, &mut sink_fn(|event, version, _line| {
         let n = normalize(event, version)?;
         aggregate.add(&n, &Filter::default());
         accepted += 1;
         Ok(())
-    });
+    }));
     assert!(result.is_ok());
     assert_eq!(report.events, accepted);
 }

@@ -2,6 +2,11 @@
 //! never with events. Aggregates merge associatively and commutatively, so files, threads
 //! and machines can each build one and combine them.
 //!
+//! Order: group sets and requests are kept in the order recorded or merged, which with
+//! several read workers is no particular order. No output depends on it: every reader of
+//! an aggregate sorts (subjects, requests, records of a partial aggregate), sums, or asks
+//! order-free questions (whether all identities are allowed, whether two values exist).
+//!
 //! Name folding (opt-in, [`Filter::fold_names_after`]): once an operation (verb, group,
 //! resource, subresource, namespace) of a subject has K distinct names, requests on further
 //! new names are counted in one "many names" entry of that operation instead, so that memory
@@ -66,41 +71,26 @@ impl Evidence {
     }
 }
 
-/// Where in the input an event was read: input index, block number, line in the block.
-/// The parallel reader aggregates blocks out of order and records where each request and
-/// group set was first seen, then [`Aggregate::order_as_read`] puts them back in input order.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Position {
-    pub input: u32,
-    pub block: u32,
-    pub line: u32,
-}
-
 /// Everything seen for one subject (user name).
 #[derive(Clone, Debug, Default)]
 pub struct SubjectAggregate {
     /// The distinct group sets the subject was seen with, as logged (sorted).
     pub group_sets: Vec<Vec<String>>,
-    /// Where each group set was first seen.
-    group_seen: Vec<Position>,
     /// Distinct (request, group set index) → evidence.
     pub requests: Requests,
 }
 
 impl SubjectAggregate {
-    fn group_set_index(&mut self, groups: &[&str], at: Position) -> u32 {
+    fn group_set_index(&mut self, groups: &[&str]) -> u32 {
         if let Some(i) = self
             .group_sets
             .iter()
             .position(|g| g.len() == groups.len() && g.iter().zip(groups).all(|(a, b)| a == b))
         {
-            let seen = &mut self.group_seen[i];
-            *seen = (*seen).min(at);
             return i as u32;
         }
         self.group_sets
             .push(groups.iter().map(|g| g.to_string()).collect());
-        self.group_seen.push(at);
         (self.group_sets.len() - 1) as u32
     }
 
@@ -113,30 +103,17 @@ impl SubjectAggregate {
         time: Option<i64>,
         denied: bool,
     ) {
-        self.record_at(request, groups, stage, time, denied, Position::default());
-    }
-
-    /// [`SubjectAggregate::record`] of an event read at `at`.
-    pub fn record_at(
-        &mut self,
-        request: RequestRef<'_>,
-        groups: &[&str],
-        stage: Stage,
-        time: Option<i64>,
-        denied: bool,
-        at: Position,
-    ) {
-        let g = self.group_set_index(groups, at);
+        let g = self.group_set_index(groups);
         self.requests
-            .counts_mut(request, g, at)
+            .counts_mut(request, g)
             .record(stage, time, denied);
     }
 
     /// Adds evidence gathered elsewhere (a partial aggregate) for `request` with `groups`.
     pub fn add_evidence(&mut self, request: RequestRef<'_>, groups: &[&str], evidence: &Evidence) {
-        let g = self.group_set_index(groups, Position::default());
+        let g = self.group_set_index(groups);
         self.requests
-            .counts_mut(request, g, Position::default())
+            .counts_mut(request, g)
             .merge(&Counts::from(evidence));
     }
 
@@ -173,7 +150,6 @@ impl SubjectAggregate {
     /// Empties the aggregate, keeping its allocations.
     fn clear(&mut self) {
         self.group_sets.clear();
-        self.group_seen.clear();
         self.requests.clear();
     }
 
@@ -181,10 +157,9 @@ impl SubjectAggregate {
         let remap: Vec<u32> = other
             .group_sets
             .iter()
-            .zip(&other.group_seen)
-            .map(|(g, &at)| {
+            .map(|g| {
                 let raw: Vec<&str> = g.iter().map(|s| s.as_str()).collect();
-                self.group_set_index(&raw, at)
+                self.group_set_index(&raw)
             })
             .collect();
         self.requests.merge(&other.requests, &remap);
@@ -198,22 +173,6 @@ impl SubjectAggregate {
             return;
         }
         self.merge(&other);
-    }
-
-    /// Puts group sets, requests and each request's entries in the order first seen, by
-    /// the positions recorded: the order reading the input in one pass gives.
-    fn order_as_read(&mut self) {
-        let mut order: Vec<usize> = (0..self.group_sets.len()).collect();
-        order.sort_by_key(|&i| self.group_seen[i]);
-        let mut remap = vec![0u32; order.len()];
-        for (new, &old) in order.iter().enumerate() {
-            remap[old] = new as u32;
-        }
-        let sets = std::mem::take(&mut self.group_sets);
-        let mut sets: Vec<Option<Vec<String>>> = sets.into_iter().map(Some).collect();
-        self.group_sets = order.iter().filter_map(|&i| sets[i].take()).collect();
-        self.group_seen = order.iter().map(|&i| self.group_seen[i]).collect();
-        self.requests.order_as_read(&remap);
     }
 }
 
@@ -499,17 +458,15 @@ struct Entry {
     /// The next entry of the same request (another group set), or [`NONE`].
     next: u32,
     counts: Counts,
-    /// Where this (request, group set) was first seen.
-    seen: Position,
 }
 
 /// The distinct requests of one subject: strings interned per subject, one entry per
-/// (request, group set) pair, entries of a request chained in the order first seen.
+/// (request, group set) pair, entries of a request chained in the order recorded.
 #[derive(Clone, Default)]
 pub struct Requests {
     strings: Strings,
     entries: Vec<Entry>,
-    /// The first entry of each distinct request, in the order first seen.
+    /// The first entry of each distinct request, in the order recorded.
     heads: Vec<u32>,
     /// Head entries by request hash.
     index: HashTable<u32>,
@@ -583,13 +540,7 @@ impl Requests {
     }
 
     /// The "many names" entry of `operation` for `group_set`, created when missing.
-    fn folded_entry(
-        &mut self,
-        operation: &Operation,
-        hash: u32,
-        group_set: u32,
-        seen: Position,
-    ) -> u32 {
+    fn folded_entry(&mut self, operation: &Operation, hash: u32, group_set: u32) -> u32 {
         let [verb, api_group, resource, subresource, namespace] = *operation;
         let key = Key {
             verb,
@@ -604,10 +555,10 @@ impl Requests {
             .find(table_hash(hash), |&e| self.entries[e as usize].key == key)
             .copied();
         match head {
-            None => self.push(key, hash, group_set, None, seen),
+            None => self.push(key, hash, group_set, None),
             Some(h) => match self.in_chain(h, group_set) {
                 Ok(at) => at,
-                Err(tail) => self.push(key, hash, group_set, Some(tail), seen),
+                Err(tail) => self.push(key, hash, group_set, Some(tail)),
             },
         }
     }
@@ -637,7 +588,8 @@ impl Requests {
         }
     }
 
-    /// Every distinct request with its entries, in the order first seen.
+    /// Every distinct request with its entries, in the order recorded (see the module
+    /// comment: no output depends on it).
     pub fn iter(&self) -> impl Iterator<Item = (RequestRef<'_>, RequestEntries<'_>)> + '_ {
         self.heads.iter().map(move |&h| {
             (
@@ -654,7 +606,7 @@ impl Requests {
     /// only copy is one index per request.
     pub fn sorted(&self) -> SortedRequests<'_> {
         let mut heads = self.heads.clone();
-        // Stable, so that requests comparing equal keep the order first seen.
+        // Stable, so that requests comparing equal keep the order recorded.
         heads.sort_by(|&a, &b| self.request_at(a).cmp(&self.request_at(b)));
         SortedRequests {
             requests: self,
@@ -662,7 +614,7 @@ impl Requests {
         }
     }
 
-    /// Every distinct request, in the order first seen.
+    /// Every distinct request, in the order recorded.
     pub fn keys(&self) -> impl Iterator<Item = RequestRef<'_>> + '_ {
         self.heads.iter().map(move |&h| self.request_at(h))
     }
@@ -707,14 +659,7 @@ impl Requests {
     }
 
     /// Appends an entry (linked after `tail` when the request is known, else a new head).
-    fn push(
-        &mut self,
-        key: Key,
-        hash: u32,
-        group_set: u32,
-        tail: Option<u32>,
-        seen: Position,
-    ) -> u32 {
+    fn push(&mut self, key: Key, hash: u32, group_set: u32, tail: Option<u32>) -> u32 {
         let id = u32::try_from(self.entries.len())
             .ok()
             .filter(|&id| id != NONE)
@@ -725,7 +670,6 @@ impl Requests {
             group_set,
             next: NONE,
             counts: Counts::default(),
-            seen,
         });
         match tail {
             Some(t) => self.entries[t as usize].next = id,
@@ -738,73 +682,6 @@ impl Requests {
             }
         }
         id
-    }
-
-    /// Puts the entries in the order first seen (requests by their earliest entry, each
-    /// request's entries by position), group sets renumbered by `remap`. In place, with
-    /// about 30 bytes per entry on the side: this runs on aggregates of any size.
-    fn order_as_read(&mut self, remap: &[u32]) {
-        let entries = &mut self.entries;
-        let n = entries.len();
-        // Ties (several requests of one event) keep the order of the entry ids, which is
-        // the order they were recorded in.
-        let chain_start = |head: u32| {
-            let mut first = entries[head as usize].seen;
-            let mut at = entries[head as usize].next;
-            while let Some(e) = entries.get(at as usize) {
-                first = first.min(e.seen);
-                at = e.next;
-            }
-            first
-        };
-        let mut firsts: Vec<(Position, u32)> =
-            self.heads.iter().map(|&h| (chain_start(h), h)).collect();
-        firsts.sort_unstable();
-        // New index of each entry, and where each chain ends in the new order.
-        let mut new_of = vec![0u32; n];
-        let mut ends_chain = vec![false; n];
-        let mut chain: Vec<(Position, u32)> = Vec::new();
-        let mut next_new = 0u32;
-        for &(_, head) in &firsts {
-            chain.clear();
-            let mut at = head;
-            while let Some(e) = entries.get(at as usize) {
-                chain.push((e.seen, at));
-                at = e.next;
-            }
-            chain.sort_unstable();
-            for &(_, old) in &chain {
-                new_of[old as usize] = next_new;
-                next_new += 1;
-            }
-            ends_chain[next_new as usize - 1] = true;
-        }
-        drop(firsts);
-        // Every entry to its new place, one cycle of the permutation at a time.
-        for i in 0..n {
-            while new_of[i] as usize != i {
-                let j = new_of[i] as usize;
-                entries.swap(i, j);
-                new_of.swap(i, j);
-            }
-        }
-        drop(new_of);
-        self.heads.clear();
-        self.index.clear();
-        for i in 0..n {
-            let e = &mut entries[i];
-            e.group_set = remap[e.group_set as usize];
-            e.next = if ends_chain[i] { NONE } else { i as u32 + 1 };
-            if i == 0 || ends_chain[i - 1] {
-                self.heads.push(i as u32);
-            }
-        }
-        for &h in &self.heads {
-            self.index
-                .insert_unique(table_hash(entries[h as usize].hash), h, |&e| {
-                    table_hash(entries[e as usize].hash)
-                });
-        }
     }
 
     /// The entry for `group_set` in the chain starting at `head`, or its last entry.
@@ -853,34 +730,27 @@ impl Requests {
         }
     }
 
-    fn counts_mut(
-        &mut self,
-        request: RequestRef<'_>,
-        group_set: u32,
-        seen: Position,
-    ) -> &mut Counts {
+    fn counts_mut(&mut self, request: RequestRef<'_>, group_set: u32) -> &mut Counts {
         let hash = request_hash(&request);
         let at = match self.find(&request, hash) {
             Some(head) => match self.in_chain(head, group_set) {
                 Ok(at) => at,
                 Err(tail) => {
                     let key = self.entries[head as usize].key;
-                    self.push(key, hash, group_set, Some(tail), seen)
+                    self.push(key, hash, group_set, Some(tail))
                 }
             },
             None => match self.fold_target(&request) {
-                Some((operation, hash)) => self.folded_entry(&operation, hash, group_set, seen),
+                Some((operation, hash)) => self.folded_entry(&operation, hash, group_set),
                 None => {
                     let key = self.intern_key(&request);
                     self.last = key;
                     self.note_new(&key);
-                    self.push(key, hash, group_set, None, seen)
+                    self.push(key, hash, group_set, None)
                 }
             },
         };
-        let entry = &mut self.entries[at as usize];
-        entry.seen = entry.seen.min(seen);
-        &mut entry.counts
+        &mut self.entries[at as usize].counts
     }
 
     /// For a request not recorded yet: its operation and folded hash when it folds.
@@ -959,13 +829,12 @@ impl Requests {
             while at != NONE {
                 let theirs = &other.entries[at as usize];
                 let g = remap[theirs.group_set as usize];
-                let seen = theirs.seen;
                 let target = match (folded_into, mine) {
-                    (Some(operation), _) => self.folded_entry(&operation, hash, g, seen),
+                    (Some(operation), _) => self.folded_entry(&operation, hash, g),
                     (None, None) => {
                         let key = self.interned_key(&theirs.key, other, &mut ids);
                         self.note_new(&key);
-                        let id = self.push(key, hash, g, None, seen);
+                        let id = self.push(key, hash, g, None);
                         mine = Some(id);
                         id
                     }
@@ -973,13 +842,12 @@ impl Requests {
                         Ok(id) => id,
                         Err(tail) => {
                             let key = self.entries[h as usize].key;
-                            self.push(key, hash, g, Some(tail), seen)
+                            self.push(key, hash, g, Some(tail))
                         }
                     },
                 };
                 let entry = &mut self.entries[target as usize];
                 entry.counts.merge(&theirs.counts);
-                entry.seen = entry.seen.min(seen);
                 at = theirs.next;
             }
         }
@@ -1030,8 +898,8 @@ impl Requests {
     }
 }
 
-/// The entries of one distinct request: `(group set index, evidence)` in the order first
-/// seen.
+/// The entries of one distinct request: `(group set index, evidence)` in the order
+/// recorded.
 #[derive(Clone, Copy)]
 pub struct RequestEntries<'a> {
     requests: &'a Requests,
@@ -1141,24 +1009,18 @@ impl Aggregate {
     /// Adds one normalized event: its request for the subject, and its impersonation checks
     /// for the impersonator, each when the filter wants it.
     pub fn add(&mut self, event: &Normalized<'_>, filter: &Filter) {
-        self.add_at(event, filter, Position::default());
-    }
-
-    /// [`Aggregate::add`] of an event read at `at`.
-    pub fn add_at(&mut self, event: &Normalized<'_>, filter: &Filter, at: Position) {
         if !filter.wants_time(event.time) {
             return;
         }
         if filter.wants_subject(event.subject) && filter.wants_request(&event.request) {
             let sub = self.subject_mut(event.subject);
             sub.requests.set_fold(filter.fold_names_after);
-            sub.record_at(
+            sub.record(
                 event.request,
                 &event.groups,
                 event.stage,
                 event.time,
                 event.denied,
-                at,
             );
         }
         if let Some((impersonator, groups)) = &event.impersonator {
@@ -1168,7 +1030,7 @@ impl Aggregate {
                     if filter.wants_request(&r) {
                         let sub = self.subject_mut(impersonator);
                         sub.requests.set_fold(filter.fold_names_after);
-                        sub.record_at(r, groups, event.stage, event.time, false, at);
+                        sub.record(r, groups, event.stage, event.time, false);
                     }
                 }
             }
@@ -1199,14 +1061,6 @@ impl Aggregate {
                     self.subjects.insert(name, sub);
                 }
             }
-        }
-    }
-
-    /// Puts every subject's group sets and requests in the order first seen, by the
-    /// positions given to [`Aggregate::add_at`] (see [`Position`]).
-    pub fn order_as_read(&mut self) {
-        for sub in self.subjects.values_mut() {
-            sub.order_as_read();
         }
     }
 

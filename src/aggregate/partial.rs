@@ -7,13 +7,13 @@
 use crate::aggregate::{Aggregate, Evidence};
 use crate::decode::FileReport;
 use crate::error::{Error, Result};
-use crate::read::{self, Source};
+use crate::read::{Opened, Source};
 use crate::request::select::Filter;
 use crate::request::{Request, RequestRef, ResourceRef, Target, TargetRef};
 use crate::time::{format_rfc3339_micros, parse_rfc3339_micros};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 
 /// The first line of every partial aggregate, byte for byte.
 pub const HEADER: &str = r#"{"kind":"Audit2roleAggregate","version":1}"#;
@@ -159,23 +159,10 @@ fn record_of(subject: &str, groups: &[String], request: &Request, e: &Evidence) 
     r
 }
 
-/// Whether `source` is a partial aggregate (its decompressed text starts with the header).
-/// Standard input is always read as a log.
-pub fn is_partial(source: &Source) -> bool {
-    if source.path.is_none() || source.problem.is_some() {
-        return false;
-    }
-    let Ok(raw) = read::open_raw(source) else {
-        return false;
-    };
-    let Ok(reader) = read::decompress(source, raw) else {
-        return false;
-    };
-    let mut head = Vec::with_capacity(HEADER_PREFIX.len());
-    let _ = reader
-        .take(HEADER_PREFIX.len() as u64)
-        .read_to_end(&mut head);
-    head == HEADER_PREFIX
+/// Whether `source`, whose decompressed text starts with `head`, is a partial aggregate
+/// (it starts with the header). Standard input is always read as a log.
+pub fn is_partial(source: &Source, head: &[u8]) -> bool {
+    source.path.is_some() && head.starts_with(HEADER_PREFIX)
 }
 
 fn time_field(value: &Option<String>, src: &str, line: u64, field: &str) -> Result<Option<i64>> {
@@ -191,12 +178,14 @@ fn time_field(value: &Option<String>, src: &str, line: u64, field: &str) -> Resu
     }
 }
 
-/// Reads a partial aggregate into `aggregate`, keeping what `filter` wants. Returns the
-/// report of the file itself and the reports of the inputs it was made from. Any damage is
-/// an error naming the file and line: a partial aggregate is machine-written, so a bad line
-/// means a bad file, and silently dropping evidence would change the result.
+/// Reads a partial aggregate, `source` opened as `input`, into `aggregate`, keeping what
+/// `filter` wants. Returns the report of the file itself and the reports of the inputs it
+/// was made from. Any damage is an error naming the file and line: a partial aggregate is
+/// machine-written, so a bad line means a bad file, and silently dropping evidence would
+/// change the result.
 pub fn read(
     source: &Source,
+    input: Opened,
     filter: &Filter,
     aggregate: &mut Aggregate,
 ) -> Result<(FileReport, Vec<FileReport>)> {
@@ -206,8 +195,7 @@ pub fn read(
             source.name
         )));
     }
-    let raw = read::open_raw(source)?;
-    let reader = BufReader::with_capacity(1 << 20, read::decompress(source, raw)?);
+    let reader = BufReader::with_capacity(1 << 20, input);
     read_from(reader, &source.name, filter, aggregate)
 }
 

@@ -1,18 +1,33 @@
-//! Decoding: turns the lines of one input into audit events. JSON lines are the fast path;
-//! a line that is exactly `{` or `[` opens a pretty-printed document (an EventList, a List or
-//! an array) that runs until its brackets close. Unusable lines are counted per reason, with
-//! the first few kept as examples, and never stop the run unless `--strict-input` is given.
+//! Decoding: turns blocks of whole lines of one input into audit events.
+//!
+//! The contract: a [`Decoder`], made from [`DecodeOptions`], decodes one block at a time
+//! ([`Decoder::decode_block`]): the block's text, the line number of its first line, the
+//! input's [`FileReport`] and a [`Sink`]. Every event found is handed to
+//! [`Sink::event`] with its line number, in input order; a list's items come one by one,
+//! with the list's apiVersion for items without their own. A block must hold whole
+//! multi-line documents (the reader cuts blocks only between them, by the rule in
+//! [`framing`]); a document still open at the end of a block is decoded there, as at the
+//! end of the input.
+//!
+//! JSON lines are the fast path (the scanner in [`scan`], then serde_json); a line that is
+//! exactly `{` or `[` opens a pretty-printed document (an EventList, a List or an array)
+//! that runs until its brackets close. Cloud export records (see [`cloud`]) are unwrapped
+//! to the native events they hold. Unusable lines, and events the sink refuses, are
+//! counted per reason in the report, with the first few kept as examples; with
+//! [`DecodeOptions::strict`] the first one is an error instead.
 
 pub mod cloud;
+pub mod framing;
 pub mod native;
+pub mod prefilter;
 pub mod scan;
 
 use crate::error::{Error, Result};
-use crate::read::{self, Source};
 use cloud::{aks, eks, gke};
+use framing::{Frame, Framing};
 use native::EventDoc;
+pub use prefilter::Prefilter;
 use std::collections::BTreeMap;
-use std::io::BufRead;
 
 /// How many skipped lines per file are shown with their reason.
 pub const EXAMPLES_PER_FILE: usize = 5;
@@ -41,9 +56,8 @@ impl FileReport {
         self.skipped.values().sum()
     }
 
-    /// Adds the counts of `other`, a later piece of the same input whose line numbers are
-    /// relative to `line_base` (the lines before it).
-    pub fn absorb(&mut self, other: FileReport, line_base: u64) {
+    /// Adds the counts of `other`, the report of a later block of the same input.
+    pub fn absorb(&mut self, other: FileReport) {
         self.bytes += other.bytes;
         self.lines += other.lines;
         self.events += other.events;
@@ -51,11 +65,8 @@ impl FileReport {
         for (k, v) in other.skipped {
             *self.skipped.entry(k).or_default() += v;
         }
-        for (line, reason) in other.examples {
-            if self.examples.len() < EXAMPLES_PER_FILE {
-                self.examples.push((line + line_base, reason));
-            }
-        }
+        let room = EXAMPLES_PER_FILE.saturating_sub(self.examples.len());
+        self.examples.extend(other.examples.into_iter().take(room));
     }
 
     fn skip(&mut self, line: u64, class: &str, detail: String, strict: bool) -> Result<()> {
@@ -86,92 +97,110 @@ impl Unusable {
     }
 }
 
-/// Reads every event of `source`, calling `on_event(event, list_api_version, line)` for
-/// each, skipping lines `prefilter` rules out. `list_api_version` is the apiVersion of the
-/// enclosing EventList, which items without their own inherit. The callback's `Err` marks
-/// the event unusable (counted and reported).
-pub fn read_events_with<F>(
-    src: &Source,
-    strict: bool,
-    prefilter: Option<&Prefilter>,
-    mut on_event: F,
-) -> Result<FileReport>
+/// Where decoded events go.
+pub trait Sink {
+    /// One event, read at line `line`. `list_version` is the apiVersion of the enclosing
+    /// EventList, which items without their own inherit. `Err` marks the event unusable:
+    /// it is counted and reported with that reason (an error with `strict`).
+    fn event(
+        &mut self,
+        event: &EventDoc<'_>,
+        list_version: Option<&str>,
+        line: u64,
+    ) -> std::result::Result<(), Unusable>;
+}
+
+/// A sink made of a closure taking `(event, list_version, line)` (see [`sink_fn`]).
+pub struct FnSink<F>(F);
+
+/// A sink that calls `f(event, list_version, line)` for each event: for tests and tools.
+pub fn sink_fn<F>(f: F) -> FnSink<F>
 where
     F: FnMut(&EventDoc<'_>, Option<&str>, u64) -> std::result::Result<(), Unusable>,
 {
-    let reader = read::open(src)?;
-    let mut report = FileReport {
-        name: src.name.clone(),
-        ..FileReport::default()
-    };
-    read_lines_with(reader, &mut report, strict, prefilter, &mut on_event)?;
-    if strict {
-        if let Some(e) = &report.read_error {
-            return Err(Error::input(&src.name, None, e.clone()));
-        }
+    FnSink(f)
+}
+
+impl<F> Sink for FnSink<F>
+where
+    F: FnMut(&EventDoc<'_>, Option<&str>, u64) -> std::result::Result<(), Unusable>,
+{
+    fn event(
+        &mut self,
+        event: &EventDoc<'_>,
+        list_version: Option<&str>,
+        line: u64,
+    ) -> std::result::Result<(), Unusable> {
+        (self.0)(event, list_version, line)
     }
-    Ok(report)
 }
 
-/// The line loop, separate from opening so that tests can feed bytes.
-pub fn read_lines<R: BufRead, F>(
-    reader: R,
-    report: &mut FileReport,
-    strict: bool,
-    on_event: &mut F,
-) -> Result<()>
-where
-    F: FnMut(&EventDoc<'_>, Option<&str>, u64) -> std::result::Result<(), Unusable>,
-{
-    read_lines_with(reader, report, strict, None, on_event)
+/// How lines are decoded.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DecodeOptions<'a> {
+    /// The first unusable line (or event) is an error naming the file and line, instead of
+    /// being counted and skipped; bodies are validated too.
+    pub strict: bool,
+    /// Lines that cannot mention the wanted subjects are counted as prefiltered, not
+    /// decoded (see [`Prefilter`]).
+    pub prefilter: Option<&'a Prefilter>,
 }
 
-/// The line loop with an optional subject prefilter (see [`Prefilter`]).
-pub fn read_lines_with<R: BufRead, F>(
-    mut reader: R,
-    report: &mut FileReport,
-    strict: bool,
-    prefilter: Option<&Prefilter>,
-    on_event: &mut F,
-) -> Result<()>
-where
-    F: FnMut(&EventDoc<'_>, Option<&str>, u64) -> std::result::Result<(), Unusable>,
-{
-    let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
-    let mut decoder = LineDecoder::new(prefilter);
-    loop {
-        buf.clear();
-        match reader.read_until(b'\n', &mut buf) {
-            Ok(0) => break,
-            Ok(n) => report.bytes += n as u64,
-            Err(e) => {
-                report.read_error = Some(read_error_message(report.lines, report.bytes, &e));
-                break;
+/// Decodes blocks of lines with fixed options (see the module comment for the contract).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Decoder<'a> {
+    options: DecodeOptions<'a>,
+}
+
+impl<'a> Decoder<'a> {
+    pub fn new(options: DecodeOptions<'a>) -> Decoder<'a> {
+        Decoder { options }
+    }
+
+    /// Decodes `text`, whole lines of one input whose first is line `first_line`, counting
+    /// in `report` and handing events to `sink`. Only `strict` decoding returns an error.
+    pub fn decode_block(
+        &self,
+        text: &[u8],
+        first_line: u64,
+        report: &mut FileReport,
+        sink: &mut dyn Sink,
+    ) -> Result<()> {
+        let mut pass = Pass {
+            report,
+            strict: self.options.strict,
+            sink,
+        };
+        let mut framing = Framing::default();
+        let mut document: Option<Document> = None;
+        for (line_no, raw) in (first_line..).zip(framing::lines(text)) {
+            let line = framing::strip_line_end(raw);
+            match framing.line(line) {
+                Frame::Blank => {}
+                Frame::Line => pass.line(line, line_no, self.options.prefilter)?,
+                Frame::Document { opens, closes } => {
+                    let doc = document.get_or_insert_with(|| Document::new(line_no));
+                    debug_assert!(opens == (doc.start_line == line_no));
+                    doc.text.extend_from_slice(line);
+                    doc.text.push(b'\n');
+                    if closes {
+                        if let Some(doc) = document.take() {
+                            pass.document(doc)?;
+                        }
+                    }
+                }
             }
         }
-        report.lines += 1;
-        decoder.feed(&buf, report.lines, report, strict, false, on_event)?;
+        match document {
+            Some(doc) => pass.document(doc),
+            None => Ok(()),
+        }
     }
-    decoder.finish(report, strict, on_event)
 }
 
 /// The message for a read error that ends an input early.
 pub fn read_error_message(lines: u64, bytes: u64, e: &dyn std::fmt::Display) -> String {
     format!("input ends early after line {lines} (byte {bytes} of the decompressed stream): {e}")
-}
-
-/// Whether `line` (BOM and line end already stripped) opens a multi-line document: a line
-/// that is exactly `{` or `[`, or an array that starts on this line and goes on past it
-/// (`[{...},`). A cut-off object line does not open one: it is reported and skipped.
-pub(crate) fn opens_document(line: &[u8]) -> bool {
-    let trimmed = line.trim_ascii();
-    if trimmed == b"{" || trimmed == b"[" {
-        return true;
-    }
-    trimmed.first() == Some(&b'[')
-        && std::str::from_utf8(trimmed)
-            .ok()
-            .is_some_and(|t| native::parse(t).err().is_some_and(|e| e.is_eof()))
 }
 
 /// The reason given for a line that looks like YAML.
@@ -196,181 +225,273 @@ fn looks_like_yaml(text: &str) -> bool {
     }
 }
 
-/// Decodes lines one at a time, carrying the state of an open multi-line document from one
-/// line to the next, so that a stream can be fed in pieces.
-pub struct LineDecoder<'p> {
-    document: Option<Document>,
-    prefilter: Option<&'p Prefilter>,
+/// Where a document was found: a cloud export record is unwrapped only at the top (of a
+/// line, a list or a batch); what a record holds must be a native event.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Top,
+    InCloudRecord,
 }
 
-impl<'p> LineDecoder<'p> {
-    pub fn new(prefilter: Option<&'p Prefilter>) -> LineDecoder<'p> {
-        LineDecoder {
-            document: None,
-            prefilter,
-        }
+/// One block being decoded: the report counting it, and the sink its events go to.
+struct Pass<'r> {
+    report: &'r mut FileReport,
+    strict: bool,
+    sink: &'r mut dyn Sink,
+}
+
+impl Pass<'_> {
+    fn skip(&mut self, line_no: u64, class: &str, detail: String) -> Result<()> {
+        self.report.skip(line_no, class, detail, self.strict)
     }
 
-    /// True while a multi-line document is open.
-    pub fn in_document(&self) -> bool {
-        self.document.is_some()
-    }
-
-    /// Feeds line `line_no` (with or without its line end). With `stop_at_document`, a line
-    /// that would open a document is not consumed and `Ok(false)` is returned.
-    pub fn feed<F>(
-        &mut self,
-        raw: &[u8],
-        line_no: u64,
-        report: &mut FileReport,
-        strict: bool,
-        stop_at_document: bool,
-        on_event: &mut F,
-    ) -> Result<bool>
-    where
-        F: FnMut(&EventDoc<'_>, Option<&str>, u64) -> std::result::Result<(), Unusable>,
-    {
-        let mut line: &[u8] = raw;
-        if line_no == 1 {
-            line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
-        }
-        while let [rest @ .., b'\n' | b'\r'] = line {
-            line = rest;
-        }
-        if let Some(doc) = self.document.as_mut() {
-            doc.push(line);
-            if doc.closed() {
-                let doc = self.document.take().unwrap_or_default();
-                finish_document(doc, report, strict, on_event)?;
-            }
-            return Ok(true);
-        }
-        if line.trim_ascii().is_empty() {
-            return Ok(true);
-        }
-        if opens_document(line) {
-            if stop_at_document {
-                return Ok(false);
-            }
-            let mut doc = Document::new(line_no);
-            doc.push(line);
-            self.document = Some(doc);
-            return Ok(true);
-        }
-        if let Some(p) = self.prefilter {
+    /// A line outside documents (not blank): prefiltered, or decoded.
+    fn line(&mut self, line: &[u8], line_no: u64, prefilter: Option<&Prefilter>) -> Result<()> {
+        if let Some(p) = prefilter {
             if !p.may_mention(line) {
                 // Not parsed, but a line that cannot be a whole JSON object is still
                 // reported, so damage stays visible when one subject is asked for.
                 let trimmed = line.trim_ascii();
                 if trimmed.first() == Some(&b'{') && trimmed.last() == Some(&b'}') {
-                    report.prefiltered += 1;
-                    return Ok(true);
+                    self.report.prefiltered += 1;
+                    return Ok(());
                 }
                 let detail = match std::str::from_utf8(line) {
                     Ok(t) if looks_like_yaml(t) => YAML_DETAIL,
                     _ => "invalid JSON: not a complete JSON object",
                 };
-                report.skip(line_no, "invalid JSON", detail.to_string(), strict)?;
-                return Ok(true);
+                return self.skip(line_no, "invalid JSON", detail.to_string());
             }
         }
-        handle_value(line, line_no, report, strict, on_event)?;
-        Ok(true)
+        self.value(line, line_no)
     }
 
-    /// Ends the input: a document still open is decoded (or its lines tried one by one).
-    pub fn finish<F>(
+    /// Decodes one complete JSON text (a line or a document) and hands out its events.
+    fn value(&mut self, text: &[u8], line_no: u64) -> Result<()> {
+        let text = match line_str(text) {
+            Ok(t) => t,
+            Err(e) => {
+                let detail = format!("invalid UTF-8 at byte {}", e.valid_up_to());
+                return self.skip(line_no, "invalid UTF-8", detail);
+            }
+        };
+        if text.trim_start().starts_with('{') {
+            let mut doc = EventDoc::default();
+            if scan::scan_event_into(text, &mut doc, self.strict) {
+                return self.dispatch(&doc, None, line_no, Place::Top);
+            }
+        }
+        let parsed = match native::parse(text) {
+            Ok(d) => d,
+            Err(e) => {
+                if e.classify() == serde_json::error::Category::Syntax {
+                    // Objects back to back with nothing between (Firehose writes CloudWatch
+                    // subscription batches to S3 so): each is decoded on its own.
+                    if let Some(docs) = back_to_back(text) {
+                        for doc in &docs {
+                            self.dispatch(doc, None, line_no, Place::Top)?;
+                        }
+                        return Ok(());
+                    }
+                }
+                if e.classify() == serde_json::error::Category::Data {
+                    // A single CloudWatch Logs event (`{"timestamp":1700000000000,"message":"..."}`,
+                    // as `jq -c '.events[]'` prints them): its number `timestamp` is not an event's.
+                    if let Some(record) = eks::single_record(text) {
+                        let message = record.message.as_deref();
+                        let origin =
+                            eks::origin("CloudWatch log event", record.log_stream_name.as_deref());
+                        return self.embedded(message, &origin, line_no);
+                    }
+                }
+                let class = match e.classify() {
+                    serde_json::error::Category::Data => "wrong field type",
+                    _ => "invalid JSON",
+                };
+                if class == "invalid JSON" && looks_like_yaml(text) {
+                    return self.skip(line_no, class, YAML_DETAIL.to_string());
+                }
+                return self.skip(line_no, class, format!("{class}: {e}"));
+            }
+        };
+        for doc in parsed.docs() {
+            self.dispatch(doc, None, line_no, Place::Top)?;
+        }
+        Ok(())
+    }
+
+    /// Hands out the events of one decoded document: an event, a list, or (at the top) a
+    /// cloud export record.
+    fn dispatch(
         &mut self,
-        report: &mut FileReport,
-        strict: bool,
-        on_event: &mut F,
-    ) -> Result<()>
-    where
-        F: FnMut(&EventDoc<'_>, Option<&str>, u64) -> std::result::Result<(), Unusable>,
-    {
-        if let Some(doc) = self.document.take() {
-            finish_document(doc, report, strict, on_event)?;
+        doc: &EventDoc<'_>,
+        inherited_version: Option<&str>,
+        line_no: u64,
+        place: Place,
+    ) -> Result<()> {
+        let kind = doc.kind.as_deref().unwrap_or("");
+        if let Some(items) = &doc.items {
+            if matches!(kind, "EventList" | "List" | "") {
+                let version = doc.api_version.as_deref().or(inherited_version);
+                for item in items {
+                    self.dispatch(item, version, line_no, place)?;
+                }
+                return Ok(());
+            }
+        }
+        if doc.verb.is_none() && doc.kind.is_none() && doc.has_wrapper() {
+            if place == Place::InCloudRecord {
+                return self.skip(
+                    line_no,
+                    "not an audit event",
+                    "not an audit event (a cloud export record inside another)".to_string(),
+                );
+            }
+            return self.cloud(doc, line_no);
+        }
+        if !(kind.is_empty() || kind == "Event") {
+            return self.skip(
+                line_no,
+                "not an audit event",
+                format!("not an audit event (kind {kind:?})"),
+            );
+        }
+        match self.sink.event(doc, inherited_version, line_no) {
+            Ok(()) => {
+                self.report.events += 1;
+                Ok(())
+            }
+            Err(u) => self.skip(line_no, u.class, u.detail),
+        }
+    }
+
+    /// A GKE, EKS or AKS export record (see the `gke`, `eks` and `aks` modules): each event
+    /// it holds is dispatched as a native event.
+    fn cloud(&mut self, doc: &EventDoc<'_>, line_no: u64) -> Result<()> {
+        if let Some(payload) = &doc.proto_payload {
+            return match gke::to_event(doc, payload) {
+                Ok(event) => self.dispatch(&event, None, line_no, Place::InCloudRecord),
+                Err(u) => self.skip(line_no, u.class, u.detail),
+            };
+        }
+        if let Some(records) = &doc.records {
+            for record in records {
+                self.dispatch(record, None, line_no, Place::Top)?;
+            }
+            return Ok(());
+        }
+        if doc.message_type.is_some() || doc.log_events.is_some() {
+            if eks::is_control_message(doc.message_type.as_deref()) {
+                return self.skip(
+                    line_no,
+                    "CloudWatch control message",
+                    "CloudWatch Logs subscription CONTROL_MESSAGE (holds no log events)"
+                        .to_string(),
+                );
+            }
+            for event in doc.log_events.iter().flatten() {
+                let origin = "CloudWatch subscription log event";
+                self.embedded(event.message.as_deref(), origin, line_no)?;
+            }
+            return Ok(());
+        }
+        if let Some(events) = &doc.events {
+            for event in events {
+                let origin = eks::origin("CloudWatch log event", event.log_stream_name.as_deref());
+                self.embedded(event.message.as_deref(), &origin, line_no)?;
+            }
+            return Ok(());
+        }
+        if let Some(message) = &doc.at_message {
+            let origin = "CloudWatch Logs Insights @message";
+            return self.embedded(Some(message), origin, line_no);
+        }
+        if doc.category.is_some() || doc.properties.is_some() {
+            if let Some(why) = aks::category_problem(doc.category.as_deref()) {
+                return self.skip(line_no, "not an audit category", why);
+            }
+            return match doc.properties.as_ref().and_then(|p| p.log.as_ref()) {
+                Some(aks::LogValue::Text(text)) => {
+                    self.embedded(Some(text), "AKS properties.log", line_no)
+                }
+                Some(aks::LogValue::Event(event)) => {
+                    self.dispatch(event, None, line_no, Place::InCloudRecord)
+                }
+                None => self.skip(
+                    line_no,
+                    "no event",
+                    "AKS record has no properties.log".to_string(),
+                ),
+            };
+        }
+        self.embedded(doc.message.as_deref(), "CloudWatch record message", line_no)
+    }
+
+    /// Decodes the native event that a cloud record holds as a JSON string, exactly as a
+    /// native line is decoded (the scanner first, then serde_json).
+    fn embedded(&mut self, text: Option<&str>, origin: &str, line_no: u64) -> Result<()> {
+        let Some(text) = text else {
+            return self.skip(line_no, "no event", format!("{origin}: no message"));
+        };
+        if !text.trim_start().starts_with('{') {
+            let shown: String = text.chars().take(60).collect();
+            let detail = format!("{origin} is not a JSON audit event: {shown:?}");
+            return self.skip(line_no, "message not an audit event", detail);
+        }
+        let mut doc = EventDoc::default();
+        if scan::scan_event_into(text, &mut doc, self.strict) {
+            return self.dispatch(&doc, None, line_no, Place::InCloudRecord);
+        }
+        match serde_json::from_str::<EventDoc<'_>>(text) {
+            Ok(doc) => self.dispatch(&doc, None, line_no, Place::InCloudRecord),
+            Err(e) => {
+                let class = match e.classify() {
+                    serde_json::error::Category::Data => "wrong field type",
+                    _ => "message not an audit event",
+                };
+                let detail = format!("{origin} is not a JSON audit event: {e}");
+                self.skip(line_no, class, detail)
+            }
+        }
+    }
+
+    /// Decodes a collected document; when it is not valid JSON, its lines are tried one by
+    /// one so that JSON lines after a stray bracket are not lost.
+    fn document(&mut self, doc: Document) -> Result<()> {
+        let whole_ok = std::str::from_utf8(&doc.text)
+            .ok()
+            .is_some_and(|t| native::parse_value(t).is_ok());
+        if whole_ok {
+            return self.value(&doc.text, doc.start_line);
+        }
+        for (line_no, line) in (doc.start_line..).zip(doc.text.split(|&c| c == b'\n')) {
+            let trimmed = line.trim_ascii();
+            if trimmed.is_empty() {
+                continue;
+            }
+            if line_no == doc.start_line && (trimmed == b"{" || trimmed == b"[") {
+                let detail = "invalid JSON: a document opened here never forms a valid JSON value";
+                self.skip(line_no, "invalid JSON", detail.to_string())?;
+            } else {
+                self.value(line, line_no)?;
+            }
         }
         Ok(())
     }
 }
 
-/// Skips lines that cannot mention any of some subject names, without decoding them.
-///
-/// A JSON string spells a name either with its raw bytes or with at least one escape
-/// sequence that decodes to one of the name's characters. So a line is kept when it holds
-/// a name's raw bytes, or any escape that could stand for a character of some name (`\u`
-/// escapes are decoded and compared; a surrogate escape and an escaped backslash, which may
-/// open an escape inside a JSON string nested in a string, are always kept). Lines not kept
-/// cannot contribute to these subjects; they are counted as `prefiltered`.
-#[derive(Clone, Debug)]
-pub struct Prefilter {
-    finders: Vec<memchr::memmem::Finder<'static>>,
-    /// Every character of every name.
-    chars: Vec<char>,
+/// A multi-line JSON document being collected: its first line number and its lines.
+struct Document {
+    start_line: u64,
+    text: Vec<u8>,
 }
 
-impl Prefilter {
-    /// `None` when there is nothing to filter on (no names, or an empty name).
-    pub fn new(names: &[String]) -> Option<Prefilter> {
-        if names.is_empty() || names.iter().any(|n| n.is_empty()) {
-            return None;
+impl Document {
+    fn new(start_line: u64) -> Document {
+        Document {
+            start_line,
+            text: Vec::new(),
         }
-        let finders = names
-            .iter()
-            .map(|n| memchr::memmem::Finder::new(n.as_bytes()).into_owned())
-            .collect();
-        let mut chars: Vec<char> = names.iter().flat_map(|n| n.chars()).collect();
-        chars.sort_unstable();
-        chars.dedup();
-        Some(Prefilter { finders, chars })
-    }
-
-    /// False only when `line` cannot spell any of the names.
-    pub fn may_mention(&self, line: &[u8]) -> bool {
-        if self.finders.iter().any(|f| f.find(line).is_some()) {
-            return true;
-        }
-        let mut rest = line;
-        while let Some(i) = memchr::memchr(b'\\', rest) {
-            let Some(&kind) = rest.get(i + 1) else {
-                return true;
-            };
-            let decoded = match kind {
-                b'u' => {
-                    let Some(hex) = rest.get(i + 2..i + 6) else {
-                        return true;
-                    };
-                    let Some(code) = std::str::from_utf8(hex)
-                        .ok()
-                        .and_then(|h| u32::from_str_radix(h, 16).ok())
-                    else {
-                        return true;
-                    };
-                    match char::from_u32(code) {
-                        Some(c) => c,
-                        None => return true, // a surrogate: part of a pair, keep the line
-                    }
-                }
-                b'"' => '"',
-                // An escaped backslash may start an escape of a JSON string nested in a
-                // string (EKS `message`, AKS `properties.log`): `\\u003c` is `<` there.
-                b'\\' => return true,
-                b'/' => '/',
-                b'b' => '\u{8}',
-                b'f' => '\u{c}',
-                b'n' => '\n',
-                b'r' => '\r',
-                b't' => '\t',
-                _ => return true,
-            };
-            if self.chars.binary_search(&decoded).is_ok() {
-                return true;
-            }
-            let len = if kind == b'u' { 6 } else { 2 };
-            rest = &rest[i + len..];
-        }
-        false
     }
 }
 
@@ -401,73 +522,6 @@ fn is_ascii(bytes: &[u8]) -> bool {
     chunks.remainder().is_ascii()
 }
 
-/// Decodes one complete JSON text (a line or a document) and hands out its events.
-fn handle_value<F>(
-    text: &[u8],
-    line_no: u64,
-    report: &mut FileReport,
-    strict: bool,
-    on_event: &mut F,
-) -> Result<()>
-where
-    F: FnMut(&EventDoc<'_>, Option<&str>, u64) -> std::result::Result<(), Unusable>,
-{
-    let text = match line_str(text) {
-        Ok(t) => t,
-        Err(e) => {
-            return report.skip(
-                line_no,
-                "invalid UTF-8",
-                format!("invalid UTF-8 at byte {}", e.valid_up_to()),
-                strict,
-            )
-        }
-    };
-    if text.trim_start().starts_with('{') {
-        let mut doc = EventDoc::default();
-        if scan::scan_event_into(text, &mut doc, strict) {
-            return dispatch(&doc, None, line_no, report, strict, true, on_event);
-        }
-    }
-    let parsed = match native::parse(text) {
-        Ok(d) => d,
-        Err(e) => {
-            if e.classify() == serde_json::error::Category::Syntax {
-                // Objects back to back with nothing between (Firehose writes CloudWatch
-                // subscription batches to S3 so): each is decoded on its own.
-                if let Some(docs) = back_to_back(text) {
-                    for doc in &docs {
-                        dispatch(doc, None, line_no, report, strict, true, on_event)?;
-                    }
-                    return Ok(());
-                }
-            }
-            if e.classify() == serde_json::error::Category::Data {
-                // A single CloudWatch Logs event (`{"timestamp":1700000000000,"message":"..."}`,
-                // as `jq -c '.events[]'` prints them): its number `timestamp` is not an event's.
-                if let Some(record) = eks::single_record(text) {
-                    let message = record.message.as_deref();
-                    let origin =
-                        eks::origin("CloudWatch log event", record.log_stream_name.as_deref());
-                    return dispatch_embedded(message, &origin, line_no, report, strict, on_event);
-                }
-            }
-            let class = match e.classify() {
-                serde_json::error::Category::Data => "wrong field type",
-                _ => "invalid JSON",
-            };
-            if class == "invalid JSON" && looks_like_yaml(text) {
-                return report.skip(line_no, class, YAML_DETAIL.to_string(), strict);
-            }
-            return report.skip(line_no, class, format!("{class}: {e}"), strict);
-        }
-    };
-    for doc in parsed.docs() {
-        dispatch(doc, None, line_no, report, strict, true, on_event)?;
-    }
-    Ok(())
-}
-
 /// Two or more JSON objects back to back (`{...}{...}`), when every one decodes.
 fn back_to_back(text: &str) -> Option<Vec<EventDoc<'_>>> {
     if !text.trim_start().starts_with('{') {
@@ -480,266 +534,6 @@ fn back_to_back(text: &str) -> Option<Vec<EventDoc<'_>>> {
     (docs.len() > 1).then_some(docs)
 }
 
-/// Hands out the events of one decoded document: an event, a list, or (when `wrappers`) a
-/// cloud export record. Events embedded in a cloud record are dispatched with `wrappers`
-/// off: they must be native events.
-fn dispatch<F>(
-    doc: &EventDoc<'_>,
-    inherited_version: Option<&str>,
-    line_no: u64,
-    report: &mut FileReport,
-    strict: bool,
-    wrappers: bool,
-    on_event: &mut F,
-) -> Result<()>
-where
-    F: FnMut(&EventDoc<'_>, Option<&str>, u64) -> std::result::Result<(), Unusable>,
-{
-    let kind = doc.kind.as_deref().unwrap_or("");
-    if let Some(items) = &doc.items {
-        if matches!(kind, "EventList" | "List" | "") {
-            let version = doc.api_version.as_deref().or(inherited_version);
-            for item in items {
-                dispatch(item, version, line_no, report, strict, wrappers, on_event)?;
-            }
-            return Ok(());
-        }
-    }
-    if doc.verb.is_none() && doc.kind.is_none() && doc.has_wrapper() {
-        if !wrappers {
-            return report.skip(
-                line_no,
-                "not an audit event",
-                "not an audit event (a cloud export record inside another)".to_string(),
-                strict,
-            );
-        }
-        return dispatch_cloud(doc, line_no, report, strict, on_event);
-    }
-    if !(kind.is_empty() || kind == "Event") {
-        return report.skip(
-            line_no,
-            "not an audit event",
-            format!("not an audit event (kind {kind:?})"),
-            strict,
-        );
-    }
-    match on_event(doc, inherited_version, line_no) {
-        Ok(()) => {
-            report.events += 1;
-            Ok(())
-        }
-        Err(u) => report.skip(line_no, u.class, u.detail, strict),
-    }
-}
-
-/// A GKE, EKS or AKS export record (see the `gke`, `eks` and `aks` modules): each event it
-/// holds is dispatched as a native event.
-fn dispatch_cloud<F>(
-    doc: &EventDoc<'_>,
-    line_no: u64,
-    report: &mut FileReport,
-    strict: bool,
-    on_event: &mut F,
-) -> Result<()>
-where
-    F: FnMut(&EventDoc<'_>, Option<&str>, u64) -> std::result::Result<(), Unusable>,
-{
-    if let Some(payload) = &doc.proto_payload {
-        return match gke::to_event(doc, payload) {
-            Ok(event) => dispatch(&event, None, line_no, report, strict, false, on_event),
-            Err(u) => report.skip(line_no, u.class, u.detail, strict),
-        };
-    }
-    if let Some(records) = &doc.records {
-        for record in records {
-            dispatch(record, None, line_no, report, strict, true, on_event)?;
-        }
-        return Ok(());
-    }
-    if doc.message_type.is_some() || doc.log_events.is_some() {
-        if eks::is_control_message(doc.message_type.as_deref()) {
-            return report.skip(
-                line_no,
-                "CloudWatch control message",
-                "CloudWatch Logs subscription CONTROL_MESSAGE (holds no log events)".to_string(),
-                strict,
-            );
-        }
-        for event in doc.log_events.iter().flatten() {
-            let origin = "CloudWatch subscription log event";
-            let message = event.message.as_deref();
-            dispatch_embedded(message, origin, line_no, report, strict, on_event)?;
-        }
-        return Ok(());
-    }
-    if let Some(events) = &doc.events {
-        for event in events {
-            let origin = eks::origin("CloudWatch log event", event.log_stream_name.as_deref());
-            let message = event.message.as_deref();
-            dispatch_embedded(message, &origin, line_no, report, strict, on_event)?;
-        }
-        return Ok(());
-    }
-    if let Some(message) = &doc.at_message {
-        let origin = "CloudWatch Logs Insights @message";
-        return dispatch_embedded(Some(message), origin, line_no, report, strict, on_event);
-    }
-    if doc.category.is_some() || doc.properties.is_some() {
-        if let Some(why) = aks::category_problem(doc.category.as_deref()) {
-            return report.skip(line_no, "not an audit category", why, strict);
-        }
-        return match doc.properties.as_ref().and_then(|p| p.log.as_ref()) {
-            Some(aks::LogValue::Text(text)) => {
-                let origin = "AKS properties.log";
-                dispatch_embedded(Some(text), origin, line_no, report, strict, on_event)
-            }
-            Some(aks::LogValue::Event(event)) => {
-                dispatch(event, None, line_no, report, strict, false, on_event)
-            }
-            None => report.skip(
-                line_no,
-                "no event",
-                "AKS record has no properties.log".to_string(),
-                strict,
-            ),
-        };
-    }
-    let message = doc.message.as_deref();
-    dispatch_embedded(
-        message,
-        "CloudWatch record message",
-        line_no,
-        report,
-        strict,
-        on_event,
-    )
-}
-
-/// Decodes the native event that a cloud record holds as a JSON string, exactly as a native
-/// line is decoded (the scanner first, then serde_json).
-fn dispatch_embedded<F>(
-    text: Option<&str>,
-    origin: &str,
-    line_no: u64,
-    report: &mut FileReport,
-    strict: bool,
-    on_event: &mut F,
-) -> Result<()>
-where
-    F: FnMut(&EventDoc<'_>, Option<&str>, u64) -> std::result::Result<(), Unusable>,
-{
-    let Some(text) = text else {
-        return report.skip(line_no, "no event", format!("{origin}: no message"), strict);
-    };
-    if !text.trim_start().starts_with('{') {
-        let shown: String = text.chars().take(60).collect();
-        let detail = format!("{origin} is not a JSON audit event: {shown:?}");
-        return report.skip(line_no, "message not an audit event", detail, strict);
-    }
-    let mut doc = EventDoc::default();
-    if scan::scan_event_into(text, &mut doc, strict) {
-        return dispatch(&doc, None, line_no, report, strict, false, on_event);
-    }
-    match serde_json::from_str::<EventDoc<'_>>(text) {
-        Ok(doc) => dispatch(&doc, None, line_no, report, strict, false, on_event),
-        Err(e) => {
-            let class = match e.classify() {
-                serde_json::error::Category::Data => "wrong field type",
-                _ => "message not an audit event",
-            };
-            let detail = format!("{origin} is not a JSON audit event: {e}");
-            report.skip(line_no, class, detail, strict)
-        }
-    }
-}
-
-/// A multi-line JSON document being collected until its outer brackets close.
-#[derive(Default)]
-struct Document {
-    start_line: u64,
-    text: Vec<u8>,
-    depth: i64,
-    in_string: bool,
-    escaped: bool,
-    seen_open: bool,
-}
-
-impl Document {
-    fn new(start_line: u64) -> Document {
-        Document {
-            start_line,
-            ..Document::default()
-        }
-    }
-
-    fn push(&mut self, line: &[u8]) {
-        for &c in line {
-            if self.in_string {
-                if self.escaped {
-                    self.escaped = false;
-                } else if c == b'\\' {
-                    self.escaped = true;
-                } else if c == b'"' {
-                    self.in_string = false;
-                }
-                continue;
-            }
-            match c {
-                b'"' => self.in_string = true,
-                b'{' | b'[' => {
-                    self.depth += 1;
-                    self.seen_open = true;
-                }
-                b'}' | b']' => self.depth -= 1,
-                _ => {}
-            }
-        }
-        self.text.extend_from_slice(line);
-        self.text.push(b'\n');
-    }
-
-    fn closed(&self) -> bool {
-        self.seen_open && self.depth <= 0 && !self.in_string
-    }
-}
-
-/// Decodes a collected document; when it is not valid JSON, its lines are tried one by one
-/// so that JSON lines after a stray bracket are not lost.
-fn finish_document<F>(
-    doc: Document,
-    report: &mut FileReport,
-    strict: bool,
-    on_event: &mut F,
-) -> Result<()>
-where
-    F: FnMut(&EventDoc<'_>, Option<&str>, u64) -> std::result::Result<(), Unusable>,
-{
-    let whole_ok = std::str::from_utf8(&doc.text)
-        .ok()
-        .is_some_and(|t| native::parse_value(t).is_ok());
-    if whole_ok {
-        return handle_value(&doc.text, doc.start_line, report, strict, on_event);
-    }
-    for (line_no, line) in (doc.start_line..).zip(doc.text.split(|&c| c == b'\n')) {
-        let trimmed = line.trim_ascii();
-        if !trimmed.is_empty() {
-            if line_no == doc.start_line && (trimmed == b"{" || trimmed == b"[") {
-                report.skip(
-                    line_no,
-                    "invalid JSON",
-                    "invalid JSON: a document opened here never forms a valid JSON value"
-                        .to_string(),
-                    strict,
-                )?;
-            } else {
-                handle_value(line, line_no, report, strict, on_event)?;
-            }
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -747,14 +541,14 @@ mod tests {
     fn verbs_of(input: &str) -> (Vec<(String, u64)>, FileReport) {
         let mut seen = Vec::new();
         let mut report = FileReport::default();
-        read_lines(
+        crate::read::blocks::decode_stream(
             input.as_bytes(),
+            &DecodeOptions::default(),
             &mut report,
-            false,
-            &mut |e: &EventDoc<'_>, _v: Option<&str>, line| {
+            &mut sink_fn(|e, _v, line| {
                 seen.push((e.verb.as_deref().unwrap_or("").to_string(), line));
                 Ok(())
-            },
+            }),
         )
         .unwrap();
         (seen, report)

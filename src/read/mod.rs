@@ -1,15 +1,59 @@
 //! Inputs: expand FILE arguments (files, directories in sorted order, `-` for stdin), open
-//! them with compression detected from magic bytes (plain, gzip including multi-member
-//! streams), and hand out their lines.
+//! each once with compression detected from magic bytes (plain, gzip including
+//! multi-member streams), and read it as blocks of whole lines ([`blocks`]) that the
+//! pipeline ([`pipeline`]) decodes on every core.
 
+pub mod blocks;
 #[cfg(feature = "isal")]
 pub mod isal;
-pub mod parallel;
+pub mod pipeline;
 
+use crate::decode::Prefilter;
 use crate::error::{Error, Result};
+use crate::request::select::Filter;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// How to read the inputs.
+#[derive(Clone, Debug, Default)]
+pub struct ReadOptions {
+    pub filter: Filter,
+    /// The first unusable line is an error instead of being skipped.
+    pub strict_input: bool,
+    /// Decoding threads; 0 means one per available core. Strict input uses one, so that
+    /// the first bad line is the one reported.
+    pub threads: usize,
+    /// Show a progress line on stderr.
+    pub progress: bool,
+    /// Bytes per block; 0 means the default (tests use small blocks).
+    pub block_size: usize,
+}
+
+impl ReadOptions {
+    /// The number of decoding threads to use.
+    pub fn effective_threads(&self) -> usize {
+        if self.strict_input {
+            return 1;
+        }
+        match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+
+    /// The decoder's prefilter, derived from the selection here and only here. Strict
+    /// input sees every line, so it has none.
+    pub fn prefilter(&self) -> Option<Prefilter> {
+        if self.strict_input {
+            None
+        } else {
+            self.filter.prefilter()
+        }
+    }
+}
 
 /// One input to read: a path, or `-` for standard input.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -113,14 +157,84 @@ pub fn detect_compression(head: &[u8]) -> std::result::Result<Compression, &'sta
     }
 }
 
-/// Opens a source for reading decompressed bytes.
-pub fn open(source: &Source) -> Result<Box<dyn BufRead + Send>> {
-    let reader = decompress(source, open_raw(source)?)?;
-    Ok(Box::new(BufReader::with_capacity(1 << 20, reader)))
+/// How many decompressed bytes [`open`] reads ahead: enough for any header sniffed.
+pub const HEAD_LEN: usize = 64;
+
+/// The longest magic number [`detect_compression`] looks at.
+const MAGIC_LEN: usize = 6;
+
+/// A source opened for reading, once: its decompressed bytes, the first [`HEAD_LEN`] of
+/// them read ahead so that what the input holds (a log or a partial aggregate) can be told
+/// without opening it again, which a pipe or FIFO would not survive.
+pub struct Opened {
+    head: Vec<u8>,
+    /// How much of `head` was handed out.
+    pos: usize,
+    /// A read error met while reading ahead, handed out after the head.
+    error: Option<io::Error>,
+    rest: Box<dyn Read + Send>,
+    /// Raw (compressed) bytes read so far, for the progress line.
+    raw_read: Arc<AtomicU64>,
+}
+
+impl Opened {
+    /// The first bytes of the decompressed stream: [`HEAD_LEN`] of them, or fewer when the
+    /// stream is shorter or a read error ended it.
+    pub fn head(&self) -> &[u8] {
+        &self.head
+    }
+
+    /// A counter of the raw bytes read from the source.
+    pub fn raw_read(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.raw_read)
+    }
+}
+
+impl Read for Opened {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.pos < self.head.len() {
+            let n = buf.len().min(self.head.len() - self.pos);
+            buf[..n].copy_from_slice(&self.head[self.pos..self.pos + n]);
+            self.pos += n;
+            return Ok(n);
+        }
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        self.rest.read(buf)
+    }
+}
+
+/// Opens `source` (once) and reads ahead the head of its decompressed bytes.
+pub fn open(source: &Source) -> Result<Opened> {
+    let raw_read = Arc::new(AtomicU64::new(0));
+    let counting = Counting {
+        inner: open_raw(source)?,
+        counter: Arc::clone(&raw_read),
+    };
+    let mut rest = decompress(source, counting)?;
+    let (head, error) = read_ahead(&mut rest, HEAD_LEN);
+    Ok(Opened {
+        head,
+        pos: 0,
+        error,
+        rest,
+        raw_read,
+    })
+}
+
+/// Up to `n` bytes from the start of `reader` (fewer at its end), and the error that
+/// stopped reading them, if any.
+fn read_ahead(reader: &mut dyn Read, n: usize) -> (Vec<u8>, Option<io::Error>) {
+    let mut head = Vec::with_capacity(n);
+    match reader.take(n as u64).read_to_end(&mut head) {
+        Ok(_) => (head, None),
+        Err(e) => (head, Some(e)),
+    }
 }
 
 /// Opens a source's raw (possibly compressed) bytes.
-pub fn open_raw(source: &Source) -> Result<Box<dyn Read + Send>> {
+fn open_raw(source: &Source) -> Result<Box<dyn Read + Send>> {
     Ok(match &source.path {
         None => Box::new(io::stdin()),
         Some(p) => Box::new(File::open(p).map_err(|e| Error::io(&source.name, "open", e))?),
@@ -130,15 +244,32 @@ pub fn open_raw(source: &Source) -> Result<Box<dyn Read + Send>> {
 /// Wraps raw bytes in the decompressor their magic bytes call for.
 pub fn decompress<R: Read + Send + 'static>(
     source: &Source,
-    raw: R,
+    mut raw: R,
 ) -> Result<Box<dyn Read + Send>> {
-    let mut reader = BufReader::with_capacity(1 << 20, raw);
-    let head = reader
-        .fill_buf()
-        .map_err(|e| Error::io(&source.name, "read", e))?;
-    match detect_compression(head).map_err(|m| Error::input(&source.name, None, m))? {
+    let (magic, error) = read_ahead(&mut raw, MAGIC_LEN);
+    if let Some(e) = error {
+        return Err(Error::io(&source.name, "read", e));
+    }
+    let compression =
+        detect_compression(&magic).map_err(|m| Error::input(&source.name, None, m))?;
+    let reader = BufReader::with_capacity(1 << 20, io::Cursor::new(magic).chain(raw));
+    match compression {
         Compression::None => Ok(Box::new(reader)),
         Compression::Gzip => gzip_decoder(reader).map_err(|e| Error::io(&source.name, "read", e)),
+    }
+}
+
+/// Counts the bytes read from the underlying input, for the progress line.
+struct Counting<R> {
+    inner: R,
+    counter: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.counter.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
     }
 }
 

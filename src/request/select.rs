@@ -2,6 +2,7 @@
 //! expression) and a time window on the request's timestamp. `--since` and `--until` take
 //! RFC 3339 timestamps or durations back from now (`7d`, `36h`).
 
+use crate::decode::Prefilter;
 use crate::error::{Error, Result};
 use crate::request::{RequestRef, ResourceRef, TargetRef};
 use crate::time::parse_rfc3339_micros;
@@ -59,6 +60,12 @@ impl Filter {
     /// Whether anything but subjects is filtered (the `--user` prefilter stays valid).
     pub fn has_window(&self) -> bool {
         self.since.is_some() || self.until.is_some()
+    }
+
+    /// The decoder's prefilter for this selection: lines that cannot spell any wanted
+    /// subject need not be decoded. `None` when every subject is wanted.
+    pub fn prefilter(&self) -> Option<Prefilter> {
+        Prefilter::new(&self.users)
     }
 }
 
