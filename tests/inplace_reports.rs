@@ -175,7 +175,10 @@ fn old_check(observed: &[Observed], authorizer: &Authorizer) -> (String, usize) 
     let mut out = String::new();
     let mut denied = 0;
     for o in observed {
-        if o.users.iter().all(|u| authorizer.allows(u, &o.request)) {
+        if o.users
+            .iter()
+            .all(|u| authorizer.allows(u, o.request.as_ref()))
+        {
             continue;
         }
         denied += 1;
@@ -218,7 +221,7 @@ fn old_grants(observed: &[Observed], authorizer: &Authorizer) -> Vec<OldGrant> {
             let mut distinct = 0;
             for o in observed {
                 let in_scope = b.scope.is_empty() || o.request.namespace() == b.scope;
-                if in_scope && rule_allows(&b.rule, &o.request) {
+                if in_scope && rule_allows(&b.rule, o.request.as_ref()) {
                     evidence.merge(&o.evidence);
                     distinct += 1;
                 }
@@ -261,7 +264,11 @@ fn scope_text(b: &BoundRule) -> String {
 fn old_not_allowed<'a>(observed: &'a [Observed], authorizer: &Authorizer) -> Vec<&'a Observed> {
     observed
         .iter()
-        .filter(|o| o.users.iter().any(|u| !authorizer.allows(u, &o.request)))
+        .filter(|o| {
+            o.users
+                .iter()
+                .any(|u| !authorizer.allows(u, o.request.as_ref()))
+        })
         .collect()
 }
 

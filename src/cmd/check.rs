@@ -34,7 +34,7 @@ pub fn run(args: &CheckArgs) -> Result<i32> {
             entries,
             identities: &identities,
         };
-        if users.iter().all(|u| authorizer.allows_ref(u, request)) {
+        if users.iter().all(|u| authorizer.allows(u, request)) {
             continue;
         }
         denied += 1;

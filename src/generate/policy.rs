@@ -321,7 +321,7 @@ pub fn generate_from(
     let allowed_for_all = |users: &mut dyn Iterator<Item = &UserInfo>, request: RequestRef<'_>| {
         let mut any = false;
         for u in users {
-            if !existing.allows_ref(u, request) {
+            if !existing.allows(u, request) {
                 return false;
             }
             any = true;

@@ -5,7 +5,7 @@
 use crate::aggregate::Evidence;
 use crate::generate::policy::{Observations, Observed};
 use crate::generate::risk::{assess, highest, Level, Risk};
-use crate::rbac::authorize::rule_allows_ref;
+use crate::rbac::authorize::rule_allows;
 use crate::rbac::{PolicyRule, RbacSet};
 use crate::render::RuleComments;
 use crate::request::{RequestRef, ResourceRef, TargetRef};
@@ -143,9 +143,9 @@ impl<'a> RuleMatcher<'a> {
                 && urls.contains(path);
         }
         if self.rule.resource_names.len() < 8 {
-            return rule_allows_ref(self.rule, *request);
+            return rule_allows(self.rule, *request);
         }
-        rule_allows_ref(&self.without_names, *request)
+        rule_allows(&self.without_names, *request)
             && matches!(request.target, TargetRef::Resource(ResourceRef { name, .. }) if self.names.contains(name))
     }
 }
@@ -208,7 +208,7 @@ fn report_rule(
             verbs: vec!["*".to_string()],
             ..rule.clone()
         };
-        matched = Matched::of(observed, namespace, |r| rule_allows_ref(&any_verb, *r));
+        matched = Matched::of(observed, namespace, |r| rule_allows(&any_verb, *r));
     }
     let added: Vec<&str> = rule
         .verbs

@@ -98,7 +98,7 @@ pub fn uncovered(observed: &[Observed], generated: &RbacSet) -> Vec<String> {
     let mut out = Vec::new();
     for o in observed {
         for u in &o.users {
-            if !authorizer.allows(u, &o.request) {
+            if !authorizer.allows(u, o.request.as_ref()) {
                 out.push(format!("{} as {u:?}", o.request));
             }
         }
