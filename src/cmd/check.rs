@@ -30,7 +30,7 @@ pub fn run(args: &CheckArgs) -> Result<i32> {
     let mut stdout = std::io::stdout().lock();
     let mut denied = 0usize;
     for (request, entries) in requests.iter() {
-        let users = Users::Entries {
+        let users = Users {
             entries,
             identities: &identities,
         };

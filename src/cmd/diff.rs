@@ -57,7 +57,7 @@ impl<'a> SubjectDiff<'a> {
 
     /// The observed requests as generation reads them.
     fn observations(&self) -> Observations<'a> {
-        Observations::Aggregate {
+        Observations {
             requests: &self.aggregate.requests,
             identities: self.identities.clone(),
         }
@@ -128,7 +128,7 @@ pub fn diff_subject<'a>(
         .iter()
         .enumerate()
         .filter(|(_, (request, entries))| {
-            let users = Users::Entries {
+            let users = Users {
                 entries: *entries,
                 identities: &diff.identities,
             };

@@ -69,46 +69,24 @@ pub struct Naming {
     pub annotations: BTreeMap<String, String>,
 }
 
-/// One distinct request with every identity (name + groups) it was made as, and what the
-/// log says about it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Observed {
-    pub request: Request,
-    pub users: Vec<UserInfo>,
-    pub evidence: Evidence,
-}
-
-/// The identities one observed request was made as.
+/// The identities one observed request was made as: the group sets of its aggregate
+/// entries, indexing the subject's identities.
 #[derive(Clone, Copy)]
-pub enum Users<'a> {
-    /// As listed in an [`Observed`].
-    Listed(&'a [UserInfo]),
-    /// The group sets of an aggregate's entries, indexing the subject's identities.
-    Entries {
-        entries: RequestEntries<'a>,
-        identities: &'a [UserInfo],
-    },
+pub struct Users<'a> {
+    pub entries: RequestEntries<'a>,
+    /// The identity of each group set index.
+    pub identities: &'a [UserInfo],
 }
 
 impl<'a> Users<'a> {
     pub fn iter(self) -> impl Iterator<Item = &'a UserInfo> {
-        let (listed, entries) = match self {
-            Users::Listed(users) => (users, None),
-            Users::Entries {
-                entries,
-                identities,
-            } => (&[][..], Some((entries, identities))),
-        };
-        listed.iter().chain(
-            entries
-                .into_iter()
-                .flat_map(|(e, ids)| e.filter_map(move |(g, _)| ids.get(g as usize))),
-        )
+        let identities = self.identities;
+        self.entries
+            .filter_map(move |(g, _)| identities.get(g as usize))
     }
 }
 
-/// One observed request as generation and review read it, borrowed: from an [`Observed`],
-/// or straight from the aggregate (nothing is copied per request).
+/// One observed request as generation and review read it, borrowed from the aggregate.
 #[derive(Clone, Copy)]
 pub struct Seen<'a> {
     pub request: RequestRef<'a>,
@@ -116,55 +94,38 @@ pub struct Seen<'a> {
     pub evidence: Evidence,
 }
 
-/// The observed requests of one subject: a list of [`Observed`], or the subject's aggregate
-/// read in place. Generation and review only iterate over them, so reading the aggregate in
-/// place keeps memory to the aggregate plus what the output needs.
-pub enum Observations<'a> {
-    Listed(&'a [Observed]),
-    Aggregate {
-        requests: &'a crate::aggregate::Requests,
-        /// The identity of each group set index.
-        identities: Vec<UserInfo>,
-    },
+/// The observed requests of one subject: its aggregate, read in place. Generation and
+/// review only iterate over them, so memory stays the aggregate plus what the output needs.
+pub struct Observations<'a> {
+    pub requests: &'a crate::aggregate::Requests,
+    /// The identity of each group set index.
+    pub identities: Vec<UserInfo>,
 }
 
 impl<'a> Observations<'a> {
     /// The requests of subject `name` in `aggregate`, read in place.
     pub fn of_aggregate(name: &str, aggregate: &'a SubjectAggregate) -> Observations<'a> {
-        Observations::Aggregate {
+        Observations {
             requests: &aggregate.requests,
             identities: aggregate.user_infos(name),
         }
     }
 
-    /// Every observed request, in no particular order.
-    pub fn iter(&self) -> Box<dyn Iterator<Item = Seen<'_>> + '_> {
-        match self {
-            Observations::Listed(list) => Box::new(list.iter().map(|o| Seen {
-                request: o.request.as_ref(),
-                users: Users::Listed(&o.users),
-                evidence: o.evidence,
-            })),
-            Observations::Aggregate {
-                requests,
-                identities,
-            } => Box::new(requests.iter().map(move |(request, entries)| Seen {
-                request,
-                users: Users::Entries {
-                    entries,
-                    identities,
-                },
-                evidence: entries.total(),
-            })),
-        }
+    /// Every observed request, in the order first seen.
+    pub fn iter(&self) -> impl Iterator<Item = Seen<'_>> + '_ {
+        self.requests.iter().map(|(request, entries)| Seen {
+            request,
+            users: Users {
+                entries,
+                identities: &self.identities,
+            },
+            evidence: entries.total(),
+        })
     }
 
     /// Number of distinct requests.
     pub fn len(&self) -> usize {
-        match self {
-            Observations::Listed(list) => list.len(),
-            Observations::Aggregate { requests, .. } => requests.len(),
-        }
+        self.requests.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -173,33 +134,24 @@ impl<'a> Observations<'a> {
 
     /// Every identity any request was made as, sorted, without duplicates.
     pub fn all_users(&self) -> Vec<UserInfo> {
-        let mut u: Vec<UserInfo> = match self {
-            Observations::Listed(list) => {
-                list.iter().flat_map(|o| o.users.iter().cloned()).collect()
-            }
-            Observations::Aggregate {
-                requests,
-                identities,
-            } => {
-                let mut used = vec![false; identities.len()];
-                for (_, entries) in requests.iter() {
-                    for (g, _) in entries {
-                        if let Some(slot) = used.get_mut(g as usize) {
-                            *slot = true;
-                        }
-                    }
+        let mut used = vec![false; self.identities.len()];
+        for (_, entries) in self.requests.iter() {
+            for (g, _) in entries {
+                if let Some(slot) = used.get_mut(g as usize) {
+                    *slot = true;
                 }
-                identities
-                    .iter()
-                    .zip(used)
-                    .filter(|(_, used)| *used)
-                    .map(|(u, _)| u.clone())
-                    .collect()
             }
-        };
-        u.sort();
-        u.dedup();
-        u
+        }
+        let mut users: Vec<UserInfo> = self
+            .identities
+            .iter()
+            .zip(used)
+            .filter(|(_, used)| *used)
+            .map(|(u, _)| u.clone())
+            .collect();
+        users.sort();
+        users.dedup();
+        users
     }
 
     /// The evidence of all requests together, and the number of requests made.
@@ -293,24 +245,7 @@ impl<'a> Distinct<'a> {
     }
 }
 
-/// Generates RBAC for `subject` from its observed requests.
-pub fn generate(
-    subject: &str,
-    observed: &[Observed],
-    existing: &Authorizer,
-    policy: &Policy,
-    naming: &Naming,
-) -> Generated {
-    generate_from(
-        subject,
-        &Observations::Listed(observed),
-        existing,
-        policy,
-        naming,
-    )
-}
-
-/// [`generate`] from observations read in place.
+/// Generates RBAC for `subject` from its observed requests, read in place.
 pub fn generate_from(
     subject: &str,
     observed: &Observations<'_>,
@@ -543,30 +478,95 @@ fn build_objects(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::request::ResourceTarget;
 
-    fn observed(requests: Vec<Request>) -> Vec<Observed> {
-        let user = UserInfo::new("alice", &["system:authenticated"]);
-        requests
-            .into_iter()
-            .map(|request| Observed {
-                request,
-                users: vec![user.clone()],
-                evidence: Evidence::default(),
-            })
-            .collect()
-    }
-
-    fn pods(verb: &str, sub: &str, ns: &str, name: &str) -> Request {
+    fn resource(verb: &str, group: &str, res: &str, ns: &str, name: &str) -> Request {
+        let (resource, subresource) = res.split_once('/').unwrap_or((res, ""));
         Request::resource(
             verb,
             ResourceTarget {
-                api_group: String::new(),
-                resource: "pods".into(),
-                subresource: sub.into(),
+                api_group: group.into(),
+                resource: resource.into(),
+                subresource: subresource.into(),
                 namespace: ns.into(),
                 name: name.into(),
             },
         )
+    }
+
+    fn pods(verb: &str, ns: &str, name: &str) -> Request {
+        resource(verb, "", "pods", ns, name)
+    }
+
+    fn atom(group: &str, res: &str, name: &str, verb: &str) -> Atom {
+        Atom::Resource {
+            api_group: group.into(),
+            resource: res.into(),
+            name: (!name.is_empty()).then(|| name.into()),
+            verb: verb.into(),
+        }
+    }
+
+    fn scoped(scopes: &[(&str, &[Atom])]) -> BTreeMap<String, BTreeSet<Atom>> {
+        scopes
+            .iter()
+            .map(|(scope, atoms)| (scope.to_string(), atoms.iter().cloned().collect()))
+            .collect()
+    }
+
+    const ALICE: &str = "alice";
+    const GROUPS: &[&str] = &["system:authenticated"];
+
+    /// The aggregate of `requests` made by alice.
+    fn aggregate_of(requests: &[Request]) -> SubjectAggregate {
+        let mut aggregate = SubjectAggregate::default();
+        for r in requests {
+            aggregate.add_evidence(r.as_ref(), GROUPS, &Evidence::default());
+        }
+        aggregate
+    }
+
+    /// An authorizer granting alice `rules` in `namespace` (`""`: cluster-wide).
+    fn granting(namespace: &str, rules: Vec<crate::rbac::PolicyRule>) -> Authorizer {
+        let meta = |namespace: &str| ObjectMeta {
+            name: "existing".into(),
+            namespace: namespace.into(),
+            ..ObjectMeta::default()
+        };
+        let kind = if namespace.is_empty() {
+            "ClusterRole"
+        } else {
+            "Role"
+        };
+        let binding = RoleBinding {
+            metadata: meta(namespace),
+            role_ref: RoleRef {
+                api_group: RBAC_GROUP.into(),
+                kind: kind.into(),
+                name: "existing".into(),
+            },
+            subjects: vec![binding_subject(ALICE)],
+        };
+        let mut set = RbacSet::default();
+        if namespace.is_empty() {
+            set.cluster_roles.push(ClusterRole {
+                metadata: meta(""),
+                rules,
+                aggregation_rule: None,
+            });
+            set.cluster_role_bindings.push(binding);
+        } else {
+            set.roles.push(Role {
+                metadata: meta(namespace),
+                rules,
+            });
+            set.role_bindings.push(binding);
+        }
+        Authorizer::new(set)
+    }
+
+    fn get_pods_rule() -> crate::rbac::PolicyRule {
+        crate::rbac::PolicyRule::resource_rule(&["get"], &[""], &["pods"], &[])
     }
 
     fn naming() -> Naming {
@@ -576,17 +576,21 @@ mod tests {
         }
     }
 
+    fn generate(requests: &[Request], existing: &Authorizer, policy: &Policy) -> Generated {
+        let aggregate = aggregate_of(requests);
+        let observed = Observations::of_aggregate(ALICE, &aggregate);
+        generate_from(ALICE, &observed, existing, policy, &naming())
+    }
+
     #[test]
     fn urls_ending_in_a_star_are_refused_not_granted() {
         let g = generate(
-            "alice",
-            &observed(vec![
+            &[
                 Request::non_resource("get", "/logs*"),
                 Request::non_resource("get", "/x"),
-            ]),
+            ],
             &Authorizer::default(),
             &Policy::default(),
-            &naming(),
         );
         assert_eq!(g.refused, vec![Request::non_resource("get", "/logs*")]);
         let urls: Vec<&String> = g.rbac.cluster_roles[0]
@@ -599,52 +603,44 @@ mod tests {
 
     #[test]
     fn websocket_exec_gets_create_and_strict_stays_minimal() {
-        let obs = observed(vec![
-            pods("get", "exec", "a", "p"),
-            pods("create", "attach", "a", "p"),
-        ]);
-        let strict = generate(
-            "alice",
-            &obs,
-            &Authorizer::default(),
-            &Policy::strict(),
-            &naming(),
-        );
+        let requests = [
+            resource("get", "", "pods/exec", "a", "p"),
+            resource("create", "", "pods/attach", "a", "p"),
+        ];
+        let strict = generate(&requests, &Authorizer::default(), &Policy::strict());
         let atoms = &strict.atoms["a"];
-        let has = |verb: &str, res: &str| {
-            atoms.contains(&Atom::Resource {
-                api_group: String::new(),
-                resource: res.into(),
-                name: Some("p".into()),
-                verb: verb.into(),
-            })
-        };
+        let has = |verb: &str, res: &str| atoms.contains(&atom("", res, "p", verb));
         assert!(has("get", "pods/exec") && has("create", "pods/exec"));
         assert!(has("create", "pods/attach") && !has("get", "pods/attach"));
-        let default = generate(
-            "alice",
-            &obs,
-            &Authorizer::default(),
-            &Policy::default(),
-            &naming(),
-        );
+        let default = generate(&requests, &Authorizer::default(), &Policy::default());
         assert_eq!(default.atoms["a"].len(), 4);
     }
 
     #[test]
     fn namespaced_atoms_covered_by_the_cluster_role_are_dropped() {
-        let obs = observed(vec![pods("list", "", "", ""), pods("get", "", "a", "p")]);
         let g = generate(
-            "alice",
-            &obs,
+            &[pods("list", "", ""), pods("get", "a", "p")],
             &Authorizer::default(),
             &Policy::default(),
-            &naming(),
         );
         assert!(g.rbac.roles.is_empty(), "{:?}", g.rbac.roles);
         assert_eq!(
             g.rbac.cluster_roles[0].rules[0].verbs,
             vec!["get", "list", "watch"]
+        );
+    }
+
+    #[test]
+    fn requests_already_allowed_are_counted_not_granted() {
+        let g = generate(
+            &[pods("get", "a", "p"), pods("delete", "a", "p")],
+            &granting("", vec![get_pods_rule()]),
+            &Policy::strict(),
+        );
+        assert_eq!(g.already_allowed, 1);
+        assert_eq!(
+            g.atoms,
+            scoped(&[("a", &[atom("", "pods", "p", "delete")])])
         );
     }
 }

@@ -3,7 +3,7 @@
 //! comments, a JSON report, and a list on stderr.
 
 use crate::aggregate::Evidence;
-use crate::generate::policy::{Observations, Observed};
+use crate::generate::policy::Observations;
 use crate::generate::risk::{assess, highest, Level, Risk};
 use crate::rbac::authorize::rule_allows;
 use crate::rbac::{PolicyRule, RbacSet};
@@ -250,12 +250,8 @@ fn report_rule(
     }
 }
 
-/// A report for every rule of the generated roles, in output order.
-pub fn review(rbac: &RbacSet, observed: &[Observed]) -> Vec<RuleReport> {
-    review_from(rbac, &Observations::Listed(observed))
-}
-
-/// [`review`] from observations read in place.
+/// A report for every rule of the generated roles, in output order, from the observed
+/// requests read in place.
 pub fn review_from(rbac: &RbacSet, observed: &Observations<'_>) -> Vec<RuleReport> {
     let mut out = Vec::new();
     for role in &rbac.roles {
