@@ -44,7 +44,7 @@ fn every_corpus_subject_is_covered_and_strict_is_exact() {
         let (mut distinct, mut rules, mut strict_rules) = (0, 0, 0);
         for subject in agg.subject_names() {
             distinct += agg.subjects[subject].distinct();
-            let count = |p: &Policy| common::generate_for(&agg, subject, p).1.rule_count();
+            let count = |p: &Policy| common::generate_for(&agg, subject, p).rule_count();
             rules += count(&Policy::default());
             strict_rules += count(&Policy::strict());
         }

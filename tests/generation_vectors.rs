@@ -2,8 +2,9 @@
 //! our output must grant exactly what audit2rbac's expected output grants, with the same
 //! objects and bindings, in no more rules. Also the event → attributes conversions.
 
+use audit2role::aggregate::SubjectAggregate;
 use audit2role::decode::native::parse_value;
-use audit2role::generate::policy::{generate, Naming, Observed, Policy};
+use audit2role::generate::policy::{generate_from, Naming, Observations, Policy};
 use audit2role::rbac::compact::{atoms_of, without_redundant, Atom};
 use audit2role::rbac::{Authorizer, ClusterRole, RbacSet, Role, RoleBinding};
 use audit2role::request::normalize::normalize;
@@ -119,29 +120,21 @@ fn generation_cases_grant_the_same_in_no_more_rules() {
         let name = s(case, "name");
         let existing = rbac_set(&v["existing"][s(case, "existing")]);
         let authorizer = Authorizer::new(existing);
-        let mut by_request: BTreeMap<Request, Vec<UserInfo>> = BTreeMap::new();
+        let mut aggregate = SubjectAggregate::default();
         let mut subject = String::new();
         for r in case["requests"].as_array().unwrap() {
             let (request, user) = request_of(r);
             subject = user.name.clone();
-            let users = by_request.entry(request).or_default();
-            if !users.contains(&user) {
-                users.push(user);
-            }
+            let groups: Vec<&str> = user.groups.iter().map(String::as_str).collect();
+            aggregate.add_evidence(request.as_ref(), &groups, &Default::default());
         }
-        let observed: Vec<Observed> = by_request
-            .into_iter()
-            .map(|(request, users)| Observed {
-                request,
-                users,
-                evidence: Default::default(),
-            })
-            .collect();
+        // The identities are the vectors' users (whose groups imply no other).
+        let observed = Observations::of_aggregate(&subject, &aggregate);
         let naming = Naming {
             name: s(&case["options"], "name"),
             ..Naming::default()
         };
-        let got = generate(
+        let got = generate_from(
             &subject,
             &observed,
             &authorizer,

@@ -1,25 +1,28 @@
 //! `check` and `diff` read a subject's requests in place from the aggregate. This test
-//! keeps the former owned path (every distinct request copied into an `Observed`, sorted)
-//! as a helper that writes both reports the way the commands used to, and compares the
-//! binary's output with it byte for byte, on a generated log of a few thousand names made
-//! as several identities (group sets) of the same subjects, with an RBAC dump that allows
-//! part of it for some identities only.
+//! keeps the former owned path (every distinct request copied into an `OwnedObservation`,
+//! sorted) as a helper that writes both reports the way the commands used to, and compares
+//! the binary's output with it byte for byte, on a generated log of a few thousand names
+//! made as several identities (group sets) of the same subjects, with an RBAC dump that
+//! allows part of it for some identities only. The suggested RBAC is proven with the
+//! authorizer (every observed request allowed).
 
 mod common;
 
-use audit2role::aggregate::Evidence;
+use audit2role::aggregate::{Aggregate, Evidence, SubjectAggregate};
 use audit2role::generate::names::{
     object_name, parse_pairs, DEFAULT_LABELS, DEFAULT_NAME_TEMPLATE,
 };
-use audit2role::generate::policy::{generate, Naming, Observed, Policy};
+use audit2role::generate::policy::{generate_from, Naming, Observations, Policy};
 use audit2role::generate::review::describe_rule;
 use audit2role::generate::risk::assess;
 use audit2role::rbac::authorize::{rule_allows, BoundRule};
+use audit2role::rbac::bootstrap::bootstrap_rbac;
 use audit2role::rbac::read::read_rbac_file;
 use audit2role::rbac::Authorizer;
 use audit2role::render;
+use audit2role::request::{Request, UserInfo};
 use audit2role::time::format_rfc3339_micros;
-use common::{aggregate_of, observed_requests, run, stderr, stdout};
+use common::{aggregate_of, run, stderr, stdout, uncovered};
 use serde_json::json;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -166,16 +169,42 @@ fn write_log(dir: &Path) -> PathBuf {
 
 // The former owned path, as check and diff wrote their reports from it.
 
+/// One distinct request with every identity it was made as and its evidence: an owned copy.
+struct OwnedObservation {
+    request: Request,
+    users: Vec<UserInfo>,
+    evidence: Evidence,
+}
+
+/// The distinct requests of one subject, copied and sorted.
+fn owned_observations(name: &str, aggregate: &SubjectAggregate) -> Vec<OwnedObservation> {
+    let users = aggregate.user_infos(name);
+    let mut out: Vec<OwnedObservation> = aggregate
+        .requests
+        .iter()
+        .map(|(request, entries)| OwnedObservation {
+            request: request.to_owned_request(),
+            users: entries.map(|(g, _)| users[g as usize].clone()).collect(),
+            evidence: entries.total(),
+        })
+        .collect();
+    out.sort_by(|a, b| a.request.cmp(&b.request));
+    out
+}
+
 fn time_text(t: Option<i64>) -> String {
     t.map(format_rfc3339_micros)
         .unwrap_or_else(|| "-".to_string())
 }
 
-fn old_check(observed: &[Observed], authorizer: &Authorizer) -> (String, usize) {
+fn old_check(observed: &[OwnedObservation], authorizer: &Authorizer) -> (String, usize) {
     let mut out = String::new();
     let mut denied = 0;
     for o in observed {
-        if o.users.iter().all(|u| authorizer.allows(u, &o.request)) {
+        if o.users
+            .iter()
+            .all(|u| authorizer.allows(u, o.request.as_ref()))
+        {
             continue;
         }
         denied += 1;
@@ -196,7 +225,7 @@ struct OldGrant {
     distinct: usize,
 }
 
-fn old_grants(observed: &[Observed], authorizer: &Authorizer) -> Vec<OldGrant> {
+fn old_grants(observed: &[OwnedObservation], authorizer: &Authorizer) -> Vec<OldGrant> {
     let mut identities: Vec<_> = observed
         .iter()
         .flat_map(|o| o.users.iter().cloned())
@@ -218,7 +247,7 @@ fn old_grants(observed: &[Observed], authorizer: &Authorizer) -> Vec<OldGrant> {
             let mut distinct = 0;
             for o in observed {
                 let in_scope = b.scope.is_empty() || o.request.namespace() == b.scope;
-                if in_scope && rule_allows(&b.rule, &o.request) {
+                if in_scope && rule_allows(&b.rule, o.request.as_ref()) {
                     evidence.merge(&o.evidence);
                     distinct += 1;
                 }
@@ -258,10 +287,17 @@ fn scope_text(b: &BoundRule) -> String {
     }
 }
 
-fn old_not_allowed<'a>(observed: &'a [Observed], authorizer: &Authorizer) -> Vec<&'a Observed> {
+fn old_not_allowed<'a>(
+    observed: &'a [OwnedObservation],
+    authorizer: &Authorizer,
+) -> Vec<&'a OwnedObservation> {
     observed
         .iter()
-        .filter(|o| o.users.iter().any(|u| !authorizer.allows(u, &o.request)))
+        .filter(|o| {
+            o.users
+                .iter()
+                .any(|u| !authorizer.allows(u, o.request.as_ref()))
+        })
         .collect()
 }
 
@@ -274,7 +310,7 @@ fn score(grants: &[OldGrant]) -> f64 {
     }
 }
 
-fn old_table(subject: &str, observed: &[Observed], authorizer: &Authorizer) -> String {
+fn old_table(subject: &str, observed: &[OwnedObservation], authorizer: &Authorizer) -> String {
     let grants = old_grants(observed, authorizer);
     let missing = old_not_allowed(observed, authorizer);
     let mut s = String::new();
@@ -324,17 +360,24 @@ fn old_table(subject: &str, observed: &[Observed], authorizer: &Authorizer) -> S
     s
 }
 
-fn old_suggestion(subject: &str, observed: &[Observed]) -> audit2role::rbac::RbacSet {
+/// What `diff --suggest` suggests (the library's generation, read in place).
+fn suggestion(subject: &str, aggregate: &Aggregate) -> audit2role::rbac::RbacSet {
     let naming = Naming {
         name: object_name(DEFAULT_NAME_TEMPLATE, subject),
         labels: parse_pairs(DEFAULT_LABELS, subject, true, "labels").expect("default labels"),
         annotations: Default::default(),
     };
-    let existing = Authorizer::new(audit2role::rbac::bootstrap::bootstrap_rbac());
-    generate(subject, observed, &existing, &Policy::default(), &naming).rbac
+    let existing = Authorizer::new(bootstrap_rbac());
+    let observed = Observations::of_aggregate(subject, &aggregate.subjects[subject]);
+    generate_from(subject, &observed, &existing, &Policy::default(), &naming).rbac
 }
 
-fn old_json(subject: &str, observed: &[Observed], authorizer: &Authorizer) -> serde_json::Value {
+fn old_json(
+    subject: &str,
+    observed: &[OwnedObservation],
+    aggregate: &Aggregate,
+    authorizer: &Authorizer,
+) -> serde_json::Value {
     let grants = old_grants(observed, authorizer);
     let grant = |g: &OldGrant| {
         json!({
@@ -352,7 +395,7 @@ fn old_json(subject: &str, observed: &[Observed], authorizer: &Authorizer) -> se
             "risks": assess(&g.bound.rule, g.bound.scope.is_empty()).iter().map(|r| json!({"level": r.level.as_str(), "reason": r.reason})).collect::<Vec<_>>(),
         })
     };
-    let set = old_suggestion(subject, observed);
+    let set = suggestion(subject, aggregate);
     json!({
         "subject": subject,
         "granted": grants.len(),
@@ -374,8 +417,9 @@ struct Fixture {
     log: String,
     rbac: String,
     authorizer: Authorizer,
-    eve: Vec<Observed>,
-    trent: Vec<Observed>,
+    aggregate: Aggregate,
+    eve: Vec<OwnedObservation>,
+    trent: Vec<OwnedObservation>,
 }
 
 fn fixture() -> Fixture {
@@ -398,14 +442,15 @@ fn fixture() -> Fixture {
     std::fs::write(&rbac, RBAC).expect("rbac written");
     let rbac = rbac.display().to_string();
     let aggregate = aggregate_of(std::slice::from_ref(&log));
-    let eve = observed_requests("eve", &aggregate.subjects["eve"]);
-    let trent = observed_requests("trent", &aggregate.subjects["trent"]);
+    let eve = owned_observations("eve", &aggregate.subjects["eve"]);
+    let trent = owned_observations("trent", &aggregate.subjects["trent"]);
     let mut dump = read_rbac_file(&rbac).expect("rbac reads");
     audit2role::rbac::aggregation::resolve_aggregation(&mut dump);
     Fixture {
         log,
         rbac,
         authorizer: Authorizer::new(dump),
+        aggregate,
         eve,
         trent,
     }
@@ -452,10 +497,13 @@ fn diff_writes_what_the_owned_path_wrote() {
     assert_eq!(o.status.code(), Some(0));
     let mut want = old_table("eve", &f.eve, &f.authorizer);
     let _ = writeln!(want, "---\n# suggested least-privilege RBAC for eve");
-    want.push_str(&render::to_yaml(
-        &old_suggestion("eve", &f.eve),
-        &render::RuleComments::new(),
-    ));
+    let suggested = suggestion("eve", &f.aggregate);
+    let eve = &f.aggregate.subjects["eve"];
+    assert_eq!(
+        uncovered("eve", eve, &bootstrap_rbac(), &suggested),
+        Vec::<String>::new()
+    );
+    want.push_str(&render::to_yaml(&suggested, &render::RuleComments::new()));
     let got = stdout(&o);
     assert_eq!(got, want);
     assert!(got.contains("  unused    RoleBinding/ns1/devs-cm -> Role/cm-reader rule 2"));
@@ -476,8 +524,8 @@ fn diff_writes_what_the_owned_path_wrote() {
     ]);
     assert_eq!(o.status.code(), Some(0));
     let want = json!({"subjects": [
-        old_json("eve", &f.eve, &f.authorizer),
-        old_json("trent", &f.trent, &f.authorizer),
+        old_json("eve", &f.eve, &f.aggregate, &f.authorizer),
+        old_json("trent", &f.trent, &f.aggregate, &f.authorizer),
     ]});
     let want = format!(
         "{}\n",

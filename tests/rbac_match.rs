@@ -114,10 +114,10 @@ fn decide(case: &Value) -> Result<bool, String> {
     let request_json = case.get("request").ok_or("case without request")?;
     let request = request_of(request_json)?;
     match case.get("scope") {
-        None | Some(Value::Null) => Ok(rule_allows(&rule, &request)),
+        None | Some(Value::Null) => Ok(rule_allows(&rule, request.as_ref())),
         Some(scope) => {
             let set = scoped_set(rule, scope)?;
-            Ok(Authorizer::new(set).allows(&user_of(request_json), &request))
+            Ok(Authorizer::new(set).allows(&user_of(request_json), request.as_ref()))
         }
     }
 }

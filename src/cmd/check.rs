@@ -30,11 +30,11 @@ pub fn run(args: &CheckArgs) -> Result<i32> {
     let mut stdout = std::io::stdout().lock();
     let mut denied = 0usize;
     for (request, entries) in requests.iter() {
-        let users = Users::Entries {
+        let users = Users {
             entries,
             identities: &identities,
         };
-        if users.iter().all(|u| authorizer.allows_ref(u, request)) {
+        if users.iter().all(|u| authorizer.allows(u, request)) {
             continue;
         }
         denied += 1;

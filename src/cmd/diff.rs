@@ -13,7 +13,7 @@ use audit2role::generate::names::{
 use audit2role::generate::policy::{generate_from, Naming, Observations, Policy, Users};
 use audit2role::generate::review::describe_rule;
 use audit2role::generate::risk::{assess, Risk};
-use audit2role::rbac::authorize::{rule_allows_ref, BoundRule};
+use audit2role::rbac::authorize::{rule_allows, BoundRule};
 use audit2role::rbac::read::read_rbac_file;
 use audit2role::rbac::{Authorizer, RbacSet};
 use audit2role::render;
@@ -57,7 +57,7 @@ impl<'a> SubjectDiff<'a> {
 
     /// The observed requests as generation reads them.
     fn observations(&self) -> Observations<'a> {
-        Observations::Aggregate {
+        Observations {
             requests: &self.aggregate.requests,
             identities: self.identities.clone(),
         }
@@ -109,7 +109,7 @@ pub fn diff_subject<'a>(
             let mut distinct = 0;
             for (request, entries) in aggregate.requests.iter() {
                 let in_scope = b.scope.is_empty() || request.namespace() == b.scope;
-                if in_scope && rule_allows_ref(&b.rule, request) {
+                if in_scope && rule_allows(&b.rule, request) {
                     evidence.merge(&entries.total());
                     distinct += 1;
                 }
@@ -128,11 +128,11 @@ pub fn diff_subject<'a>(
         .iter()
         .enumerate()
         .filter(|(_, (request, entries))| {
-            let users = Users::Entries {
+            let users = Users {
                 entries: *entries,
                 identities: &diff.identities,
             };
-            users.iter().any(|u| !authorizer.allows_ref(u, *request))
+            users.iter().any(|u| !authorizer.allows(u, *request))
         })
         .map(|(i, _)| i)
         .collect();

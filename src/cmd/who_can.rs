@@ -375,7 +375,7 @@ fn answer(authorizer: &Authorizer, query: &Query) -> Vec<Row> {
             let Some((who, user)) = identity(subject, "") else {
                 continue;
             };
-            let grants = authorizer.all_grants(&user, &cluster_request);
+            let grants = authorizer.all_grants(&user, cluster_request.as_ref());
             if let Some(grant) = grant_for(binding, "ClusterRoleBinding", &grants) {
                 rows.insert(Row {
                     who,
@@ -399,7 +399,7 @@ fn answer(authorizer: &Authorizer, query: &Query) -> Vec<Row> {
             let Some((who, user)) = identity(subject, ns) else {
                 continue;
             };
-            let grants = authorizer.all_grants(&user, &request);
+            let grants = authorizer.all_grants(&user, request.as_ref());
             if let Some(grant) = grant_for(binding, "RoleBinding", &grants) {
                 rows.insert(Row {
                     who,
@@ -468,12 +468,12 @@ fn seen_through_groups(
                 continue;
             }
             // Directly allowed (as a User or ServiceAccount subject): not through a group.
-            if authorizer.allows(&bare, request) {
+            if authorizer.allows(&bare, request.as_ref()) {
                 continue;
             }
             for (group_set, evidence) in entries {
                 let user = &infos[group_set as usize];
-                for grant in authorizer.all_grants(user, request) {
+                for grant in authorizer.all_grants(user, request.as_ref()) {
                     let binding = if grant.binding_kind == "RoleBinding" {
                         set.role_bindings.iter().find(|b| {
                             b.metadata.name == grant.binding_name

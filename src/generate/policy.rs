@@ -1,7 +1,23 @@
-//! Generation: distinct requests of one subject → the RBAC objects that allow them, under
-//! the chosen policy (verb expansion, many namespaces → cluster-wide, many names → any
-//! name; strict mode with none of these). Requests the existing RBAC already allows produce
-//! nothing. Rules are compacted per role; objects come out sorted.
+//! Generation: the distinct requests of one subject → the RBAC objects that allow them,
+//! under the chosen [`Policy`] (verb expansion, many namespaces → cluster-wide, many names →
+//! any name; strict mode with none of these). [`generate_from`] runs small pure steps, each
+//! with a table of cases in the tests below:
+//!
+//! 1. `ExpansionIndex::new`: the namespaces and names each operation was seen with;
+//!    `ExpansionIndex::widen` turns a request into the one to grant (cluster-wide, any
+//!    name) when the policy expands it.
+//! 2. `allowed_for_every`: a request the existing RBAC allows for every identity it was made
+//!    as needs nothing.
+//! 3. `request_atoms`: the atoms (one verb on one resource or URL) that grant a widened
+//!    request, with the verbs the policy adds (`granted_verbs`); URL paths ending in `*`
+//!    are refused.
+//! 4. `drop_covered`: atoms the existing RBAC grants, namespaced atoms the cluster scope
+//!    grants and named atoms an any-name atom grants go.
+//! 5. `build_objects`: a Role and RoleBinding per namespace, a ClusterRole and
+//!    ClusterRoleBinding for the cluster scope, rules compacted; objects come out sorted.
+//!
+//! The observed requests are read in place from the subject's aggregate ([`Observations`]):
+//! nothing is copied per request.
 
 use crate::aggregate::{Evidence, RequestEntries, SubjectAggregate};
 use crate::rbac::compact::{compact, drop_redundant, Atom};
@@ -9,7 +25,7 @@ use crate::rbac::{
     Authorizer, ClusterRole, ObjectMeta, RbacSet, Role, RoleBinding, RoleRef, Subject, RBAC_GROUP,
 };
 use crate::request::{
-    split_service_account, Request, RequestRef, ResourceRef, ResourceTarget, TargetRef, UserInfo,
+    split_service_account, Request, RequestRef, ResourceRef, TargetRef, UserInfo,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -69,46 +85,24 @@ pub struct Naming {
     pub annotations: BTreeMap<String, String>,
 }
 
-/// One distinct request with every identity (name + groups) it was made as, and what the
-/// log says about it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Observed {
-    pub request: Request,
-    pub users: Vec<UserInfo>,
-    pub evidence: Evidence,
-}
-
-/// The identities one observed request was made as.
+/// The identities one observed request was made as: the group sets of its aggregate
+/// entries, indexing the subject's identities.
 #[derive(Clone, Copy)]
-pub enum Users<'a> {
-    /// As listed in an [`Observed`].
-    Listed(&'a [UserInfo]),
-    /// The group sets of an aggregate's entries, indexing the subject's identities.
-    Entries {
-        entries: RequestEntries<'a>,
-        identities: &'a [UserInfo],
-    },
+pub struct Users<'a> {
+    pub entries: RequestEntries<'a>,
+    /// The identity of each group set index.
+    pub identities: &'a [UserInfo],
 }
 
 impl<'a> Users<'a> {
     pub fn iter(self) -> impl Iterator<Item = &'a UserInfo> {
-        let (listed, entries) = match self {
-            Users::Listed(users) => (users, None),
-            Users::Entries {
-                entries,
-                identities,
-            } => (&[][..], Some((entries, identities))),
-        };
-        listed.iter().chain(
-            entries
-                .into_iter()
-                .flat_map(|(e, ids)| e.filter_map(move |(g, _)| ids.get(g as usize))),
-        )
+        let identities = self.identities;
+        self.entries
+            .filter_map(move |(g, _)| identities.get(g as usize))
     }
 }
 
-/// One observed request as generation and review read it, borrowed: from an [`Observed`],
-/// or straight from the aggregate (nothing is copied per request).
+/// One observed request as generation and review read it, borrowed from the aggregate.
 #[derive(Clone, Copy)]
 pub struct Seen<'a> {
     pub request: RequestRef<'a>,
@@ -116,55 +110,38 @@ pub struct Seen<'a> {
     pub evidence: Evidence,
 }
 
-/// The observed requests of one subject: a list of [`Observed`], or the subject's aggregate
-/// read in place. Generation and review only iterate over them, so reading the aggregate in
-/// place keeps memory to the aggregate plus what the output needs.
-pub enum Observations<'a> {
-    Listed(&'a [Observed]),
-    Aggregate {
-        requests: &'a crate::aggregate::Requests,
-        /// The identity of each group set index.
-        identities: Vec<UserInfo>,
-    },
+/// The observed requests of one subject: its aggregate, read in place. Generation and
+/// review only iterate over them, so memory stays the aggregate plus what the output needs.
+pub struct Observations<'a> {
+    pub requests: &'a crate::aggregate::Requests,
+    /// The identity of each group set index.
+    pub identities: Vec<UserInfo>,
 }
 
 impl<'a> Observations<'a> {
     /// The requests of subject `name` in `aggregate`, read in place.
     pub fn of_aggregate(name: &str, aggregate: &'a SubjectAggregate) -> Observations<'a> {
-        Observations::Aggregate {
+        Observations {
             requests: &aggregate.requests,
             identities: aggregate.user_infos(name),
         }
     }
 
-    /// Every observed request, in no particular order.
-    pub fn iter(&self) -> Box<dyn Iterator<Item = Seen<'_>> + '_> {
-        match self {
-            Observations::Listed(list) => Box::new(list.iter().map(|o| Seen {
-                request: o.request.as_ref(),
-                users: Users::Listed(&o.users),
-                evidence: o.evidence,
-            })),
-            Observations::Aggregate {
-                requests,
-                identities,
-            } => Box::new(requests.iter().map(move |(request, entries)| Seen {
-                request,
-                users: Users::Entries {
-                    entries,
-                    identities,
-                },
-                evidence: entries.total(),
-            })),
-        }
+    /// Every observed request, in the order first seen.
+    pub fn iter(&self) -> impl Iterator<Item = Seen<'_>> + '_ {
+        self.requests.iter().map(|(request, entries)| Seen {
+            request,
+            users: Users {
+                entries,
+                identities: &self.identities,
+            },
+            evidence: entries.total(),
+        })
     }
 
     /// Number of distinct requests.
     pub fn len(&self) -> usize {
-        match self {
-            Observations::Listed(list) => list.len(),
-            Observations::Aggregate { requests, .. } => requests.len(),
-        }
+        self.requests.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -173,33 +150,24 @@ impl<'a> Observations<'a> {
 
     /// Every identity any request was made as, sorted, without duplicates.
     pub fn all_users(&self) -> Vec<UserInfo> {
-        let mut u: Vec<UserInfo> = match self {
-            Observations::Listed(list) => {
-                list.iter().flat_map(|o| o.users.iter().cloned()).collect()
-            }
-            Observations::Aggregate {
-                requests,
-                identities,
-            } => {
-                let mut used = vec![false; identities.len()];
-                for (_, entries) in requests.iter() {
-                    for (g, _) in entries {
-                        if let Some(slot) = used.get_mut(g as usize) {
-                            *slot = true;
-                        }
-                    }
+        let mut used = vec![false; self.identities.len()];
+        for (_, entries) in self.requests.iter() {
+            for (g, _) in entries {
+                if let Some(slot) = used.get_mut(g as usize) {
+                    *slot = true;
                 }
-                identities
-                    .iter()
-                    .zip(used)
-                    .filter(|(_, used)| *used)
-                    .map(|(u, _)| u.clone())
-                    .collect()
             }
-        };
-        u.sort();
-        u.dedup();
-        u
+        }
+        let mut users: Vec<UserInfo> = self
+            .identities
+            .iter()
+            .zip(used)
+            .filter(|(_, used)| *used)
+            .map(|(u, _)| u.clone())
+            .collect();
+        users.sort();
+        users.dedup();
+        users
     }
 
     /// The evidence of all requests together, and the number of requests made.
@@ -214,24 +182,20 @@ impl<'a> Observations<'a> {
     }
 }
 
+/// Atoms per scope: a namespace, or `""` for the ClusterRole.
+pub type ScopedAtoms = BTreeMap<String, BTreeSet<Atom>>;
+
 /// What generation produced for one subject.
 #[derive(Clone, Debug, Default)]
 pub struct Generated {
     pub rbac: RbacSet,
-    /// Atoms granted per scope (`""` = the ClusterRole), after removing redundancy.
-    pub atoms: BTreeMap<String, BTreeSet<Atom>>,
+    /// Atoms granted per scope, after removing what is covered.
+    pub atoms: ScopedAtoms,
     /// Observed requests the existing RBAC already allowed.
     pub already_allowed: usize,
     /// Observed requests that no rule can grant without a wildcard (a URL path ending in
     /// `*`): left out, to be reviewed by hand.
     pub refused: Vec<Request>,
-}
-
-/// Subresources whose WebSocket form (`get`) is also checked as `create` by the server.
-fn is_streaming(resource: &ResourceRef<'_>) -> bool {
-    resource.api_group.is_empty()
-        && resource.resource == "pods"
-        && matches!(resource.subresource, "exec" | "attach" | "portforward")
 }
 
 /// The binding subject for a user name.
@@ -252,29 +216,49 @@ pub fn binding_subject(username: &str) -> Subject {
     }
 }
 
-/// (verb, group, resource, subresource): what must match for namespace and name expansion.
-type OperationKey<'a> = (&'a str, &'a str, &'a str, &'a str);
-
-/// The keys under which expansion looks for other namespaces and other names of the same
-/// operation: namespaces per operation (and name, without name expansion); names per
-/// operation (and namespace, without namespace expansion).
-fn expansion_keys<'a>(
-    verb: &'a str,
-    r: &ResourceRef<'a>,
+/// Generates RBAC for `subject` from its observed requests: the steps of the module
+/// comment, in order.
+pub fn generate_from(
+    subject: &str,
+    observed: &Observations<'_>,
+    existing: &Authorizer,
     policy: &Policy,
-) -> ((OperationKey<'a>, &'a str), (OperationKey<'a>, &'a str)) {
-    let op = (verb, r.api_group, r.resource, r.subresource);
-    let name_scope = if policy.expand_multi_name { "" } else { r.name };
-    let namespace_scope = if policy.expand_multi_namespace {
-        ""
-    } else {
-        r.namespace
-    };
-    ((op, name_scope), (op, namespace_scope))
+    naming: &Naming,
+) -> Generated {
+    let index = ExpansionIndex::new(observed.requests.keys(), policy);
+    let mut wanted = ScopedAtoms::new();
+    let mut already_allowed = 0;
+    let mut refused = Vec::new();
+    for o in observed.iter() {
+        if allowed_for_every(existing, o.users.iter(), o.request) {
+            already_allowed += 1;
+            continue;
+        }
+        match request_atoms(index.widen(o.request), policy) {
+            RequestAtoms::Grant { scope, atoms } => add_atoms(&mut wanted, scope, atoms),
+            RequestAtoms::Refused => refused.push(o.request.to_owned_request()),
+        }
+    }
+    // In request order, whatever order the aggregate first saw them in.
+    refused.sort();
+    let atoms = drop_covered(wanted, existing, &observed.all_users());
+    Generated {
+        rbac: build_objects(subject, &atoms, naming),
+        atoms,
+        already_allowed,
+        refused,
+    }
 }
 
+/// (verb, group, resource, subresource): what must match for namespace and name expansion.
+type Operation<'a> = (&'a str, &'a str, &'a str, &'a str);
+
+/// An operation, with a name or a namespace when it is kept apart by that (see
+/// `ExpansionIndex::keys`).
+type OperationKey<'a> = (Operation<'a>, &'a str);
+
 /// Up to two distinct non-empty values: enough to answer "was another one seen?".
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Distinct<'a>([Option<&'a str>; 2]);
 
 impl<'a> Distinct<'a> {
@@ -293,205 +277,251 @@ impl<'a> Distinct<'a> {
     }
 }
 
-/// Generates RBAC for `subject` from its observed requests.
-pub fn generate(
-    subject: &str,
-    observed: &[Observed],
-    existing: &Authorizer,
-    policy: &Policy,
-    naming: &Naming,
-) -> Generated {
-    generate_from(
-        subject,
-        &Observations::Listed(observed),
-        existing,
-        policy,
-        naming,
-    )
+/// Step 1: what the expansions ask of the other requests of the same operation, as at most
+/// two distinct values per key, so that each question takes constant time: the namespaces
+/// an operation (or, without name expansion, an operation on one name) was seen in, and the
+/// names it was seen on (anywhere, or, without namespace expansion, in one namespace).
+#[derive(Debug)]
+struct ExpansionIndex<'a> {
+    expand_multi_namespace: bool,
+    expand_multi_name: bool,
+    namespaces_of: HashMap<OperationKey<'a>, Distinct<'a>>,
+    names_of: HashMap<OperationKey<'a>, Distinct<'a>>,
 }
 
-/// [`generate`] from observations read in place.
-pub fn generate_from(
-    subject: &str,
-    observed: &Observations<'_>,
+impl<'a> ExpansionIndex<'a> {
+    /// The index of every observed request (already allowed ones included).
+    fn new(requests: impl IntoIterator<Item = RequestRef<'a>>, policy: &Policy) -> Self {
+        let mut index = ExpansionIndex {
+            expand_multi_namespace: policy.expand_multi_namespace,
+            expand_multi_name: policy.expand_multi_name,
+            namespaces_of: HashMap::new(),
+            names_of: HashMap::new(),
+        };
+        for request in requests {
+            if let TargetRef::Resource(r) = request.target {
+                let (namespaces_key, names_key) = index.keys(request.verb, &r);
+                index
+                    .namespaces_of
+                    .entry(namespaces_key)
+                    .or_default()
+                    .add(r.namespace);
+                index.names_of.entry(names_key).or_default().add(r.name);
+            }
+        }
+        index
+    }
+
+    /// The keys of `namespaces_of` and `names_of` for a request of `verb` on `r`.
+    fn keys(&self, verb: &'a str, r: &ResourceRef<'a>) -> (OperationKey<'a>, OperationKey<'a>) {
+        let operation = (verb, r.api_group, r.resource, r.subresource);
+        let name_scope = if self.expand_multi_name { "" } else { r.name };
+        let namespace_scope = if self.expand_multi_namespace {
+            ""
+        } else {
+            r.namespace
+        };
+        ((operation, name_scope), (operation, namespace_scope))
+    }
+
+    /// The request to grant for `request`: cluster-wide when the same operation was seen in
+    /// another namespace, on any name when it was seen on another name (each when the
+    /// policy expands it). Non-resource requests are granted as they are.
+    fn widen(&self, request: RequestRef<'a>) -> RequestRef<'a> {
+        let TargetRef::Resource(mut r) = request.target else {
+            return request;
+        };
+        let (namespaces_key, names_key) = self.keys(request.verb, &r);
+        let seen_another = |values: Option<&Distinct<'_>>, value: &str| {
+            !value.is_empty() && values.is_some_and(|d| d.has_other_than(value))
+        };
+        if self.expand_multi_namespace
+            && seen_another(self.namespaces_of.get(&namespaces_key), r.namespace)
+        {
+            r.namespace = "";
+        }
+        if self.expand_multi_name && seen_another(self.names_of.get(&names_key), r.name) {
+            r.name = "";
+        }
+        RequestRef {
+            verb: request.verb,
+            target: TargetRef::Resource(r),
+        }
+    }
+}
+
+/// Step 2: does the existing RBAC allow `request` for every one of `users` (and is there
+/// at least one)?
+fn allowed_for_every<'u>(
     existing: &Authorizer,
-    policy: &Policy,
-    naming: &Naming,
-) -> Generated {
-    let allowed_for_all = |users: &mut dyn Iterator<Item = &UserInfo>, request: RequestRef<'_>| {
-        let mut any = false;
-        for u in users {
-            if !existing.allows_ref(u, request) {
-                return false;
-            }
-            any = true;
+    users: impl IntoIterator<Item = &'u UserInfo>,
+    request: RequestRef<'_>,
+) -> bool {
+    let mut any = false;
+    for user in users {
+        if !existing.allows(user, request) {
+            return false;
         }
-        any
-    };
-    let all_users = observed.all_users();
-
-    // What the expansions ask of the other requests of the same operation, as at most two
-    // distinct values per key, so that each question takes constant time: the namespaces
-    // an operation (or an operation on one name) was seen in, the names it was seen on
-    // (anywhere, or in one namespace).
-    let mut namespaces_of: HashMap<(OperationKey<'_>, &str), Distinct<'_>> = HashMap::new();
-    let mut names_of: HashMap<(OperationKey<'_>, &str), Distinct<'_>> = HashMap::new();
-    for o in observed.iter() {
-        if let TargetRef::Resource(r) = o.request.target {
-            let (namespaces_key, names_key) = expansion_keys(o.request.verb, &r, policy);
-            namespaces_of
-                .entry(namespaces_key)
-                .or_default()
-                .add(r.namespace);
-            names_of.entry(names_key).or_default().add(r.name);
-        }
+        any = true;
     }
+    any
+}
 
-    let mut atoms: BTreeMap<String, BTreeSet<Atom>> = BTreeMap::new();
-    let mut already_allowed = 0;
-    let mut refused = Vec::new();
-    for o in observed.iter() {
-        if allowed_for_all(&mut o.users.iter(), o.request) {
-            already_allowed += 1;
-            continue;
-        }
-        let verb = o.request.verb;
-        if let TargetRef::NonResource { path } = o.request.target {
-            if path.ends_with('*') {
-                // A trailing `*` in a rule is a prefix wildcard: granting this path
-                // literally would grant every path it prefixes.
-                refused.push(o.request.to_owned_request());
-            } else {
-                atoms.entry(String::new()).or_default().insert(Atom::Url {
-                    path: path.to_string(),
-                    verb: verb.to_string(),
-                });
-            }
-            continue;
-        }
-        let TargetRef::Resource(r) = o.request.target else {
-            continue;
-        };
-        let (namespaces_key, names_key) = expansion_keys(verb, &r, policy);
-        let mut namespace = r.namespace;
-        let mut name = r.name;
-        if policy.expand_multi_namespace
-            && !namespace.is_empty()
-            && namespaces_of
-                .get(&namespaces_key)
-                .is_some_and(|d| d.has_other_than(namespace))
-        {
-            namespace = "";
-        }
-        if policy.expand_multi_name
-            && !r.name.is_empty()
-            && names_of
-                .get(&names_key)
-                .is_some_and(|d| d.has_other_than(r.name))
-        {
-            name = "";
-        }
-        let mut verbs: BTreeSet<&str> = BTreeSet::new();
-        verbs.insert(verb);
-        if policy.expand_verbs {
-            if let Some(extra) = policy.verb_expansions.get(verb) {
-                verbs.extend(extra.iter().map(|s| s.as_str()));
-            }
-        }
-        if is_streaming(&r) && matches!(verb, "get" | "create") {
-            // The WebSocket upgrade is checked as create too; outside strict mode
-            // both transports (get over WebSocket, create over SPDY) are granted.
-            verbs.insert("create");
-            if !policy.strict {
-                verbs.insert("get");
-            }
-        }
-        let resource = r.combined_resource();
-        let scope = match atoms.get_mut(namespace) {
-            Some(scope) => scope,
-            None => atoms.entry(namespace.to_string()).or_default(),
-        };
-        for verb in verbs {
-            let atom = Atom::Resource {
-                api_group: r.api_group.to_string(),
-                resource: resource.clone(),
-                name: (!name.is_empty()).then(|| name.to_string()),
+/// What granting one request takes.
+#[derive(Debug, PartialEq, Eq)]
+enum RequestAtoms<'a> {
+    /// These atoms in `scope` (a namespace; `""` = the cluster scope).
+    Grant { scope: &'a str, atoms: Vec<Atom> },
+    /// A URL path ending in `*`: a trailing `*` in a rule is a prefix wildcard, so granting
+    /// the path literally would grant every path it prefixes.
+    Refused,
+}
+
+/// Step 3: the atoms that grant `request` (already widened): one per granted verb, on the
+/// request's name (`None` when it has none), in the request's namespace.
+fn request_atoms<'a>(request: RequestRef<'a>, policy: &Policy) -> RequestAtoms<'a> {
+    let verb = request.verb;
+    match request.target {
+        TargetRef::NonResource { path } if path.ends_with('*') => RequestAtoms::Refused,
+        TargetRef::NonResource { path } => RequestAtoms::Grant {
+            scope: "",
+            atoms: vec![Atom::Url {
+                path: path.to_string(),
                 verb: verb.to_string(),
-            };
-            scope.insert(atom);
-        }
-    }
-    // In the order of the requests (as a sorted list of observations gives them).
-    refused.sort();
-
-    // Drop atoms the existing RBAC grants, and namespaced atoms the cluster scope covers.
-    let atom_request = |scope: &str, atom: &Atom| -> Request {
-        match atom {
-            Atom::Url { path, verb } => Request::non_resource(verb, path),
-            Atom::Resource {
-                api_group,
-                resource,
-                name,
-                verb,
-            } => {
-                let (res, sub) = resource.split_once('/').unwrap_or((resource, ""));
-                Request::resource(
-                    verb,
-                    ResourceTarget {
-                        api_group: api_group.clone(),
-                        resource: res.to_string(),
-                        subresource: sub.to_string(),
-                        namespace: scope.to_string(),
-                        name: name.clone().unwrap_or_default(),
-                    },
-                )
+            }],
+        },
+        TargetRef::Resource(r) => {
+            let resource = r.combined_resource();
+            let name = (!r.name.is_empty()).then(|| r.name.to_string());
+            let atoms = granted_verbs(verb, &r, policy)
+                .into_iter()
+                .map(|verb| Atom::Resource {
+                    api_group: r.api_group.to_string(),
+                    resource: resource.clone(),
+                    name: name.clone(),
+                    verb: verb.to_string(),
+                })
+                .collect();
+            RequestAtoms::Grant {
+                scope: r.namespace,
+                atoms,
             }
         }
+    }
+}
+
+/// Subresources whose WebSocket form (`get`) is also checked as `create` by the server.
+fn is_streaming(resource: &ResourceRef<'_>) -> bool {
+    resource.api_group.is_empty()
+        && resource.resource == "pods"
+        && matches!(resource.subresource, "exec" | "attach" | "portforward")
+}
+
+/// The verbs granted for a request of `verb` on `resource`: the verb, the verbs the policy
+/// adds to it, and for exec, attach and portforward both `create` (which the server checks
+/// for the WebSocket `get` too) and, outside strict mode, `get`, so that both transports
+/// (get over WebSocket, create over SPDY) work.
+fn granted_verbs<'v>(
+    verb: &'v str,
+    resource: &ResourceRef<'_>,
+    policy: &'v Policy,
+) -> BTreeSet<&'v str> {
+    let mut verbs = BTreeSet::from([verb]);
+    if policy.expand_verbs {
+        if let Some(extra) = policy.verb_expansions.get(verb) {
+            verbs.extend(extra.iter().map(String::as_str));
+        }
+    }
+    if is_streaming(resource) && matches!(verb, "get" | "create") {
+        verbs.insert("create");
+        if !policy.strict {
+            verbs.insert("get");
+        }
+    }
+    verbs
+}
+
+/// Adds `atoms` to `scope` of `wanted` (allocating the scope's name only when it is new).
+fn add_atoms(wanted: &mut ScopedAtoms, scope: &str, atoms: Vec<Atom>) {
+    let set = match wanted.get_mut(scope) {
+        Some(set) => set,
+        None => wanted.entry(scope.to_string()).or_default(),
     };
-    let allowed_atom = |scope: &str, atom: &Atom| {
-        let request = atom_request(scope, atom);
-        allowed_for_all(&mut all_users.iter(), request.as_ref())
-    };
-    let covered_by_cluster = |cluster: &BTreeSet<Atom>, atom: &Atom| match atom {
+    set.extend(atoms);
+}
+
+/// Step 4: `wanted` without what need not be granted again: atoms the existing RBAC grants
+/// every one of `users`, namespaced atoms the cluster scope grants, and named atoms an
+/// any-name atom of the same scope grants. Scopes left empty go.
+fn drop_covered(mut wanted: ScopedAtoms, existing: &Authorizer, users: &[UserInfo]) -> ScopedAtoms {
+    let allowed =
+        |scope: &str, atom: &Atom| allowed_for_every(existing, users, atom_request(scope, atom));
+    // Sets are filtered in place (strict output can hold an atom per observed request).
+    // Namespaced atoms are compared with the cluster scope before it is filtered itself.
+    let mut cluster = wanted.remove("").unwrap_or_default();
+    let mut kept = ScopedAtoms::new();
+    for (scope, mut set) in wanted {
+        set.retain(|a| !covered_by_cluster(&cluster, a) && !allowed(&scope, a));
+        drop_redundant(&mut set);
+        if !set.is_empty() {
+            kept.insert(scope, set);
+        }
+    }
+    cluster.retain(|a| !allowed("", a));
+    drop_redundant(&mut cluster);
+    if !cluster.is_empty() {
+        kept.insert(String::new(), cluster);
+    }
+    kept
+}
+
+/// The request `atom` grants in `scope`.
+fn atom_request<'a>(scope: &'a str, atom: &'a Atom) -> RequestRef<'a> {
+    match atom {
+        Atom::Url { path, verb } => RequestRef {
+            verb,
+            target: TargetRef::NonResource { path },
+        },
         Atom::Resource {
             api_group,
             resource,
             name,
             verb,
         } => {
-            let any = Atom::Resource {
+            let (resource, subresource) = resource.split_once('/').unwrap_or((resource, ""));
+            RequestRef {
+                verb,
+                target: TargetRef::Resource(ResourceRef {
+                    api_group,
+                    resource,
+                    subresource,
+                    namespace: scope,
+                    name: name.as_deref().unwrap_or(""),
+                }),
+            }
+        }
+    }
+}
+
+/// Does the cluster scope's `cluster` already grant the namespaced `atom` (the same atom,
+/// or the same verb on the resource for any name)?
+fn covered_by_cluster(cluster: &BTreeSet<Atom>, atom: &Atom) -> bool {
+    match atom {
+        Atom::Resource {
+            api_group,
+            resource,
+            name,
+            verb,
+        } => {
+            let any_name = Atom::Resource {
                 api_group: api_group.clone(),
                 resource: resource.clone(),
                 name: None,
                 verb: verb.clone(),
             };
-            cluster.contains(&any) || (name.is_some() && cluster.contains(atom))
+            cluster.contains(&any_name) || (name.is_some() && cluster.contains(atom))
         }
         Atom::Url { .. } => false,
-    };
-    // Sets are filtered in place (strict output can hold an atom per observed request).
-    // Namespaced atoms are compared with the cluster scope before it is filtered itself.
-    let mut cluster = atoms.remove("").unwrap_or_default();
-    let mut kept: BTreeMap<String, BTreeSet<Atom>> = BTreeMap::new();
-    for (scope, mut set) in atoms {
-        set.retain(|a| !covered_by_cluster(&cluster, a) && !allowed_atom(&scope, a));
-        drop_redundant(&mut set);
-        if !set.is_empty() {
-            kept.insert(scope, set);
-        }
-    }
-    cluster.retain(|a| !allowed_atom("", a));
-    drop_redundant(&mut cluster);
-    if !cluster.is_empty() {
-        kept.insert(String::new(), cluster);
-    }
-
-    let rbac = build_objects(subject, &kept, naming);
-    Generated {
-        rbac,
-        atoms: kept,
-        already_allowed,
-        refused,
     }
 }
 
@@ -504,12 +534,9 @@ fn meta(naming: &Naming, namespace: &str) -> ObjectMeta {
     }
 }
 
-/// One Role + RoleBinding per namespace and one ClusterRole + ClusterRoleBinding, sorted.
-fn build_objects(
-    subject: &str,
-    atoms: &BTreeMap<String, BTreeSet<Atom>>,
-    naming: &Naming,
-) -> RbacSet {
+/// Step 5: one Role + RoleBinding per namespace and one ClusterRole + ClusterRoleBinding
+/// for the cluster scope, sorted, each role's atoms compacted into rules.
+fn build_objects(subject: &str, atoms: &ScopedAtoms, naming: &Naming) -> RbacSet {
     let mut set = RbacSet::default();
     let binding = |namespace: &str, kind: &str| RoleBinding {
         metadata: meta(naming, namespace),
@@ -543,30 +570,106 @@ fn build_objects(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::request::ResourceTarget;
 
-    fn observed(requests: Vec<Request>) -> Vec<Observed> {
-        let user = UserInfo::new("alice", &["system:authenticated"]);
-        requests
-            .into_iter()
-            .map(|request| Observed {
-                request,
-                users: vec![user.clone()],
-                evidence: Evidence::default(),
-            })
-            .collect()
-    }
-
-    fn pods(verb: &str, sub: &str, ns: &str, name: &str) -> Request {
+    fn resource(verb: &str, group: &str, res: &str, ns: &str, name: &str) -> Request {
+        let (resource, subresource) = res.split_once('/').unwrap_or((res, ""));
         Request::resource(
             verb,
             ResourceTarget {
-                api_group: String::new(),
-                resource: "pods".into(),
-                subresource: sub.into(),
+                api_group: group.into(),
+                resource: resource.into(),
+                subresource: subresource.into(),
                 namespace: ns.into(),
                 name: name.into(),
             },
         )
+    }
+
+    fn pods(verb: &str, ns: &str, name: &str) -> Request {
+        resource(verb, "", "pods", ns, name)
+    }
+
+    fn atom(group: &str, res: &str, name: &str, verb: &str) -> Atom {
+        Atom::Resource {
+            api_group: group.into(),
+            resource: res.into(),
+            name: (!name.is_empty()).then(|| name.into()),
+            verb: verb.into(),
+        }
+    }
+
+    fn url(path: &str, verb: &str) -> Atom {
+        Atom::Url {
+            path: path.into(),
+            verb: verb.into(),
+        }
+    }
+
+    fn scoped(scopes: &[(&str, &[Atom])]) -> ScopedAtoms {
+        scopes
+            .iter()
+            .map(|(scope, atoms)| (scope.to_string(), atoms.iter().cloned().collect()))
+            .collect()
+    }
+
+    const ALICE: &str = "alice";
+    const GROUPS: &[&str] = &["system:authenticated"];
+
+    /// The aggregate of `requests` made by alice.
+    fn aggregate_of(requests: &[Request]) -> SubjectAggregate {
+        let mut aggregate = SubjectAggregate::default();
+        for r in requests {
+            aggregate.add_evidence(r.as_ref(), GROUPS, &Evidence::default());
+        }
+        aggregate
+    }
+
+    fn alice() -> UserInfo {
+        UserInfo::new(ALICE, GROUPS)
+    }
+
+    /// An authorizer granting alice `rules` in `namespace` (`""`: cluster-wide).
+    fn granting(namespace: &str, rules: Vec<crate::rbac::PolicyRule>) -> Authorizer {
+        let meta = |namespace: &str| ObjectMeta {
+            name: "existing".into(),
+            namespace: namespace.into(),
+            ..ObjectMeta::default()
+        };
+        let kind = if namespace.is_empty() {
+            "ClusterRole"
+        } else {
+            "Role"
+        };
+        let binding = RoleBinding {
+            metadata: meta(namespace),
+            role_ref: RoleRef {
+                api_group: RBAC_GROUP.into(),
+                kind: kind.into(),
+                name: "existing".into(),
+            },
+            subjects: vec![binding_subject(ALICE)],
+        };
+        let mut set = RbacSet::default();
+        if namespace.is_empty() {
+            set.cluster_roles.push(ClusterRole {
+                metadata: meta(""),
+                rules,
+                aggregation_rule: None,
+            });
+            set.cluster_role_bindings.push(binding);
+        } else {
+            set.roles.push(Role {
+                metadata: meta(namespace),
+                rules,
+            });
+            set.role_bindings.push(binding);
+        }
+        Authorizer::new(set)
+    }
+
+    fn get_pods_rule() -> crate::rbac::PolicyRule {
+        crate::rbac::PolicyRule::resource_rule(&["get"], &[""], &["pods"], &[])
     }
 
     fn naming() -> Naming {
@@ -576,17 +679,614 @@ mod tests {
         }
     }
 
+    fn no_namespace_expansion() -> Policy {
+        Policy {
+            expand_multi_namespace: false,
+            ..Policy::default()
+        }
+    }
+
+    fn no_name_expansion() -> Policy {
+        Policy {
+            expand_multi_name: false,
+            ..Policy::default()
+        }
+    }
+
+    #[test]
+    fn widen() {
+        struct Case {
+            name: &'static str,
+            policy: Policy,
+            /// The request to widen first, then the others seen.
+            seen: Vec<Request>,
+            want: Request,
+        }
+        let cases = [
+            Case {
+                name: "alone: as it is",
+                policy: Policy::default(),
+                seen: vec![pods("get", "a", "p")],
+                want: pods("get", "a", "p"),
+            },
+            Case {
+                name: "another namespace: cluster-wide",
+                policy: Policy::default(),
+                seen: vec![pods("get", "a", "p"), pods("get", "b", "p")],
+                want: pods("get", "", "p"),
+            },
+            Case {
+                name: "another name: any name",
+                policy: Policy::default(),
+                seen: vec![pods("get", "a", "p"), pods("get", "a", "q")],
+                want: pods("get", "a", ""),
+            },
+            Case {
+                name: "another namespace and name: both",
+                policy: Policy::default(),
+                seen: vec![pods("get", "a", "p"), pods("get", "b", "q")],
+                want: pods("get", "", ""),
+            },
+            Case {
+                name: "another verb is another operation",
+                policy: Policy::default(),
+                seen: vec![pods("get", "a", "p"), pods("delete", "b", "q")],
+                want: pods("get", "a", "p"),
+            },
+            Case {
+                name: "another subresource is another operation",
+                policy: Policy::default(),
+                seen: vec![
+                    pods("get", "a", "p"),
+                    resource("get", "", "pods/log", "b", "q"),
+                ],
+                want: pods("get", "a", "p"),
+            },
+            Case {
+                name: "another group is another operation",
+                policy: Policy::default(),
+                seen: vec![
+                    pods("get", "a", "p"),
+                    resource("get", "x.io", "pods", "b", "q"),
+                ],
+                want: pods("get", "a", "p"),
+            },
+            Case {
+                name: "a cluster-scoped request is no other namespace",
+                policy: Policy::default(),
+                seen: vec![pods("get", "a", "p"), pods("get", "", "p")],
+                want: pods("get", "a", "p"),
+            },
+            Case {
+                name: "a collection is no other name",
+                policy: Policy::default(),
+                seen: vec![pods("get", "a", "p"), pods("get", "a", "")],
+                want: pods("get", "a", "p"),
+            },
+            Case {
+                name: "strict: nothing widens",
+                policy: Policy::strict(),
+                seen: vec![pods("get", "a", "p"), pods("get", "b", "q")],
+                want: pods("get", "a", "p"),
+            },
+            Case {
+                name: "without namespace expansion: names count per namespace",
+                policy: no_namespace_expansion(),
+                seen: vec![pods("get", "a", "p"), pods("get", "b", "q")],
+                want: pods("get", "a", "p"),
+            },
+            Case {
+                name: "without namespace expansion: other names in the namespace",
+                policy: no_namespace_expansion(),
+                seen: vec![pods("get", "a", "p"), pods("get", "a", "q")],
+                want: pods("get", "a", ""),
+            },
+            Case {
+                name: "without name expansion: namespaces count per name",
+                policy: no_name_expansion(),
+                seen: vec![pods("get", "a", "p"), pods("get", "b", "q")],
+                want: pods("get", "a", "p"),
+            },
+            Case {
+                name: "without name expansion: the name in other namespaces",
+                policy: no_name_expansion(),
+                seen: vec![pods("get", "a", "p"), pods("get", "b", "p")],
+                want: pods("get", "", "p"),
+            },
+            Case {
+                name: "URLs as they are",
+                policy: Policy::default(),
+                seen: vec![Request::non_resource("get", "/a")],
+                want: Request::non_resource("get", "/a"),
+            },
+        ];
+        for case in cases {
+            let index = ExpansionIndex::new(case.seen.iter().map(Request::as_ref), &case.policy);
+            assert_eq!(
+                index.widen(case.seen[0].as_ref()),
+                case.want.as_ref(),
+                "{}",
+                case.name
+            );
+        }
+    }
+
+    #[test]
+    fn allowed_for_every_identity() {
+        let ops = UserInfo::new(ALICE, &["system:authenticated", "ops"]);
+        // Pods for alice; configmaps for the ops group only.
+        let mut ops_only = granting("", vec![get_pods_rule()]).rbac().clone();
+        ops_only.cluster_roles.push(ClusterRole {
+            metadata: ObjectMeta {
+                name: "ops".into(),
+                ..ObjectMeta::default()
+            },
+            rules: vec![crate::rbac::PolicyRule::resource_rule(
+                &["get"],
+                &[""],
+                &["configmaps"],
+                &[],
+            )],
+            aggregation_rule: None,
+        });
+        ops_only.cluster_role_bindings.push(RoleBinding {
+            metadata: ObjectMeta {
+                name: "ops".into(),
+                ..ObjectMeta::default()
+            },
+            role_ref: RoleRef {
+                api_group: RBAC_GROUP.into(),
+                kind: "ClusterRole".into(),
+                name: "ops".into(),
+            },
+            subjects: vec![Subject {
+                kind: "Group".into(),
+                api_group: RBAC_GROUP.into(),
+                name: "ops".into(),
+                namespace: String::new(),
+            }],
+        });
+        let existing = Authorizer::new(ops_only);
+        let configmap = resource("get", "", "configmaps", "a", "c");
+        struct Case {
+            name: &'static str,
+            users: Vec<UserInfo>,
+            request: Request,
+            want: bool,
+        }
+        let cases = [
+            Case {
+                name: "no identity: not allowed",
+                users: vec![],
+                request: pods("get", "a", "p"),
+                want: false,
+            },
+            Case {
+                name: "allowed for the one identity",
+                users: vec![alice()],
+                request: pods("get", "a", "p"),
+                want: true,
+            },
+            Case {
+                name: "allowed for every identity",
+                users: vec![alice(), ops.clone()],
+                request: pods("get", "a", "p"),
+                want: true,
+            },
+            Case {
+                name: "not allowed",
+                users: vec![alice()],
+                request: pods("delete", "a", "p"),
+                want: false,
+            },
+            Case {
+                name: "allowed through a group only some identities have",
+                users: vec![ops.clone()],
+                request: configmap.clone(),
+                want: true,
+            },
+            Case {
+                name: "not allowed for one of the identities",
+                users: vec![ops.clone(), alice()],
+                request: configmap.clone(),
+                want: false,
+            },
+        ];
+        for case in cases {
+            assert_eq!(
+                allowed_for_every(&existing, &case.users, case.request.as_ref()),
+                case.want,
+                "{}",
+                case.name
+            );
+        }
+    }
+
+    #[test]
+    fn granted_verbs_of_a_request() {
+        struct Case {
+            name: &'static str,
+            policy: Policy,
+            request: Request,
+            want: &'static [&'static str],
+        }
+        let cases = [
+            Case {
+                name: "a verb without expansion",
+                policy: Policy::default(),
+                request: pods("delete", "a", "p"),
+                want: &["delete"],
+            },
+            Case {
+                name: "list adds get and watch",
+                policy: Policy::default(),
+                request: pods("list", "a", ""),
+                want: &["get", "list", "watch"],
+            },
+            Case {
+                name: "update adds get and patch",
+                policy: Policy::default(),
+                request: pods("update", "a", "p"),
+                want: &["get", "patch", "update"],
+            },
+            Case {
+                name: "no verb expansion",
+                policy: Policy {
+                    expand_verbs: false,
+                    ..Policy::default()
+                },
+                request: pods("list", "a", ""),
+                want: &["list"],
+            },
+            Case {
+                name: "strict: the verb only",
+                policy: Policy::strict(),
+                request: pods("watch", "a", ""),
+                want: &["watch"],
+            },
+            Case {
+                name: "exec over WebSocket: create too",
+                policy: Policy::default(),
+                request: resource("get", "", "pods/exec", "a", "p"),
+                want: &["create", "get"],
+            },
+            Case {
+                name: "attach over SPDY: get too",
+                policy: Policy::default(),
+                request: resource("create", "", "pods/attach", "a", "p"),
+                want: &["create", "get"],
+            },
+            Case {
+                name: "strict portforward over WebSocket: get and create",
+                policy: Policy::strict(),
+                request: resource("get", "", "pods/portforward", "a", "p"),
+                want: &["create", "get"],
+            },
+            Case {
+                name: "strict exec over SPDY: create only",
+                policy: Policy::strict(),
+                request: resource("create", "", "pods/exec", "a", "p"),
+                want: &["create"],
+            },
+            Case {
+                name: "logs are no stream",
+                policy: Policy::default(),
+                request: resource("get", "", "pods/log", "a", "p"),
+                want: &["get"],
+            },
+            Case {
+                name: "exec of another group is no stream",
+                policy: Policy::default(),
+                request: resource("get", "x.io", "pods/exec", "a", "p"),
+                want: &["get"],
+            },
+        ];
+        for case in cases {
+            let r = case.request.as_ref();
+            let TargetRef::Resource(target) = r.target else {
+                panic!("{}: a resource request", case.name);
+            };
+            let got: Vec<&str> = granted_verbs(r.verb, &target, &case.policy)
+                .into_iter()
+                .collect();
+            assert_eq!(got, case.want, "{}", case.name);
+        }
+    }
+
+    #[test]
+    fn request_atoms_of_a_widened_request() {
+        struct Case {
+            name: &'static str,
+            policy: Policy,
+            request: Request,
+            want: RequestAtoms<'static>,
+        }
+        let cases = [
+            Case {
+                name: "a URL, cluster-wide",
+                policy: Policy::default(),
+                request: Request::non_resource("get", "/healthz"),
+                want: RequestAtoms::Grant {
+                    scope: "",
+                    atoms: vec![url("/healthz", "get")],
+                },
+            },
+            Case {
+                name: "a URL ending in a star is refused",
+                policy: Policy::default(),
+                request: Request::non_resource("get", "/logs*"),
+                want: RequestAtoms::Refused,
+            },
+            Case {
+                name: "a named request in its namespace",
+                policy: Policy::default(),
+                request: resource("delete", "apps", "deployments", "a", "d"),
+                want: RequestAtoms::Grant {
+                    scope: "a",
+                    atoms: vec![atom("apps", "deployments", "d", "delete")],
+                },
+            },
+            Case {
+                name: "a collection: any name, expanded verbs",
+                policy: Policy::default(),
+                request: pods("list", "", ""),
+                want: RequestAtoms::Grant {
+                    scope: "",
+                    atoms: vec![
+                        atom("", "pods", "", "get"),
+                        atom("", "pods", "", "list"),
+                        atom("", "pods", "", "watch"),
+                    ],
+                },
+            },
+            Case {
+                name: "a subresource as resource/subresource",
+                policy: Policy::strict(),
+                request: resource("get", "", "pods/exec", "a", "p"),
+                want: RequestAtoms::Grant {
+                    scope: "a",
+                    atoms: vec![
+                        atom("", "pods/exec", "p", "create"),
+                        atom("", "pods/exec", "p", "get"),
+                    ],
+                },
+            },
+        ];
+        for case in cases {
+            assert_eq!(
+                request_atoms(case.request.as_ref(), &case.policy),
+                case.want,
+                "{}",
+                case.name
+            );
+        }
+    }
+
+    #[test]
+    fn atom_requests() {
+        let cases = [
+            ("a", atom("", "pods", "p", "get"), pods("get", "a", "p")),
+            ("", atom("", "pods", "", "list"), pods("list", "", "")),
+            (
+                "b",
+                atom("apps", "deployments/scale", "d", "patch"),
+                resource("patch", "apps", "deployments/scale", "b", "d"),
+            ),
+            ("", url("/x", "get"), Request::non_resource("get", "/x")),
+        ];
+        for (scope, atom, want) in cases {
+            assert_eq!(atom_request(scope, &atom), want.as_ref(), "{atom:?}");
+        }
+    }
+
+    #[test]
+    fn covered_by_the_cluster_scope() {
+        let cluster: BTreeSet<Atom> = [
+            atom("", "pods", "", "get"),
+            atom("", "secrets", "s", "get"),
+            url("/x", "get"),
+        ]
+        .into_iter()
+        .collect();
+        let cases = [
+            (
+                "the same verb for any name",
+                atom("", "pods", "", "get"),
+                true,
+            ),
+            (
+                "a name, any name granted",
+                atom("", "pods", "p", "get"),
+                true,
+            ),
+            ("another verb", atom("", "pods", "p", "list"), false),
+            ("the same name", atom("", "secrets", "s", "get"), true),
+            ("another name", atom("", "secrets", "t", "get"), false),
+            (
+                "any name, one granted",
+                atom("", "secrets", "", "get"),
+                false,
+            ),
+            ("another group", atom("x.io", "pods", "", "get"), false),
+            ("URLs have no namespace", url("/x", "get"), false),
+        ];
+        for (name, atom, want) in cases {
+            assert_eq!(covered_by_cluster(&cluster, &atom), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn drop_what_is_covered() {
+        struct Case {
+            name: &'static str,
+            existing: Authorizer,
+            wanted: ScopedAtoms,
+            want: ScopedAtoms,
+        }
+        let cases = [
+            Case {
+                name: "nothing covered",
+                existing: Authorizer::default(),
+                wanted: scoped(&[("a", &[atom("", "pods", "p", "get")])]),
+                want: scoped(&[("a", &[atom("", "pods", "p", "get")])]),
+            },
+            Case {
+                name: "a namespaced atom the cluster scope grants",
+                existing: Authorizer::default(),
+                wanted: scoped(&[
+                    ("", &[atom("", "pods", "", "get")]),
+                    (
+                        "a",
+                        &[
+                            atom("", "pods", "p", "get"),
+                            atom("", "pods", "p", "delete"),
+                        ],
+                    ),
+                    ("b", &[atom("", "pods", "", "get")]),
+                ]),
+                want: scoped(&[
+                    ("", &[atom("", "pods", "", "get")]),
+                    ("a", &[atom("", "pods", "p", "delete")]),
+                ]),
+            },
+            Case {
+                name: "a named atom next to any name",
+                existing: Authorizer::default(),
+                wanted: scoped(&[(
+                    "a",
+                    &[atom("", "pods", "p", "get"), atom("", "pods", "", "get")],
+                )]),
+                want: scoped(&[("a", &[atom("", "pods", "", "get")])]),
+            },
+            Case {
+                name: "granted by an existing ClusterRole",
+                existing: granting("", vec![get_pods_rule()]),
+                wanted: scoped(&[
+                    ("", &[atom("", "pods", "", "get"), url("/x", "get")]),
+                    ("a", &[atom("", "pods", "p", "get")]),
+                ]),
+                want: scoped(&[("", &[url("/x", "get")])]),
+            },
+            Case {
+                name: "granted by an existing Role in its namespace only",
+                existing: granting("a", vec![get_pods_rule()]),
+                wanted: scoped(&[
+                    ("a", &[atom("", "pods", "p", "get")]),
+                    ("b", &[atom("", "pods", "p", "get")]),
+                ]),
+                want: scoped(&[("b", &[atom("", "pods", "p", "get")])]),
+            },
+        ];
+        for case in cases {
+            assert_eq!(
+                drop_covered(case.wanted, &case.existing, &[alice()]),
+                case.want,
+                "{}",
+                case.name
+            );
+        }
+    }
+
+    #[test]
+    fn objects_per_scope() {
+        let naming = Naming {
+            name: "n".into(),
+            labels: [("l".to_string(), "v".to_string())].into(),
+            annotations: BTreeMap::new(),
+        };
+        struct Case {
+            name: &'static str,
+            subject: &'static str,
+            atoms: ScopedAtoms,
+            roles: &'static [&'static str],
+            cluster_roles: usize,
+            binding_subject: (&'static str, &'static str, &'static str),
+        }
+        let cases = [
+            Case {
+                name: "nothing",
+                subject: "alice",
+                atoms: ScopedAtoms::new(),
+                roles: &[],
+                cluster_roles: 0,
+                binding_subject: ("User", "alice", ""),
+            },
+            Case {
+                name: "cluster scope only",
+                subject: "alice",
+                atoms: scoped(&[("", &[url("/x", "get")])]),
+                roles: &[],
+                cluster_roles: 1,
+                binding_subject: ("User", "alice", ""),
+            },
+            Case {
+                name: "namespaces sorted, and the cluster scope",
+                subject: "system:serviceaccount:ns:sa",
+                atoms: scoped(&[
+                    ("b", &[atom("", "pods", "p", "get")]),
+                    ("", &[url("/x", "get")]),
+                    ("a", &[atom("", "pods", "p", "get")]),
+                ]),
+                roles: &["a", "b"],
+                cluster_roles: 1,
+                binding_subject: ("ServiceAccount", "sa", "ns"),
+            },
+        ];
+        for case in cases {
+            let set = build_objects(case.subject, &case.atoms, &naming);
+            let roles: Vec<&str> = set
+                .roles
+                .iter()
+                .map(|r| r.metadata.namespace.as_str())
+                .collect();
+            let bound: Vec<&str> = set
+                .role_bindings
+                .iter()
+                .map(|b| b.metadata.namespace.as_str())
+                .collect();
+            assert_eq!(roles, case.roles, "{}", case.name);
+            assert_eq!(bound, case.roles, "{}", case.name);
+            assert_eq!(set.cluster_roles.len(), case.cluster_roles, "{}", case.name);
+            assert_eq!(
+                set.cluster_role_bindings.len(),
+                case.cluster_roles,
+                "{}",
+                case.name
+            );
+            for b in set.role_bindings.iter().chain(&set.cluster_role_bindings) {
+                let s = &b.subjects[0];
+                assert_eq!(
+                    (s.kind.as_str(), s.name.as_str(), s.namespace.as_str()),
+                    case.binding_subject,
+                    "{}",
+                    case.name
+                );
+                assert_eq!(b.metadata.labels, naming.labels, "{}", case.name);
+                assert_eq!(b.role_ref.name, "n", "{}", case.name);
+            }
+            let namespaced = case.atoms.iter().filter(|(scope, _)| !scope.is_empty());
+            for (role, (scope, atoms)) in set.roles.iter().zip(namespaced) {
+                assert_eq!(&role.metadata.namespace, scope, "{}", case.name);
+                assert_eq!(role.rules, compact(atoms), "{}", case.name);
+            }
+        }
+    }
+
+    fn generate(requests: &[Request], existing: &Authorizer, policy: &Policy) -> Generated {
+        let aggregate = aggregate_of(requests);
+        let observed = Observations::of_aggregate(ALICE, &aggregate);
+        generate_from(ALICE, &observed, existing, policy, &naming())
+    }
+
     #[test]
     fn urls_ending_in_a_star_are_refused_not_granted() {
         let g = generate(
-            "alice",
-            &observed(vec![
+            &[
                 Request::non_resource("get", "/logs*"),
                 Request::non_resource("get", "/x"),
-            ]),
+            ],
             &Authorizer::default(),
             &Policy::default(),
-            &naming(),
         );
         assert_eq!(g.refused, vec![Request::non_resource("get", "/logs*")]);
         let urls: Vec<&String> = g.rbac.cluster_roles[0]
@@ -599,52 +1299,44 @@ mod tests {
 
     #[test]
     fn websocket_exec_gets_create_and_strict_stays_minimal() {
-        let obs = observed(vec![
-            pods("get", "exec", "a", "p"),
-            pods("create", "attach", "a", "p"),
-        ]);
-        let strict = generate(
-            "alice",
-            &obs,
-            &Authorizer::default(),
-            &Policy::strict(),
-            &naming(),
-        );
+        let requests = [
+            resource("get", "", "pods/exec", "a", "p"),
+            resource("create", "", "pods/attach", "a", "p"),
+        ];
+        let strict = generate(&requests, &Authorizer::default(), &Policy::strict());
         let atoms = &strict.atoms["a"];
-        let has = |verb: &str, res: &str| {
-            atoms.contains(&Atom::Resource {
-                api_group: String::new(),
-                resource: res.into(),
-                name: Some("p".into()),
-                verb: verb.into(),
-            })
-        };
+        let has = |verb: &str, res: &str| atoms.contains(&atom("", res, "p", verb));
         assert!(has("get", "pods/exec") && has("create", "pods/exec"));
         assert!(has("create", "pods/attach") && !has("get", "pods/attach"));
-        let default = generate(
-            "alice",
-            &obs,
-            &Authorizer::default(),
-            &Policy::default(),
-            &naming(),
-        );
+        let default = generate(&requests, &Authorizer::default(), &Policy::default());
         assert_eq!(default.atoms["a"].len(), 4);
     }
 
     #[test]
     fn namespaced_atoms_covered_by_the_cluster_role_are_dropped() {
-        let obs = observed(vec![pods("list", "", "", ""), pods("get", "", "a", "p")]);
         let g = generate(
-            "alice",
-            &obs,
+            &[pods("list", "", ""), pods("get", "a", "p")],
             &Authorizer::default(),
             &Policy::default(),
-            &naming(),
         );
         assert!(g.rbac.roles.is_empty(), "{:?}", g.rbac.roles);
         assert_eq!(
             g.rbac.cluster_roles[0].rules[0].verbs,
             vec!["get", "list", "watch"]
+        );
+    }
+
+    #[test]
+    fn requests_already_allowed_are_counted_not_granted() {
+        let g = generate(
+            &[pods("get", "a", "p"), pods("delete", "a", "p")],
+            &granting("", vec![get_pods_rule()]),
+            &Policy::strict(),
+        );
+        assert_eq!(g.already_allowed, 1);
+        assert_eq!(
+            g.atoms,
+            scoped(&[("a", &[atom("", "pods", "p", "delete")])])
         );
     }
 }

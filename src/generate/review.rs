@@ -3,9 +3,9 @@
 //! comments, a JSON report, and a list on stderr.
 
 use crate::aggregate::Evidence;
-use crate::generate::policy::{Observations, Observed};
+use crate::generate::policy::Observations;
 use crate::generate::risk::{assess, highest, Level, Risk};
-use crate::rbac::authorize::rule_allows_ref;
+use crate::rbac::authorize::rule_allows;
 use crate::rbac::{PolicyRule, RbacSet};
 use crate::render::RuleComments;
 use crate::request::{RequestRef, ResourceRef, TargetRef};
@@ -143,9 +143,9 @@ impl<'a> RuleMatcher<'a> {
                 && urls.contains(path);
         }
         if self.rule.resource_names.len() < 8 {
-            return rule_allows_ref(self.rule, *request);
+            return rule_allows(self.rule, *request);
         }
-        rule_allows_ref(&self.without_names, *request)
+        rule_allows(&self.without_names, *request)
             && matches!(request.target, TargetRef::Resource(ResourceRef { name, .. }) if self.names.contains(name))
     }
 }
@@ -208,7 +208,7 @@ fn report_rule(
             verbs: vec!["*".to_string()],
             ..rule.clone()
         };
-        matched = Matched::of(observed, namespace, |r| rule_allows_ref(&any_verb, *r));
+        matched = Matched::of(observed, namespace, |r| rule_allows(&any_verb, *r));
     }
     let added: Vec<&str> = rule
         .verbs
@@ -250,12 +250,8 @@ fn report_rule(
     }
 }
 
-/// A report for every rule of the generated roles, in output order.
-pub fn review(rbac: &RbacSet, observed: &[Observed]) -> Vec<RuleReport> {
-    review_from(rbac, &Observations::Listed(observed))
-}
-
-/// [`review`] from observations read in place.
+/// A report for every rule of the generated roles, in output order, from the observed
+/// requests read in place.
 pub fn review_from(rbac: &RbacSet, observed: &Observations<'_>) -> Vec<RuleReport> {
     let mut out = Vec::new();
     for role in &rbac.roles {

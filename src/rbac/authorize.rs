@@ -3,16 +3,11 @@
 //! User/Group/ServiceAccount subjects). Pure functions plus an indexed `Authorizer`.
 
 use super::types::*;
-use crate::request::{Request, RequestRef, ResourceRef, TargetRef, UserInfo};
+use crate::request::{RequestRef, ResourceRef, TargetRef, UserInfo};
 use std::collections::HashMap;
 
 /// Does `rule` allow `request`? Subject and namespace are not considered here.
-pub fn rule_allows(rule: &PolicyRule, request: &Request) -> bool {
-    rule_allows_ref(rule, request.as_ref())
-}
-
-/// [`rule_allows`] for a borrowed request.
-pub fn rule_allows_ref(rule: &PolicyRule, request: RequestRef<'_>) -> bool {
+pub fn rule_allows(rule: &PolicyRule, request: RequestRef<'_>) -> bool {
     if !has_or_star(&rule.verbs, request.verb) {
         return false;
     }
@@ -155,15 +150,10 @@ impl Authorizer {
     }
 
     /// Does the RBAC allow `request` for `user`?
-    pub fn allows(&self, user: &UserInfo, request: &Request) -> bool {
-        self.allows_ref(user, request.as_ref())
-    }
-
-    /// [`Authorizer::allows`] for a borrowed request.
-    pub fn allows_ref(&self, user: &UserInfo, request: RequestRef<'_>) -> bool {
+    pub fn allows(&self, user: &UserInfo, request: RequestRef<'_>) -> bool {
         let mut allowed = false;
         self.visit_rules(user, request.namespace(), |_, rule| {
-            allowed = rule_allows_ref(rule, request);
+            allowed = rule_allows(rule, request);
             !allowed
         });
         allowed
@@ -171,7 +161,7 @@ impl Authorizer {
 
     /// The first binding (ClusterRoleBindings first, then RoleBindings of the request's
     /// namespace, each in input order) whose role allows the request.
-    pub fn first_grant(&self, user: &UserInfo, request: &Request) -> Option<Grant> {
+    pub fn first_grant(&self, user: &UserInfo, request: RequestRef<'_>) -> Option<Grant> {
         let mut found = None;
         self.visit_rules(user, request.namespace(), |grant, rule| {
             if rule_allows(rule, request) {
@@ -185,7 +175,7 @@ impl Authorizer {
     }
 
     /// Every binding whose role allows the request (for who-can style answers).
-    pub fn all_grants(&self, user: &UserInfo, request: &Request) -> Vec<Grant> {
+    pub fn all_grants(&self, user: &UserInfo, request: RequestRef<'_>) -> Vec<Grant> {
         let mut grants: Vec<Grant> = Vec::new();
         self.visit_rules(user, request.namespace(), |grant, rule| {
             if rule_allows(rule, request) {
@@ -314,7 +304,7 @@ impl Authorizer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::ResourceTarget;
+    use crate::request::{Request, ResourceTarget};
 
     fn pods(verb: &str, sub: &str, name: &str) -> Request {
         Request::resource(
@@ -330,35 +320,75 @@ mod tests {
     }
 
     #[test]
-    fn subresources_need_their_own_entry() {
-        assert!(!rule_allows(
-            &PolicyRule::resource_rule(&["get"], &[""], &["pods"], &[]),
-            &pods("get", "log", "p")
-        ));
-        assert!(rule_allows(
-            &PolicyRule::resource_rule(&["get"], &[""], &["pods/log"], &[]),
-            &pods("get", "log", "p")
-        ));
-        assert!(rule_allows(
-            &PolicyRule::resource_rule(&["get"], &[""], &["*/log"], &[]),
-            &pods("get", "log", "p")
-        ));
-        assert!(!rule_allows(
-            &PolicyRule::resource_rule(&["get"], &[""], &["pods/*"], &[]),
-            &pods("get", "log", "p")
-        ));
-    }
-
-    #[test]
-    fn empty_names_never_match_named_rules() {
-        assert!(!rule_allows(
-            &PolicyRule::resource_rule(&["list"], &[""], &["pods"], &["p"]),
-            &pods("list", "", "")
-        ));
-        assert!(rule_allows(
-            &PolicyRule::resource_rule(&["get"], &[""], &["pods"], &["p"]),
-            &pods("get", "", "p")
-        ));
+    fn rules_allow_requests() {
+        let rule = |resources: &[&str], names: &[&str]| {
+            PolicyRule::resource_rule(&["get", "list"], &[""], resources, names)
+        };
+        let cases = [
+            (
+                "a subresource is not its resource",
+                rule(&["pods"], &[]),
+                pods("get", "log", "p"),
+                false,
+            ),
+            (
+                "resource/subresource",
+                rule(&["pods/log"], &[]),
+                pods("get", "log", "p"),
+                true,
+            ),
+            (
+                "*/subresource",
+                rule(&["*/log"], &[]),
+                pods("get", "log", "p"),
+                true,
+            ),
+            (
+                "resource/* is no wildcard",
+                rule(&["pods/*"], &[]),
+                pods("get", "log", "p"),
+                false,
+            ),
+            (
+                "a resource is not its subresource",
+                rule(&["pods/log"], &[]),
+                pods("get", "", "p"),
+                false,
+            ),
+            (
+                "another verb",
+                rule(&["pods"], &[]),
+                pods("delete", "", "p"),
+                false,
+            ),
+            (
+                "the name listed",
+                rule(&["pods"], &["p"]),
+                pods("get", "", "p"),
+                true,
+            ),
+            (
+                "another name",
+                rule(&["pods"], &["p"]),
+                pods("get", "", "q"),
+                false,
+            ),
+            (
+                "an empty name never matches a named rule",
+                rule(&["pods"], &["p"]),
+                pods("list", "", ""),
+                false,
+            ),
+            (
+                "any resource",
+                rule(&["*"], &[]),
+                pods("get", "exec", "p"),
+                true,
+            ),
+        ];
+        for (name, rule, request, want) in cases {
+            assert_eq!(rule_allows(&rule, request.as_ref()), want, "{name}");
+        }
     }
 
     #[test]

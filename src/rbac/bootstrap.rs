@@ -134,7 +134,8 @@ mod tests {
     fn exact_health_paths_and_prefix_discovery() {
         let a = Authorizer::new(bootstrap_rbac());
         let user = UserInfo::new("bob", &["system:authenticated"]);
-        let allowed = |verb: &str, path: &str| a.allows(&user, &Request::non_resource(verb, path));
+        let allowed =
+            |verb: &str, path: &str| a.allows(&user, Request::non_resource(verb, path).as_ref());
         assert!(allowed("get", "/api"));
         assert!(allowed("get", "/apis/apps/v1"));
         assert!(allowed("get", "/openapi/v3/apis/apps/v1"));
@@ -148,7 +149,10 @@ mod tests {
             "system:serviceaccount:a:b",
             &["system:authenticated", "system:serviceaccounts"],
         );
-        assert!(a.allows(&sa, &Request::non_resource("get", "/openid/v1/jwks")));
+        assert!(a.allows(
+            &sa,
+            Request::non_resource("get", "/openid/v1/jwks").as_ref()
+        ));
     }
 
     /// `generate` folds names while reading only because whether these roles allow a

@@ -1,5 +1,9 @@
-//! The one data type of the pipeline: `Request`, what the Kubernetes authorizer sees for one
+//! The one data type of the pipeline: a request, what the Kubernetes authorizer sees for one
 //! API call (verb plus a resource or non-resource target), and `UserInfo`, who made it.
+//! A request has two forms: `RequestRef` borrows its strings (decoding, the aggregate and
+//! the authorizer work on it, without allocating) and `Request` owns them (for what is kept
+//! beside the aggregate: refused requests, who-can queries, test cases). `as_ref` and
+//! `to_owned_request` convert; both forms hash, order and print alike.
 //! Normalization from audit events into requests lives in `normalize.rs`.
 
 pub mod normalize;
@@ -208,7 +212,9 @@ impl hashbrown::Equivalent<Request> for RequestRef<'_> {
 }
 
 impl fmt::Display for Request {
-    /// A compact one-line form for messages: `get pods/log p1 -n ns (group "")`.
+    /// A compact one-line form for messages: `get pods/log p1 -n ns`,
+    /// `list deployments.apps (cluster)` (`resource.group` outside the core group, `-n` and
+    /// the namespace or `(cluster)`), `get /healthz` for a URL path.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.as_ref().fmt(f)
     }
@@ -322,18 +328,37 @@ mod tests {
 
     #[test]
     fn display_is_compact() {
-        let r = Request::resource(
-            "create",
-            ResourceTarget {
-                api_group: "".into(),
-                resource: "pods".into(),
-                subresource: "exec".into(),
-                namespace: "a".into(),
-                name: "p1".into(),
-            },
-        );
-        assert_eq!(r.to_string(), "create pods/exec p1 -n a");
-        assert_eq!(Request::non_resource("get", "/x").to_string(), "get /x");
+        let r = |verb: &str, group: &str, res: &str, sub: &str, ns: &str, name: &str| {
+            Request::resource(
+                verb,
+                ResourceTarget {
+                    api_group: group.into(),
+                    resource: res.into(),
+                    subresource: sub.into(),
+                    namespace: ns.into(),
+                    name: name.into(),
+                },
+            )
+        };
+        let cases = [
+            (
+                r("get", "", "pods", "log", "ns", "p1"),
+                "get pods/log p1 -n ns",
+            ),
+            (
+                r("create", "", "pods", "exec", "a", "p1"),
+                "create pods/exec p1 -n a",
+            ),
+            (
+                r("list", "apps", "deployments", "", "", ""),
+                "list deployments.apps (cluster)",
+            ),
+            (Request::non_resource("get", "/healthz"), "get /healthz"),
+        ];
+        for (request, want) in cases {
+            assert_eq!(request.to_string(), want);
+            assert_eq!(request.as_ref().to_string(), want);
+        }
     }
 
     #[test]

@@ -4,32 +4,14 @@
 #![allow(dead_code)]
 
 use audit2role::aggregate::{Aggregate, SubjectAggregate};
-use audit2role::generate::policy::{generate, Naming, Observed, Policy};
+use audit2role::generate::policy::{generate_from, Naming, Observations, Policy};
 use audit2role::rbac::bootstrap::bootstrap_rbac;
 use audit2role::rbac::compact::{atoms_of, Atom};
 use audit2role::rbac::{Authorizer, RbacSet};
 use audit2role::read::expand_sources;
-use audit2role::request::Target;
+use audit2role::request::TargetRef;
 use audit2role::{read_inputs, ReadOptions};
 use std::path::{Path, PathBuf};
-
-/// The distinct requests of one subject with the identities they were made as and their
-/// evidence, sorted: an owned copy of each, the form the commands used before they read
-/// the aggregate in place; tests compare with it.
-pub fn observed_requests(name: &str, aggregate: &SubjectAggregate) -> Vec<Observed> {
-    let users = aggregate.user_infos(name);
-    let mut out: Vec<Observed> = aggregate
-        .requests
-        .iter()
-        .map(|(request, entries)| Observed {
-            request: request.to_owned_request(),
-            users: entries.map(|(g, _)| users[g as usize].clone()).collect(),
-            evidence: entries.total(),
-        })
-        .collect();
-    out.sort_by(|a, b| a.request.cmp(&b.request));
-    out
-}
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_audit2role");
@@ -75,40 +57,44 @@ pub fn aggregate_of(paths: &[String]) -> Aggregate {
 }
 
 /// Generates for `subject` under `policy` (bootstrap roles assumed).
-pub fn generate_for(
-    aggregate: &Aggregate,
-    subject: &str,
-    policy: &Policy,
-) -> (Vec<Observed>, RbacSet) {
-    let observed = observed_requests(subject, &aggregate.subjects[subject]);
+pub fn generate_for(aggregate: &Aggregate, subject: &str, policy: &Policy) -> RbacSet {
+    let observed = Observations::of_aggregate(subject, &aggregate.subjects[subject]);
     let existing = Authorizer::new(bootstrap_rbac());
     let naming = Naming {
         name: format!("test:{subject}"),
         ..Naming::default()
     };
-    let generated = generate(subject, &observed, &existing, policy, &naming);
-    (observed, generated.rbac)
+    generate_from(subject, &observed, &existing, policy, &naming).rbac
 }
 
-/// Every observed request must be allowed by bootstrap + generated RBAC. Returns failures.
-pub fn uncovered(observed: &[Observed], generated: &RbacSet) -> Vec<String> {
-    let mut set = bootstrap_rbac();
+/// Every request `subject` was observed making, as every identity it was made as, must be
+/// allowed by `existing` + `generated`. Returns the failures.
+pub fn uncovered(
+    subject: &str,
+    observed: &SubjectAggregate,
+    existing: &RbacSet,
+    generated: &RbacSet,
+) -> Vec<String> {
+    let mut set = existing.clone();
     set.extend(generated.clone());
     let authorizer = Authorizer::new(set);
+    let identities = observed.user_infos(subject);
     let mut out = Vec::new();
-    for o in observed {
-        for u in &o.users {
-            if !authorizer.allows(u, &o.request) {
-                out.push(format!("{} as {u:?}", o.request));
+    for (request, entries) in observed.requests.iter() {
+        for (group_set, _) in entries {
+            let u = &identities[group_set as usize];
+            if !authorizer.allows(u, request) {
+                out.push(format!("{request} as {u:?}"));
             }
         }
     }
+    out.sort();
     out
 }
 
 /// In strict mode every granted atom must be an observed request (or the `create` check the
 /// server makes for a WebSocket exec/attach/portforward `get`). Returns the extra atoms.
-pub fn beyond_observed(observed: &[Observed], generated: &RbacSet) -> Vec<String> {
+pub fn beyond_observed(observed: &SubjectAggregate, generated: &RbacSet) -> Vec<String> {
     let mut scoped: Vec<(String, Atom)> = Vec::new();
     for r in &generated.roles {
         for rule in &r.rules {
@@ -126,12 +112,12 @@ pub fn beyond_observed(observed: &[Observed], generated: &RbacSet) -> Vec<String
     }
     let mut out = Vec::new();
     for (scope, atom) in scoped {
-        let justified = observed.iter().any(|o| match (&o.request.target, &atom) {
-            (Target::NonResource { path }, Atom::Url { path: p, verb }) => {
-                path == p && o.request.verb == *verb
+        let justified = observed.requests.keys().any(|o| match (o.target, &atom) {
+            (TargetRef::NonResource { path }, Atom::Url { path: p, verb }) => {
+                path == p && o.verb == verb
             }
             (
-                Target::Resource(r),
+                TargetRef::Resource(r),
                 Atom::Resource {
                     api_group,
                     resource,
@@ -139,16 +125,16 @@ pub fn beyond_observed(observed: &[Observed], generated: &RbacSet) -> Vec<String
                     verb,
                 },
             ) => {
-                let verb_ok = o.request.verb == *verb
+                let verb_ok = o.verb == verb
                     || (verb == "create"
-                        && o.request.verb == "get"
+                        && o.verb == "get"
                         && r.resource == "pods"
-                        && matches!(r.subresource.as_str(), "exec" | "attach" | "portforward"));
+                        && matches!(r.subresource, "exec" | "attach" | "portforward"));
                 verb_ok
-                    && r.api_group == *api_group
+                    && r.api_group == api_group
                     && r.combined_resource() == *resource
                     && r.namespace == scope
-                    && r.name == name.clone().unwrap_or_default()
+                    && r.name == name.as_deref().unwrap_or_default()
             }
             _ => false,
         });
@@ -166,7 +152,8 @@ pub fn check_all_subjects(paths: &[String]) -> (usize, Vec<String>) {
     let names = aggregate.subject_names();
     let mut all_yaml = String::new();
     for subject in &names {
-        let (observed, rbac) = generate_for(&aggregate, subject, &Policy::default());
+        let observed = &aggregate.subjects[*subject];
+        let rbac = generate_for(&aggregate, subject, &Policy::default());
         let yaml = audit2role::render::to_yaml(&rbac, &Default::default());
         if !yaml.is_empty() {
             if !all_yaml.is_empty() {
@@ -174,14 +161,14 @@ pub fn check_all_subjects(paths: &[String]) -> (usize, Vec<String>) {
             }
             all_yaml.push_str(&yaml);
         }
-        for f in uncovered(&observed, &rbac) {
+        for f in uncovered(subject, observed, &bootstrap_rbac(), &rbac) {
             failures.push(format!("{paths:?} {subject} (default): not allowed: {f}"));
         }
-        let (observed, rbac) = generate_for(&aggregate, subject, &Policy::strict());
-        for f in uncovered(&observed, &rbac) {
+        let rbac = generate_for(&aggregate, subject, &Policy::strict());
+        for f in uncovered(subject, observed, &bootstrap_rbac(), &rbac) {
             failures.push(format!("{paths:?} {subject} (strict): not allowed: {f}"));
         }
-        for f in beyond_observed(&observed, &rbac) {
+        for f in beyond_observed(observed, &rbac) {
             failures.push(format!(
                 "{paths:?} {subject} (strict): granted beyond observed: {f}"
             ));
