@@ -372,7 +372,7 @@ fn evidence_comments_and_risk_gating() {
         read_rbac_str(&text, "evidence").unwrap(),
         read_rbac_str(&stdout(&plain), "plain").unwrap()
     );
-    assert!(text.contains("# evidence: 1 request (1 distinct), first 2026-11-02T09:10:00Z, last 2026-11-02T09:10:00Z, 1 denied\n# risk: high: reads secrets"), "{text}");
+    assert!(text.contains("# evidence: 1 request (1 distinct), first 2026-11-02T09:10:00Z, last 2026-11-02T09:10:00Z, 1 denied\n# risk: high: reads the secret db-password"), "{text}");
     assert!(
         text.contains("# cluster-wide: seen in namespaces dev, staging\n"),
         "{text}"
