@@ -6,6 +6,7 @@ pub mod authorize;
 pub mod bootstrap;
 pub mod compact;
 pub mod read;
+pub mod resources;
 pub mod types;
 
 pub use aggregation::resolve_aggregation;
