@@ -36,6 +36,9 @@ fn main() {
     };
     match result {
         Ok(code) => std::process::exit(code),
+        // The reader of the output went away (`| head`): end quietly, with the status of a
+        // program that SIGPIPE ended, as grep does, and not as a success.
+        Err(e) if e.is_broken_pipe() => std::process::exit(audit2role::error::EXIT_BROKEN_PIPE),
         Err(e) => {
             eprintln!("audit2role: {}", e.chain());
             std::process::exit(e.exit_code());
