@@ -91,6 +91,10 @@ pub struct InputArgs {
     /// Decoding threads (default: one per available core; 1 reads sequentially).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Follow symbolic links inside input directories (loops are detected and passed
+    /// over); by default links met while walking are not read.
+    #[arg(short = 'L', long)]
+    pub follow: bool,
 }
 
 impl InputArgs {
