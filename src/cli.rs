@@ -112,10 +112,12 @@ pub struct WindowArgs {
     /// Keep only requests in namespaces matching this regular expression.
     #[arg(long, value_name = "REGEX")]
     pub namespace_regex: Option<String>,
-    /// Keep only requests at or after TIME: RFC 3339, or a duration back from now (7d, 36h).
+    /// Keep only requests at or after TIME: RFC 3339, a date (2026-11-02, its start in UTC),
+    /// or a duration back from now (7d, 36h).
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
-    /// Keep only requests before TIME: RFC 3339, or a duration back from now (7d, 36h).
+    /// Keep only requests before TIME: RFC 3339, a date (2026-11-02, its start in UTC), or a
+    /// duration back from now (7d, 36h).
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
 }

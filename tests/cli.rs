@@ -406,3 +406,32 @@ fn evidence_comments_and_risk_gating() {
     assert_eq!(secret["risks"][0]["level"], "high");
     assert_eq!(secret["lastSeen"], "2026-11-02T09:10:00Z");
 }
+
+#[test]
+fn a_bare_date_bounds_the_window_at_the_start_of_that_day() {
+    let log = testdata("audit.log");
+    let by_date = run(&["-q", "--user", "alice", "--until", "2026-11-02", &log]);
+    let by_time = run(&[
+        "-q",
+        "--user",
+        "alice",
+        "--until",
+        "2026-11-02T00:00:00Z",
+        &log,
+    ]);
+    assert_eq!(by_date.status.code(), by_time.status.code());
+    assert_eq!(stdout(&by_date), stdout(&by_time));
+    let since = run(&["-q", "--user", "alice", "--since", "2026-11-02", &log]);
+    assert_eq!(
+        stdout(&since),
+        stdout(&run(&[
+            "-q",
+            "--user",
+            "alice",
+            "--since",
+            "2026-11-02T00:00:00Z",
+            &log
+        ]))
+    );
+    assert!(!stdout(&since).is_empty());
+}
