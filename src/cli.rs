@@ -73,6 +73,19 @@ pub enum Command {
     Aggregate(AggregateArgs),
 }
 
+/// A boolean flag value as audit2rbac's flag library (Go's `strconv.ParseBool`) reads it:
+/// `1 t T TRUE true True` and `0 f F FALSE false False`. Given as `--flag=VALUE` only, so a
+/// bare `--flag` never takes the next argument.
+fn parse_bool(value: &str) -> Result<bool, String> {
+    match value {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
+        _ => Err(format!(
+            "{value:?} is not a boolean (true, false, 1, 0, t, f, True, False, TRUE, FALSE)"
+        )),
+    }
+}
+
 /// Inputs shared by every command that reads logs.
 #[derive(Args, Debug, Clone, Default)]
 pub struct InputArgs {
@@ -168,13 +181,13 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "FILE")]
     pub existing: Vec<String>,
     /// The same operation in several namespaces becomes cluster-wide.
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_value_t = true, default_missing_value = "true", action = ArgAction::Set)]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_value_t = true, default_missing_value = "true", action = ArgAction::Set, value_parser = parse_bool)]
     pub expand_multi_namespace: bool,
     /// The same operation on several names is granted for any name.
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_value_t = true, default_missing_value = "true", action = ArgAction::Set)]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_value_t = true, default_missing_value = "true", action = ArgAction::Set, value_parser = parse_bool)]
     pub expand_multi_name: bool,
     /// Grant related verbs too (watch/list → get,list,watch; update/patch → get,update,patch).
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_value_t = true, default_missing_value = "true", action = ArgAction::Set)]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_value_t = true, default_missing_value = "true", action = ArgAction::Set, value_parser = parse_bool)]
     pub expand_verbs: bool,
     /// Grant exactly the observed requests: no expansion of verbs, names or namespaces.
     #[arg(long)]

@@ -435,3 +435,31 @@ fn a_bare_date_bounds_the_window_at_the_start_of_that_day() {
     );
     assert!(!stdout(&since).is_empty());
 }
+
+#[test]
+fn boolean_flags_read_as_audit2rbac_reads_them() {
+    let log = testdata("audit.log");
+    let with = |flag: &str| stdout(&run(&["-q", "--user", "alice", flag, &log]));
+    let on = with("--expand-multi-namespace");
+    let off = with("--expand-multi-namespace=false");
+    assert_ne!(on, off);
+    for value in ["1", "t", "T", "TRUE", "true", "True"] {
+        assert_eq!(
+            with(&format!("--expand-multi-namespace={value}")),
+            on,
+            "{value}"
+        );
+    }
+    for value in ["0", "f", "F", "FALSE", "false", "False"] {
+        assert_eq!(
+            with(&format!("--expand-multi-namespace={value}")),
+            off,
+            "{value}"
+        );
+    }
+    // A bare flag never takes the next argument as its value.
+    let bare = run(&["-q", "--user", "alice", "--expand-multi-name", &log]);
+    assert_eq!(bare.status.code(), Some(0), "{}", stderr(&bare));
+    let bad = run(&["-q", "--user", "alice", "--expand-verbs=maybe", &log]);
+    assert_eq!(bad.status.code(), Some(2));
+}
