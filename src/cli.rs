@@ -198,7 +198,8 @@ pub struct GenerateArgs {
     /// Labels as k=v,k2=v2; {subject} is replaced by the subject as a label value.
     #[arg(long, value_name = "LABELS", default_value = audit2role::generate::names::DEFAULT_LABELS)]
     pub generate_labels: String,
-    /// Annotations as k=v,k2=v2; {subject} is replaced by the subject.
+    /// Annotations as k=v,k2=v2; {subject} is replaced by the subject, ${version} by this
+    /// tool's version.
     #[arg(long, value_name = "ANNOTATIONS", default_value = "")]
     pub generate_annotations: String,
     /// Output format.

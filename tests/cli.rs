@@ -463,3 +463,24 @@ fn boolean_flags_read_as_audit2rbac_reads_them() {
     let bad = run(&["-q", "--user", "alice", "--expand-verbs=maybe", &log]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn version_is_substituted_in_annotations() {
+    let out = run(&[
+        "-q",
+        "--user",
+        "alice",
+        "--generate-annotations",
+        "audit2rbac.liggitt.net/version=${version}",
+        &testdata("audit.log"),
+    ]);
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "audit2rbac.liggitt.net/version: \"{}\"\n",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("${version}"));
+}

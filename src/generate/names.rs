@@ -64,10 +64,13 @@ pub fn label_value(subject: &str) -> String {
     }
 }
 
+/// `template` with `{subject}` and `${user}` replaced by `value`, and `${version}` by this
+/// tool's version (as audit2rbac does in its default annotation).
 fn substitute(template: &str, value: &str) -> String {
     template
         .replace("{subject}", value)
         .replace("${user}", value)
+        .replace("${version}", env!("CARGO_PKG_VERSION"))
 }
 
 /// Whether `part` ends like the hash suffix of [`subject_part`] (`-` and 8 hex digits).
@@ -275,6 +278,15 @@ mod tests {
         )
         .is_err());
         assert!(parse_pairs("bad key=1", "a", true, "l").is_err());
+        assert_eq!(
+            parse_pairs("audit2rbac.liggitt.net/version=${version}", "a", false, "a").unwrap()
+                ["audit2rbac.liggitt.net/version"],
+            env!("CARGO_PKG_VERSION")
+        );
+        assert_eq!(
+            parse_pairs("v=${version}", "a", true, "l").unwrap()["v"],
+            env!("CARGO_PKG_VERSION")
+        );
         assert_eq!(
             parse_pairs("note={subject}", "a b", false, "a").unwrap()["note"],
             "a b"
