@@ -484,3 +484,26 @@ fn version_is_substituted_in_annotations() {
     );
     assert!(!text.contains("${version}"));
 }
+
+#[test]
+fn a_mistyped_subcommand_is_named_as_one() {
+    let out = run(&["chek", "--rbac", "x.yaml", "--user", "alice"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("'chek'") && err.contains("did you mean check?"),
+        "{err}"
+    );
+    // A file of that name is an input, as before.
+    let dir = std::env::temp_dir().join(format!("a2r-chek-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("chek");
+    std::fs::copy(testdata("audit.log"), &file).unwrap();
+    let cwd_run = Command::new(BIN)
+        .current_dir(&dir)
+        .args(["-q", "chek", "--user", "alice"])
+        .output()
+        .unwrap();
+    assert_eq!(cwd_run.status.code(), Some(0), "{}", stderr(&cwd_run));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -795,33 +795,18 @@ impl ResourceTable {
         })
     }
 
-    /// Known plurals within two edits of `name`, closest first.
+    /// Known resources within two edits of `name`, closest first.
     fn closest(&self, name: &str) -> Vec<String> {
-        let mut scored: Vec<(usize, String)> = self
-            .resources
-            .iter()
-            .map(|r| (edit_distance(name, &r.plural), r.to_string()))
-            .filter(|(d, _)| *d <= 2)
-            .collect();
-        scored.sort();
-        scored.dedup_by(|a, b| a.1 == b.1);
-        scored.into_iter().take(3).map(|(_, n)| n).collect()
+        let names: Vec<String> = self.resources.iter().map(|r| r.to_string()).collect();
+        let plurals = self.resources.iter().map(|r| r.plural.as_str());
+        crate::similar::closest(name, plurals, 2, 3)
+            .into_iter()
+            .filter_map(|plural| {
+                let i = self.resources.iter().position(|r| r.plural == plural)?;
+                Some(names[i].clone())
+            })
+            .collect()
     }
-}
-
-/// Levenshtein distance between `a` and `b`, by characters.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = previous[j] + usize::from(ca != *cb);
-            current.push(substitute.min(previous[j + 1] + 1).min(current[j] + 1));
-        }
-        previous = current;
-    }
-    previous[b.len()]
 }
 
 #[cfg(test)]
@@ -941,13 +926,5 @@ mod tests {
                 .map(|r| r.resource.group.clone()),
             Ok("example.com".to_string())
         );
-    }
-
-    #[test]
-    fn edit_distances() {
-        assert_eq!(edit_distance("pdos", "pods"), 2);
-        assert_eq!(edit_distance("pod", "pods"), 1);
-        assert_eq!(edit_distance("", "ab"), 2);
-        assert_eq!(edit_distance("same", "same"), 0);
     }
 }
