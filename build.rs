@@ -1,10 +1,27 @@
 //! Build script: with the `isal` feature, compiles the C shim over the system ISA-L library
-//! (csrc/isal_shim.c) and links libisal; without it, does nothing.
+//! (csrc/isal_shim.c) and links libisal. It also tells the tests whether `../shared` (the
+//! corpus and the log generator) is beside the checkout: when it is missing outside CI,
+//! `cfg(shared_missing)` marks the tests that need it as ignored; under CI (`CI=true`) they
+//! run and fail.
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     if std::env::var_os("CARGO_FEATURE_ISAL").is_some() {
         build_isal_shim();
+    }
+    mark_missing_shared();
+}
+
+fn mark_missing_shared() {
+    println!("cargo::rustc-check-cfg=cfg(shared_missing)");
+    println!("cargo:rerun-if-env-changed=CI");
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
+    let shared = std::path::Path::new(&manifest).join("../shared");
+    println!("cargo:rerun-if-changed={}", shared.display());
+    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    let present = shared.join("corpus").is_dir() && shared.join("tools").is_dir();
+    if !present && !in_ci {
+        println!("cargo:rustc-cfg=shared_missing");
     }
 }
 

@@ -73,6 +73,19 @@ pub enum Command {
     Aggregate(AggregateArgs),
 }
 
+/// A boolean flag value as audit2rbac's flag library (Go's `strconv.ParseBool`) reads it:
+/// `1 t T TRUE true True` and `0 f F FALSE false False`. Given as `--flag=VALUE` only, so a
+/// bare `--flag` never takes the next argument.
+fn parse_bool(value: &str) -> Result<bool, String> {
+    match value {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
+        _ => Err(format!(
+            "{value:?} is not a boolean (true, false, 1, 0, t, f, True, False, TRUE, FALSE)"
+        )),
+    }
+}
+
 /// Inputs shared by every command that reads logs.
 #[derive(Args, Debug, Clone, Default)]
 pub struct InputArgs {
@@ -91,6 +104,10 @@ pub struct InputArgs {
     /// Decoding threads (default: one per available core; 1 reads sequentially).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Follow symbolic links inside input directories (loops are detected and passed
+    /// over); by default links met while walking are not read.
+    #[arg(short = 'L', long)]
+    pub follow: bool,
 }
 
 impl InputArgs {
@@ -108,10 +125,12 @@ pub struct WindowArgs {
     /// Keep only requests in namespaces matching this regular expression.
     #[arg(long, value_name = "REGEX")]
     pub namespace_regex: Option<String>,
-    /// Keep only requests at or after TIME: RFC 3339, or a duration back from now (7d, 36h).
+    /// Keep only requests at or after TIME: RFC 3339, a date (2026-11-02, its start in UTC),
+    /// or a duration back from now (7d, 36h).
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
-    /// Keep only requests before TIME: RFC 3339, or a duration back from now (7d, 36h).
+    /// Keep only requests before TIME: RFC 3339, a date (2026-11-02, its start in UTC), or a
+    /// duration back from now (7d, 36h).
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
 }
@@ -162,13 +181,13 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "FILE")]
     pub existing: Vec<String>,
     /// The same operation in several namespaces becomes cluster-wide.
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_value_t = true, default_missing_value = "true", action = ArgAction::Set)]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_value_t = true, default_missing_value = "true", action = ArgAction::Set, value_parser = parse_bool)]
     pub expand_multi_namespace: bool,
     /// The same operation on several names is granted for any name.
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_value_t = true, default_missing_value = "true", action = ArgAction::Set)]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_value_t = true, default_missing_value = "true", action = ArgAction::Set, value_parser = parse_bool)]
     pub expand_multi_name: bool,
     /// Grant related verbs too (watch/list → get,list,watch; update/patch → get,update,patch).
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_value_t = true, default_missing_value = "true", action = ArgAction::Set)]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_value_t = true, default_missing_value = "true", action = ArgAction::Set, value_parser = parse_bool)]
     pub expand_verbs: bool,
     /// Grant exactly the observed requests: no expansion of verbs, names or namespaces.
     #[arg(long)]
@@ -179,7 +198,8 @@ pub struct GenerateArgs {
     /// Labels as k=v,k2=v2; {subject} is replaced by the subject as a label value.
     #[arg(long, value_name = "LABELS", default_value = audit2role::generate::names::DEFAULT_LABELS)]
     pub generate_labels: String,
-    /// Annotations as k=v,k2=v2; {subject} is replaced by the subject.
+    /// Annotations as k=v,k2=v2; {subject} is replaced by the subject, ${version} by this
+    /// tool's version.
     #[arg(long, value_name = "ANNOTATIONS", default_value = "")]
     pub generate_annotations: String,
     /// Output format.

@@ -15,6 +15,9 @@ pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_RISK: i32 = 3;
 /// Exit code: the output could not be written (disk full, permissions, an unsafe name).
 pub const EXIT_OUTPUT: i32 = 4;
+/// Exit code: the reader of standard output went away (128 + SIGPIPE, what a shell reports
+/// for a program that SIGPIPE ended).
+pub const EXIT_BROKEN_PIPE: i32 = 141;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -11,6 +11,7 @@ pub mod rbac;
 pub mod read;
 pub mod render;
 pub mod request;
+pub mod similar;
 pub mod time;
 
 use aggregate::Aggregate;

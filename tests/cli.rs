@@ -372,7 +372,7 @@ fn evidence_comments_and_risk_gating() {
         read_rbac_str(&text, "evidence").unwrap(),
         read_rbac_str(&stdout(&plain), "plain").unwrap()
     );
-    assert!(text.contains("# evidence: 1 request (1 distinct), first 2026-11-02T09:10:00Z, last 2026-11-02T09:10:00Z, 1 denied\n# risk: high: reads secrets"), "{text}");
+    assert!(text.contains("# evidence: 1 request (1 distinct), first 2026-11-02T09:10:00Z, last 2026-11-02T09:10:00Z, 1 denied\n# risk: high: reads the secret db-password"), "{text}");
     assert!(
         text.contains("# cluster-wide: seen in namespaces dev, staging\n"),
         "{text}"
@@ -405,4 +405,105 @@ fn evidence_comments_and_risk_gating() {
     assert_eq!(secret["denied"], 1);
     assert_eq!(secret["risks"][0]["level"], "high");
     assert_eq!(secret["lastSeen"], "2026-11-02T09:10:00Z");
+}
+
+#[test]
+fn a_bare_date_bounds_the_window_at_the_start_of_that_day() {
+    let log = testdata("audit.log");
+    let by_date = run(&["-q", "--user", "alice", "--until", "2026-11-02", &log]);
+    let by_time = run(&[
+        "-q",
+        "--user",
+        "alice",
+        "--until",
+        "2026-11-02T00:00:00Z",
+        &log,
+    ]);
+    assert_eq!(by_date.status.code(), by_time.status.code());
+    assert_eq!(stdout(&by_date), stdout(&by_time));
+    let since = run(&["-q", "--user", "alice", "--since", "2026-11-02", &log]);
+    assert_eq!(
+        stdout(&since),
+        stdout(&run(&[
+            "-q",
+            "--user",
+            "alice",
+            "--since",
+            "2026-11-02T00:00:00Z",
+            &log
+        ]))
+    );
+    assert!(!stdout(&since).is_empty());
+}
+
+#[test]
+fn boolean_flags_read_as_audit2rbac_reads_them() {
+    let log = testdata("audit.log");
+    let with = |flag: &str| stdout(&run(&["-q", "--user", "alice", flag, &log]));
+    let on = with("--expand-multi-namespace");
+    let off = with("--expand-multi-namespace=false");
+    assert_ne!(on, off);
+    for value in ["1", "t", "T", "TRUE", "true", "True"] {
+        assert_eq!(
+            with(&format!("--expand-multi-namespace={value}")),
+            on,
+            "{value}"
+        );
+    }
+    for value in ["0", "f", "F", "FALSE", "false", "False"] {
+        assert_eq!(
+            with(&format!("--expand-multi-namespace={value}")),
+            off,
+            "{value}"
+        );
+    }
+    // A bare flag never takes the next argument as its value.
+    let bare = run(&["-q", "--user", "alice", "--expand-multi-name", &log]);
+    assert_eq!(bare.status.code(), Some(0), "{}", stderr(&bare));
+    let bad = run(&["-q", "--user", "alice", "--expand-verbs=maybe", &log]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn version_is_substituted_in_annotations() {
+    let out = run(&[
+        "-q",
+        "--user",
+        "alice",
+        "--generate-annotations",
+        "audit2rbac.liggitt.net/version=${version}",
+        &testdata("audit.log"),
+    ]);
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "audit2rbac.liggitt.net/version: \"{}\"\n",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("${version}"));
+}
+
+#[test]
+fn a_mistyped_subcommand_is_named_as_one() {
+    let out = run(&["chek", "--rbac", "x.yaml", "--user", "alice"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("'chek'") && err.contains("did you mean check?"),
+        "{err}"
+    );
+    // A file of that name is an input, as before.
+    let dir = std::env::temp_dir().join(format!("a2r-chek-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("chek");
+    std::fs::copy(testdata("audit.log"), &file).unwrap();
+    let cwd_run = Command::new(BIN)
+        .current_dir(&dir)
+        .args(["-q", "chek", "--user", "alice"])
+        .output()
+        .unwrap();
+    assert_eq!(cwd_run.status.code(), Some(0), "{}", stderr(&cwd_run));
+    let _ = std::fs::remove_dir_all(&dir);
 }

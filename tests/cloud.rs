@@ -9,7 +9,6 @@ use audit2role::decode::FileReport;
 use audit2role::read::expand_sources;
 use audit2role::{read_inputs, ReadOptions};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_audit2role");
@@ -293,19 +292,12 @@ fn cli_output_matches_native() {
     }
 }
 
-fn corpus() -> Option<PathBuf> {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus"));
-    dir.is_dir().then_some(dir)
-}
-
 /// The real GKE and AKS samples give the requests their native events would give (written
 /// out by hand here from the entries).
 #[test]
+#[cfg_attr(shared_missing, ignore = "needs ../shared beside the checkout")]
 fn corpus_cloud_samples_give_the_native_requests() {
-    let Some(dir) = corpus() else {
-        println!("SKIPPED: ../shared/corpus not found; cloud corpus tests did not run");
-        return;
-    };
+    let dir = common::corpus_dir();
     // (file, events, per subject: its distinct requests as `Request` displays with evidence)
     type Expected<'a> = &'a [(&'a str, &'a [&'a str])];
     let cases: &[(&str, u64, Expected)] = &[

@@ -697,3 +697,32 @@ mod never_panics {
         }
     }
 }
+
+#[test]
+fn repeated_keys_are_refused_with_their_line() {
+    let yaml = "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: x\n  namespace: dev\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: Role\n  name: r\nsubjects:\n- kind: User\n  name: alice\nsubjects:\n- kind: User\n  name: bob\n";
+    let err = read_rbac_str(yaml, "dump.yaml").unwrap_err().to_string();
+    assert!(
+        err.starts_with("dump.yaml:13: ") && err.contains("duplicate key \"subjects\""),
+        "{err}"
+    );
+    let json = r#"{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"Role","metadata":{"name":"r","namespace":"a","namespace":"b"},"rules":[]}"#;
+    let err = read_rbac_str(json, "dump.json").unwrap_err().to_string();
+    assert!(
+        err.starts_with("dump.json:1: ") && err.contains("duplicate key \"namespace\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn nesting_beyond_any_rbac_object_is_refused_before_parsing() {
+    let deep = format!("rules: {}", "[".repeat(100_000));
+    let err = read_rbac_str(&deep, "deep.yaml").unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "deep.yaml:1: nesting deeper than 64 levels: not an RBAC dump"
+    );
+    // A real dump nests far less and still reads.
+    let ok = r#"{"kind":"List","apiVersion":"v1","items":[{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole","metadata":{"name":"x"},"rules":[{"verbs":["get"],"apiGroups":[""],"resources":["pods"]}]}]}"#;
+    assert_eq!(read_rbac_str(ok, "ok.json").unwrap().cluster_roles.len(), 1);
+}

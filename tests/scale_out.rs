@@ -2,6 +2,8 @@
 //! and merged by reading the partial aggregates, gives byte-identical `--all-subjects
 //! --out-dir` output to the single run, whatever the order and grouping of the merge.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -23,28 +25,25 @@ fn tmp(name: &str) -> PathBuf {
     dir.join(name)
 }
 
-/// The shipped log when the generator is absent; otherwise a larger generated one.
+/// A log from the shared generator; the shipped log only where ../shared is missing outside
+/// CI (see build.rs), where a missing generator fails instead.
 fn source_log() -> String {
-    let tool = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/gen_audit_log.py");
-    let out = tmp("source.log");
-    let generated = tool.exists()
-        && Command::new("python3")
-            .arg(&tool)
-            .args(["--events", "6000", "--seed", "3", "--out"])
-            .arg(&out)
-            .status()
-            .is_ok_and(|s| s.success());
-    if generated {
-        out.display().to_string()
-    } else {
-        eprintln!(
-            "SKIPPED the generated log: the shared generator is absent; using testdata/audit.log"
-        );
-        Path::new(env!("CARGO_MANIFEST_DIR"))
+    if cfg!(shared_missing) {
+        return Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("testdata/audit.log")
             .display()
-            .to_string()
+            .to_string();
     }
+    let tool = common::shared_dir().join("tools/gen_audit_log.py");
+    let out = tmp("source.log");
+    let status = Command::new("python3")
+        .arg(&tool)
+        .args(["--events", "6000", "--seed", "3", "--out"])
+        .arg(&out)
+        .status()
+        .expect("python3 runs the shared generator");
+    assert!(status.success(), "the generator failed: {status:?}");
+    out.display().to_string()
 }
 
 /// Every file of an --out-dir run except summary.json, and summary.json's subjects.

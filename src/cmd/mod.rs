@@ -132,7 +132,10 @@ pub fn read_logs_folding(
             "no input: give audit log files or directories (or - for stdin)".to_string(),
         ));
     }
-    let sources = read::expand_sources(&args)?;
+    let walk = read::WalkOptions {
+        follow_links: input.follow,
+    };
+    let sources = read::expand_sources_with(&args, &walk)?;
     let options = ReadOptions {
         filter,
         strict_input: input.strict_input,

@@ -64,16 +64,42 @@ pub fn label_value(subject: &str) -> String {
     }
 }
 
+/// `template` with `{subject}` and `${user}` replaced by `value`, and `${version}` by this
+/// tool's version (as audit2rbac does in its default annotation).
 fn substitute(template: &str, value: &str) -> String {
     template
         .replace("{subject}", value)
         .replace("${user}", value)
+        .replace("${version}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Whether `part` ends like the hash suffix of [`subject_part`] (`-` and 8 hex digits).
+fn ends_like_hash(part: &str) -> bool {
+    let b = part.as_bytes();
+    b.len() > 9
+        && b[b.len() - 9] == b'-'
+        && b[b.len() - 8..]
+            .iter()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
+}
+
+/// The subject as it appears in object names: [`name_part`], and when that loses
+/// information (`Alice`, `a.b`, `a_b` all read `alice`/`a-b`) a hash of the whole subject
+/// after it, so that distinct subjects get distinct names, stable across runs. A subject
+/// whose own name ends like such a hash gets one too, so no name can pass for another's.
+pub fn subject_part(subject: &str) -> String {
+    let part = name_part(subject);
+    if part == subject && !ends_like_hash(&part) {
+        part
+    } else {
+        format!("{part}-{}", short_hash(subject))
+    }
 }
 
 /// Object name from the template: valid as a path segment (no `/` or `%`, not `.` or `..`),
-/// at most 253 characters.
+/// at most 253 characters, distinct for distinct subjects (see [`subject_part`]).
 pub fn object_name(template: &str, subject: &str) -> String {
-    let raw = substitute(template, &name_part(subject));
+    let raw = substitute(template, &subject_part(subject));
     let mut name: String = raw
         .chars()
         .map(|c| {
@@ -168,13 +194,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_follow_the_audit2rbac_convention() {
+    fn names_follow_the_audit2rbac_convention_with_a_hash_where_it_is_lossy() {
         assert_eq!(
             object_name("audit2rbac:${user}", "alice@example.com"),
-            "audit2rbac:alice-example-com"
+            format!(
+                "audit2rbac:alice-example-com-{}",
+                short_hash("alice@example.com")
+            )
         );
         assert_eq!(
             object_name("audit2rbac:${user}", "Bob_Smith"),
+            format!("audit2rbac:bob-smith-{}", short_hash("Bob_Smith"))
+        );
+        assert_eq!(
+            object_name("audit2rbac:${user}", "bob-smith"),
             "audit2rbac:bob-smith"
         );
         assert_eq!(
@@ -189,6 +222,33 @@ mod tests {
     }
 
     #[test]
+    fn subjects_that_sanitize_alike_get_distinct_stable_names() {
+        let cases: &[&[&str]] = &[
+            &["Alice", "alice", "ALICE"],
+            &["a.b", "a_b", "a-b", "a b"],
+            &[
+                "system:serviceaccount:ns:my.sa",
+                "system:serviceaccount:ns:my-sa",
+                "system:serviceaccount:ns:my_sa",
+            ],
+        ];
+        for subjects in cases {
+            for template in [DEFAULT_NAME_TEMPLATE, "custom-{subject}", "x:${user}"] {
+                let names: std::collections::BTreeSet<String> =
+                    subjects.iter().map(|s| object_name(template, s)).collect();
+                assert_eq!(names.len(), subjects.len(), "{template} {subjects:?}");
+                for s in subjects.iter() {
+                    assert_eq!(object_name(template, s), object_name(template, s));
+                }
+            }
+        }
+        // A name that looks like another's hashed name is hashed itself.
+        let hashed = subject_part("Alice");
+        assert_ne!(subject_part(&hashed), hashed);
+        assert_eq!(subject_part("alice"), "alice");
+    }
+
+    #[test]
     fn long_and_odd_subjects_stay_valid() {
         let long = "x".repeat(400);
         assert!(object_name(DEFAULT_NAME_TEMPLATE, &long).len() <= 253);
@@ -196,7 +256,10 @@ mod tests {
         assert!(v.len() <= 63 && valid_label_value(&v), "{v}");
         assert_ne!(label_value(&"x".repeat(300)), label_value(&"x".repeat(301)));
         assert!(valid_label_value(&label_value("-/..\n")));
-        assert_eq!(object_name("{subject}", ".."), "--");
+        assert_eq!(
+            object_name("{subject}", ".."),
+            format!("---{}", short_hash(".."))
+        );
         assert_eq!(
             object_name("..", "a"),
             format!("audit2role-{}", short_hash("a"))
@@ -215,6 +278,15 @@ mod tests {
         )
         .is_err());
         assert!(parse_pairs("bad key=1", "a", true, "l").is_err());
+        assert_eq!(
+            parse_pairs("audit2rbac.liggitt.net/version=${version}", "a", false, "a").unwrap()
+                ["audit2rbac.liggitt.net/version"],
+            env!("CARGO_PKG_VERSION")
+        );
+        assert_eq!(
+            parse_pairs("v=${version}", "a", true, "l").unwrap()["v"],
+            env!("CARGO_PKG_VERSION")
+        );
         assert_eq!(
             parse_pairs("note={subject}", "a b", false, "a").unwrap()["note"],
             "a b"

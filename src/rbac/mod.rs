@@ -6,6 +6,8 @@ pub mod authorize;
 pub mod bootstrap;
 pub mod compact;
 pub mod read;
+pub mod resources;
+pub mod strict_value;
 pub mod types;
 
 pub use aggregation::resolve_aggregation;

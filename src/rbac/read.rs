@@ -1,8 +1,10 @@
 //! Reading RBAC objects from YAML streams and JSON documents (what `kubectl get ... -o yaml`
 //! or `-o json` prints): single objects, `List`s and typed `RoleList`s etc., JSON arrays,
 //! multi-document YAML. Objects of other kinds are skipped; malformed input is an error
-//! naming the source, the document (or line) and the offending field.
+//! naming the source, the document (or line) and the offending field. A key given twice in
+//! one mapping, or flow nesting deeper than any RBAC object, is refused.
 
+use super::strict_value::{too_deep_at, UniqueKeys, MAX_FLOW_DEPTH};
 use super::types::{RbacSet, RBAC_GROUP};
 use crate::error::{Error, Result};
 use serde::de::DeserializeOwned;
@@ -35,6 +37,13 @@ pub fn read_rbac_file(path: &str) -> Result<RbacSet> {
 /// Reads RBAC objects from text; `origin` names the source in error messages.
 pub fn read_rbac_str(text: &str, origin: &str) -> Result<RbacSet> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if let Some(line) = too_deep_at(text, MAX_FLOW_DEPTH) {
+        return Err(Error::input(
+            origin,
+            Some(line),
+            format!("nesting deeper than {MAX_FLOW_DEPTH} levels: not an RBAC dump"),
+        ));
+    }
     let mut set = RbacSet::default();
     let looks_like_json = matches!(text.trim_start().as_bytes().first(), Some(b'{' | b'['));
     if looks_like_json {
@@ -78,7 +87,8 @@ enum YamlError {
 /// Every JSON value of a (possibly concatenated) JSON text.
 fn parse_json_stream(text: &str) -> std::result::Result<Vec<Value>, serde_json::Error> {
     serde_json::Deserializer::from_str(text)
-        .into_iter::<Value>()
+        .into_iter::<UniqueKeys>()
+        .map(|v| v.map(|UniqueKeys(v)| v))
         .collect()
 }
 
@@ -88,14 +98,16 @@ fn read_yaml(text: &str, origin: &str, set: &mut RbacSet) -> std::result::Result
     for (i, document) in serde_norway::Deserializer::from_str(text).enumerate() {
         let number = i + 1;
         // After an error the iterator may keep yielding the same failure: stop at the first.
-        let value = Value::deserialize(document).map_err(|e| {
-            let line = e.location().map(|l| l.line() as u64);
-            YamlError::Syntax(Error::input(
-                origin,
-                line,
-                format!("document {number}: invalid YAML: {e}"),
-            ))
-        })?;
+        let value = UniqueKeys::deserialize(document)
+            .map(|UniqueKeys(v)| v)
+            .map_err(|e| {
+                let line = e.location().map(|l| l.line() as u64);
+                YamlError::Syntax(Error::input(
+                    origin,
+                    line,
+                    format!("document {number}: invalid YAML: {e}"),
+                ))
+            })?;
         collect_document(value, origin, number, set).map_err(YamlError::Content)?;
     }
     Ok(())

@@ -1,7 +1,7 @@
-//! Inputs: expand FILE arguments (files, directories in sorted order, `-` for stdin), open
-//! each once with compression detected from magic bytes (plain, gzip including
-//! multi-member streams), and read it as blocks of whole lines ([`blocks`]) that the
-//! pipeline ([`pipeline`]) decodes on every core.
+//! Inputs: expand FILE arguments (files; directories walked in sorted order, links followed
+//! only when asked; `-` for stdin), open each once with compression detected from magic
+//! bytes (plain, gzip including multi-member streams), and read it as blocks of whole lines
+//! ([`blocks`]) that the pipeline ([`pipeline`]) decodes on every core.
 
 pub mod blocks;
 #[cfg(feature = "isal")]
@@ -77,9 +77,23 @@ impl Source {
     }
 }
 
-/// Expands the arguments: a directory becomes every regular file below it, sorted by path;
-/// `-` is stdin. A missing path is an error naming it.
+/// How directories are walked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WalkOptions {
+    /// Follow symbolic links met while walking (with loop detection); by default they are
+    /// passed over, so a link cannot pull in files from outside the directory.
+    pub follow_links: bool,
+}
+
+/// [`expand_sources_with`] with the default [`WalkOptions`].
 pub fn expand_sources(args: &[String]) -> Result<Vec<Source>> {
+    expand_sources_with(args, &WalkOptions::default())
+}
+
+/// Expands the arguments: a directory becomes every regular file below it, sorted by path;
+/// `-` is stdin. A missing path is an error naming it; an entry below a directory that
+/// cannot be read is reported and passed over.
+pub fn expand_sources_with(args: &[String], options: &WalkOptions) -> Result<Vec<Source>> {
     let mut out = Vec::new();
     for arg in args {
         if arg == "-" {
@@ -93,8 +107,7 @@ pub fn expand_sources(args: &[String]) -> Result<Vec<Source>> {
         let path = Path::new(arg);
         let meta = std::fs::metadata(path).map_err(|e| Error::io(arg, "open", e))?;
         if meta.is_dir() {
-            let mut files = Vec::new();
-            walk_dir(path, &mut files)?;
+            let mut files = walk_dir(path, options)?;
             files.sort();
             out.extend(files.into_iter().map(|(p, problem)| Source {
                 name: p.display().to_string(),
@@ -112,25 +125,48 @@ pub fn expand_sources(args: &[String]) -> Result<Vec<Source>> {
     Ok(out)
 }
 
-/// Every regular file below `dir`, with the reason when one cannot be opened.
-fn walk_dir(dir: &Path, files: &mut Vec<(std::path::PathBuf, Option<String>)>) -> Result<()> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| Error::io(&dir.display().to_string(), "read directory", e))?;
-    for entry in entries {
-        let entry =
-            entry.map_err(|e| Error::io(&dir.display().to_string(), "read directory", e))?;
-        let path = entry.path();
-        match std::fs::metadata(&path) {
-            Ok(m) if m.is_dir() => walk_dir(&path, files)?,
-            Ok(m) if m.is_file() => {
-                let problem = File::open(&path).err().map(|e| format!("cannot open: {e}"));
-                files.push((path, problem));
+/// Every regular file below `dir`, with the reason when one cannot be opened; entries that
+/// cannot be read (an unreadable subdirectory, a link loop) come with their reason too.
+fn walk_dir(
+    dir: &Path,
+    options: &WalkOptions,
+) -> Result<Vec<(std::path::PathBuf, Option<String>)>> {
+    let mut files = Vec::new();
+    let walk = walkdir::WalkDir::new(dir)
+        .follow_links(options.follow_links)
+        .min_depth(1);
+    for entry in walk {
+        match entry {
+            Ok(e) if e.file_type().is_file() => {
+                let problem = File::open(e.path())
+                    .err()
+                    .map(|err| format!("cannot open: {err}"));
+                files.push((e.into_path(), problem));
             }
             Ok(_) => {}
-            Err(e) => files.push((path, Some(format!("cannot open: {e}")))),
+            Err(err) if err.depth() == 0 => {
+                // The directory named on the command line itself.
+                let name = dir.display().to_string();
+                return Err(match err.into_io_error() {
+                    Some(io) => Error::io(&name, "read directory", io),
+                    None => Error::input(&name, None, "cannot read directory"),
+                });
+            }
+            Err(err) => {
+                let path = err.path().unwrap_or(dir).to_path_buf();
+                let reason = match (err.loop_ancestor(), err.io_error()) {
+                    (Some(ancestor), _) => format!(
+                        "symbolic link loop back to {}, not followed again",
+                        ancestor.display()
+                    ),
+                    (None, Some(io)) => format!("cannot open: {io}"),
+                    (None, None) => format!("cannot open: {err}"),
+                };
+                files.push((path, Some(reason)));
+            }
         }
     }
-    Ok(())
+    Ok(files)
 }
 
 /// Compression of an input, from its first bytes.

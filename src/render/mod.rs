@@ -11,6 +11,7 @@
 //! always carry the same fields.
 
 pub mod outdir;
+pub mod terminal;
 
 use crate::rbac::types::{
     AggregationRule, ClusterRole, LabelSelector, ObjectMeta, PolicyRule, RbacSet, Role,

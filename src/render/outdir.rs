@@ -63,8 +63,11 @@ pub fn file_names(subjects: &[&str]) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Writes `bytes` to `dir/name` through a temporary file in the same directory and a
-/// rename, so that an interrupted run never leaves a half-written file.
+/// Writes `bytes` to `dir/name` through a temporary file in the same directory, synced
+/// before it is renamed over the target, so that an interrupted run never leaves a
+/// half-written file. The temporary file is created exclusively under an unpredictable
+/// name, so a link planted in the directory is never followed; it is removed on failure.
+/// The rename is durable once [`sync_dir`] has run for `dir`.
 pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     if name.contains('/') || name.contains('\\') || name == "." || name == ".." || name.is_empty() {
         return Err(Error::output_refused(format!(
@@ -72,22 +75,73 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
         )));
     }
     let target = dir.join(name);
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &target)
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".tmp")
+            .tempfile_in(dir)?;
+        tmp.write_all(bytes)?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(&target).map_err(|e| e.error)?;
+        Ok(())
     })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::output_to(target.display(), e)
-    })
+    result.map_err(|e: std::io::Error| Error::output_to(target.display(), e))
+}
+
+/// Makes the renames into `dir` durable (fsync of the directory), once for many files.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::output_to(dir.display(), e))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_planted_link_is_never_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "keep").unwrap();
+        // Links at every name an older release would have used.
+        for pid in [std::process::id(), 1, 2] {
+            let _ =
+                std::os::unix::fs::symlink(&victim, dir.path().join(format!(".a.yaml.tmp-{pid}")));
+        }
+        write_atomic(dir.path(), "a.yaml", b"new").unwrap();
+        sync_dir(dir.path()).unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("a.yaml")).unwrap(),
+            "new"
+        );
+        assert!(!std::fs::symlink_metadata(dir.path().join("a.yaml"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // The target is a directory: the rename fails.
+        std::fs::create_dir(dir.path().join("a.yaml")).unwrap();
+        std::fs::write(dir.path().join("a.yaml/x"), "x").unwrap();
+        assert!(write_atomic(dir.path(), "a.yaml", b"new").is_err());
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, vec!["a.yaml"]);
+    }
 
     #[test]
     fn names_are_safe_stable_and_distinct() {

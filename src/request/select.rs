@@ -76,15 +76,23 @@ pub fn now_micros() -> i64 {
         .map_or(0, |d| d.as_micros() as i64)
 }
 
-/// Parses a `--since`/`--until` value: an RFC 3339 timestamp, or a duration back from `now`
-/// (`90s`, `30m`, `36h`, `7d`, `2w`).
+/// Parses a `--since`/`--until` value: an RFC 3339 timestamp, a date (`2026-11-02`, the
+/// start of that day in UTC), or a duration back from `now` (`90s`, `30m`, `36h`, `7d`,
+/// `2w`).
 pub fn parse_time_bound(value: &str, now: i64, flag: &str) -> Result<i64> {
     if let Some(t) = parse_rfc3339_micros(value) {
         return Ok(t);
     }
+    let is_date = value.len() == 10 && value.as_bytes()[4] == b'-' && value.as_bytes()[7] == b'-';
+    if let Some(t) = is_date
+        .then(|| parse_rfc3339_micros(&format!("{value}T00:00:00Z")))
+        .flatten()
+    {
+        return Ok(t);
+    }
     let bad = || {
         Error::Usage(format!(
-            "{flag} {value:?}: expected an RFC 3339 time (2026-11-01T00:00:00Z) or a duration like 7d, 36h, 30m"
+            "{flag} {value:?}: expected an RFC 3339 time (2026-11-01T00:00:00Z), a date (2026-11-01) or a duration like 7d, 36h, 30m"
         ))
     };
     let unit_at = value.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
@@ -122,7 +130,21 @@ mod tests {
             parse_time_bound("2026-11-01T00:00:00Z", now, "--since").unwrap(),
             parse_rfc3339_micros("2026-11-01T00:00:00Z").unwrap()
         );
-        for bad in ["", "7", "d", "7y", "-3d", "yesterday"] {
+        assert_eq!(
+            parse_time_bound("2026-11-02", now, "--until").unwrap(),
+            parse_rfc3339_micros("2026-11-02T00:00:00Z").unwrap()
+        );
+        for bad in [
+            "",
+            "7",
+            "d",
+            "7y",
+            "-3d",
+            "yesterday",
+            "2026-13-02",
+            "2026-1-2",
+            "2026-11-0x",
+        ] {
             assert!(parse_time_bound(bad, now, "--since").is_err(), "{bad}");
         }
     }

@@ -43,10 +43,22 @@ pub fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// `../shared/corpus` beside the checkout, when present.
-pub fn corpus_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-    dir.is_dir().then_some(dir)
+/// `../shared` beside the checkout. Tests that need it are marked
+/// `#[cfg_attr(shared_missing, ignore = ...)]` (see build.rs): when it is missing they are
+/// reported as ignored, and under CI they run and fail here.
+pub fn shared_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    assert!(
+        dir.join("corpus").is_dir() && dir.join("tools").is_dir(),
+        "{} is missing: the corpus and the log generator must be beside the checkout",
+        dir.display()
+    );
+    dir
+}
+
+/// `../shared/corpus` (see [`shared_dir`]).
+pub fn corpus_dir() -> PathBuf {
+    shared_dir().join("corpus")
 }
 
 pub fn aggregate_of(paths: &[String]) -> Aggregate {
