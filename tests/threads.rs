@@ -1,6 +1,6 @@
-//! The parallel read path gives exactly what the sequential one gives: aggregates, skip
-//! reports with their line numbers, read errors, multi-line documents, whatever the number
-//! of threads and the block size.
+//! Every thread count and block size gives the same result: aggregates (compared sorted,
+//! as every output reads them), skip reports with their line numbers, read errors,
+//! multi-line documents.
 
 use audit2role::aggregate::Aggregate;
 use audit2role::decode::FileReport;
