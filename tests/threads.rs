@@ -1,6 +1,6 @@
-//! The parallel read path gives exactly what the sequential one gives: aggregates, skip
-//! reports with their line numbers, read errors, multi-line documents, whatever the number
-//! of threads and the block size.
+//! Every thread count and block size gives the same result: aggregates (compared sorted,
+//! as every output reads them), skip reports with their line numbers, read errors,
+//! multi-line documents.
 
 use audit2role::aggregate::Aggregate;
 use audit2role::decode::FileReport;
@@ -199,4 +199,30 @@ fn cli_output_is_identical_for_1_2_and_8_threads() {
     assert!(!one.0.is_empty());
     assert_eq!(run("2"), one);
     assert_eq!(run("8"), one);
+}
+
+#[test]
+fn strict_input_stops_at_the_first_bad_line_whatever_the_threads() {
+    let log = mixed_log();
+    let good: String = (0..300).map(|i| event(i) + "\n").collect();
+    let clean = write("strict-clean.log", good.as_bytes());
+    let mixed = write("strict-mixed.log.gz", &gzip(log.as_bytes()));
+    // The clean file first, then the mixed one: its line 19 is the first bad line.
+    let paths = vec![clean, mixed.clone()];
+    let sources = expand_sources(&paths).unwrap();
+    for threads in [1, 2, 8] {
+        for block in [0, 100, 4096] {
+            let options = ReadOptions {
+                threads,
+                block_size: block,
+                strict_input: true,
+                ..ReadOptions::default()
+            };
+            let err = read_inputs(&sources, &options).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("{mixed}:19: invalid JSON")),
+                "threads {threads} block {block}: {err}"
+            );
+        }
+    }
 }

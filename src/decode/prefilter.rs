@@ -59,17 +59,13 @@ impl Prefilter {
                         None => return true, // a surrogate: part of a pair, keep the line
                     }
                 }
-                b'"' => '"',
                 // An escaped backslash may start an escape of a JSON string nested in a
                 // string (EKS `message`, AKS `properties.log`): `\\u003c` is `<` there.
                 b'\\' => return true,
-                b'/' => '/',
-                b'b' => '\u{8}',
-                b'f' => '\u{c}',
-                b'n' => '\n',
-                b'r' => '\r',
-                b't' => '\t',
-                _ => return true,
+                other => match super::scan::short_escape(other) {
+                    Some(c) => c,
+                    None => return true,
+                },
             };
             if self.chars.binary_search(&decoded).is_ok() {
                 return true;

@@ -822,6 +822,22 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// The character a two-byte JSON escape (a backslash, then `c`) stands for; `None` when `c`
+/// does not make one (`u` starts a `\uXXXX` escape).
+pub(crate) fn short_escape(c: u8) -> Option<char> {
+    Some(match c {
+        b'"' => '"',
+        b'\\' => '\\',
+        b'/' => '/',
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
+        _ => return None,
+    })
+}
+
 /// Decodes the escapes of a string body; `None` for a surrogate (left to serde_json).
 fn unescape(raw: &str) -> Option<String> {
     let mut out = String::with_capacity(raw.len());
@@ -830,14 +846,6 @@ fn unescape(raw: &str) -> Option<String> {
         out.push_str(&rest[..k]);
         let b = rest.as_bytes();
         let c = match b[k + 1] {
-            b'"' => '"',
-            b'\\' => '\\',
-            b'/' => '/',
-            b'b' => '\u{8}',
-            b'f' => '\u{c}',
-            b'n' => '\n',
-            b'r' => '\r',
-            b't' => '\t',
             b'u' => {
                 let code = u32::from_str_radix(rest.get(k + 2..k + 6)?, 16).ok()?;
                 let c = char::from_u32(code)?; // surrogates are not chars
@@ -845,7 +853,7 @@ fn unescape(raw: &str) -> Option<String> {
                 out.push(c);
                 continue;
             }
-            _ => return None,
+            other => short_escape(other)?,
         };
         out.push(c);
         rest = &rest[k + 2..];

@@ -9,8 +9,9 @@
 //! With strict input there is one worker, which gets the blocks in input order: the first
 //! unusable line stops the run and is the error returned.
 //!
-//! Memory: each reader has at most [`BUFFERS_PER_READER`] block buffers, which come back
-//! to it once decoded, so a run holds at most `readers × BUFFERS_PER_READER` blocks,
+//! Memory: each reader has at most [`BUFFERS_PER_READER`] block buffers (two with one
+//! worker: one being filled, one being decoded), which come back to it once decoded, so a
+//! run holds at most `readers × BUFFERS_PER_READER` blocks,
 //! whatever the size of the log.
 
 use super::blocks::{Block, BlockReader};
@@ -27,6 +28,15 @@ use std::sync::{Arc, Mutex};
 
 /// Blocks per reader: being filled, queued or being decoded.
 pub const BUFFERS_PER_READER: usize = 4;
+
+/// Block size with one worker (and the default size asked for).
+const SINGLE_WORKER_BLOCK_SIZE: usize = 512 << 10;
+
+/// Buffers a reader may have for `threads` workers: with one, a queued block could only
+/// wait, so two do.
+fn buffers_per_reader(threads: usize) -> usize {
+    BUFFERS_PER_READER.min(2 * threads)
+}
 
 /// A log to read: what messages call it, its size on disk when known, and the open input.
 pub struct LogInput {
@@ -61,6 +71,9 @@ struct Shared<'a> {
     error: FirstError,
     /// Set at the first error: readers stop reading, workers stop decoding.
     stop: AtomicBool,
+    /// Bytes per block (0: the default) and buffers per reader.
+    block_size: usize,
+    buffers: usize,
 }
 
 impl Shared<'_> {
@@ -164,9 +177,8 @@ fn read_input(
     pool: &Receiver<Vec<u8>>,
     queue: &mpsc::SyncSender<Block>,
     shared: &Shared<'_>,
-    block_size: usize,
 ) {
-    let mut blocks = BlockReader::new(reader, input, block_size);
+    let mut blocks = BlockReader::new(reader, input, shared.block_size);
     let mut in_flight = 0usize;
     loop {
         while let Ok(buffer) = pool.try_recv() {
@@ -174,7 +186,7 @@ fn read_input(
             in_flight = in_flight.saturating_sub(1);
         }
         // The reader holds one buffer; the others are out.
-        if in_flight + 1 >= BUFFERS_PER_READER {
+        if in_flight + 1 >= shared.buffers {
             match pool.recv() {
                 Ok(buffer) => {
                     blocks.recycle(buffer);
@@ -242,6 +254,13 @@ pub fn read_logs(
         pools,
         error: Mutex::new(None),
         stop: AtomicBool::new(false),
+        block_size: match (options.block_size, threads) {
+            // One worker needs no large blocks to keep busy: memory stays near the
+            // sequential loop's.
+            (0, 1) => SINGLE_WORKER_BLOCK_SIZE,
+            (size, _) => size,
+        },
+        buffers: buffers_per_reader(threads),
     };
     let (queue_tx, queue_rx) = mpsc::sync_channel::<Block>(threads * 2);
     let queue_rx = Mutex::new(queue_rx);
@@ -262,7 +281,7 @@ pub fn read_logs(
                 let reader = readers[i].lock().ok().and_then(|mut r| r.take());
                 let pool = pool_receivers[i].lock().ok().and_then(|mut p| p.take());
                 if let (Some(reader), Some(pool)) = (reader, pool) {
-                    read_input(i, reader, &pool, &queue_tx, shared, options.block_size);
+                    read_input(i, reader, &pool, &queue_tx, shared);
                 }
             }));
         }
