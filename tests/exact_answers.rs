@@ -111,3 +111,163 @@ fn subjects_that_sanitize_alike_get_their_own_objects() {
         }
     }
 }
+
+/// The documents of a `--user alice` run on `lines`, and its exit code and stderr.
+fn alice(
+    lines: &[String],
+    extra: &[&str],
+) -> (Vec<(String, String, serde_norway::Value)>, i32, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = write_log(dir.path(), lines);
+    let mut args = vec!["--user", "alice"];
+    args.extend_from_slice(extra);
+    args.push(&log);
+    let out = run(&args);
+    (
+        documents(&stdout(&out)),
+        out.status.code().unwrap_or(-1),
+        common::stderr(&out),
+    )
+}
+
+/// Every nonResourceURL granted in `docs`.
+fn granted_urls(docs: &[(String, String, serde_norway::Value)]) -> Vec<String> {
+    let mut urls = Vec::new();
+    for (_, _, doc) in docs {
+        for rule in doc["rules"].as_sequence().into_iter().flatten() {
+            for url in rule["nonResourceURLs"].as_sequence().into_iter().flatten() {
+                urls.push(url.as_str().unwrap_or_default().to_string());
+            }
+        }
+    }
+    urls
+}
+
+#[test]
+fn non_resource_paths_are_granted_decoded() {
+    let (docs, code, err) = alice(&[event("alice", "get", "/logs/a%20b?x=1", "", 200)], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(granted_urls(&docs), vec!["/logs/a b"]);
+    // The generated RBAC allows the request, as `check` (the project's authorizer) says.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = write_log(
+        dir.path(),
+        &[event("alice", "get", "/logs/a%20b?x=1", "", 200)],
+    );
+    let generated = run(&["-q", "--user", "alice", &log]);
+    let rbac = dir.path().join("rbac.yaml");
+    std::fs::write(&rbac, &generated.stdout).unwrap();
+    let check = run(&[
+        "check",
+        "--rbac",
+        rbac.to_str().unwrap(),
+        "--user",
+        "alice",
+        &log,
+    ]);
+    assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
+}
+
+#[test]
+fn a_decoded_star_is_refused_like_a_literal_one() {
+    let (docs, _, err) = alice(&[event("alice", "get", "/logs/%2A", "", 200)], &[]);
+    assert!(
+        granted_urls(&docs).iter().all(|u| !u.contains('*')),
+        "{docs:?}"
+    );
+    assert!(err.contains("/logs/*"), "{err}");
+    let (literal_docs, _, literal_err) = alice(&[event("alice", "get", "/logs/*", "", 200)], &[]);
+    assert_eq!(granted_urls(&docs), granted_urls(&literal_docs));
+    assert_eq!(err, literal_err);
+}
+
+#[test]
+fn a_malformed_escape_is_reported_not_granted() {
+    let (docs, code, err) = alice(
+        &[
+            event("alice", "get", "/logs/%zz", "", 200),
+            event("alice", "get", "/healthz/ping", "", 200),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(granted_urls(&docs), vec!["/healthz/ping"]);
+    assert!(err.contains("not a valid percent-encoded path"), "{err}");
+}
+
+#[test]
+fn creates_of_cluster_scoped_resources_are_cluster_scoped() {
+    let lines = [
+        event(
+            "alice",
+            "create",
+            "/api/v1/namespaces",
+            r#"{"resource":"namespaces","namespace":"team-a","name":"team-a","apiVersion":"v1"}"#,
+            201,
+        ),
+        event(
+            "alice",
+            "create",
+            "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+            r#"{"resource":"clusterroles","namespace":"team-a","name":"r","apiGroup":"rbac.authorization.k8s.io","apiVersion":"v1"}"#,
+            201,
+        ),
+        // Reading one namespace is a request in that namespace.
+        event(
+            "alice",
+            "get",
+            "/api/v1/namespaces/team-b",
+            r#"{"resource":"namespaces","name":"team-b","apiVersion":"v1"}"#,
+            200,
+        ),
+    ];
+    let (docs, code, err) = alice(&lines, &["--strict"]);
+    assert_eq!(code, 0, "{err}");
+    let kinds: Vec<(&str, &str)> = docs
+        .iter()
+        .map(|(k, _, d)| {
+            (
+                k.as_str(),
+                d["metadata"]["namespace"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("Role", "team-b"),
+            ("ClusterRole", ""),
+            ("RoleBinding", "team-b"),
+            ("ClusterRoleBinding", "")
+        ],
+        "{docs:?}"
+    );
+    let cluster_role = &docs[1].2;
+    let resources: Vec<&str> = cluster_role["rules"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .flat_map(|r| r["resources"].as_sequence().into_iter().flatten())
+        .filter_map(|r| r.as_str())
+        .collect();
+    assert_eq!(
+        resources,
+        vec!["namespaces", "clusterroles"],
+        "{cluster_role:?}"
+    );
+}
+
+#[test]
+fn unauthenticated_requests_give_no_rules() {
+    let lines = [event(
+        "alice",
+        "get",
+        "/api/v1/namespaces/dev/secrets/db",
+        r#"{"resource":"secrets","namespace":"dev","name":"db","apiVersion":"v1"}"#,
+        401,
+    )];
+    let (docs, code, err) = alice(&lines, &[]);
+    assert!(docs.is_empty(), "{docs:?}");
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("401"), "{err}");
+}

@@ -211,7 +211,7 @@ fn attributes_match(event: &Value, expected: &Value) -> Result<(), String> {
     let docs = parse_value(&text).map_err(|e| e.to_string())?;
     let n = normalize(&docs[0], None).map_err(|u| u.detail)?;
     let want_resource = expected["resourceRequest"].as_bool() == Some(true);
-    match (n.request, want_resource) {
+    match (n.request(), want_resource) {
         (
             RequestRef {
                 verb,

@@ -1012,11 +1012,12 @@ impl Aggregate {
         if !filter.wants_time(event.time) {
             return;
         }
-        if filter.wants_subject(event.subject) && filter.wants_request(&event.request) {
+        let request = event.request();
+        if filter.wants_subject(event.subject) && filter.wants_request(&request) {
             let sub = self.subject_mut(event.subject);
             sub.requests.set_fold(filter.fold_names_after);
             sub.record(
-                event.request,
+                request,
                 &event.groups,
                 event.stage,
                 event.time,

@@ -1,14 +1,19 @@
 //! Normalization: one audit event → the authorizer's view of it (semantics.md §1–§4):
 //! the subject (impersonated user when present), a resource or non-resource `RequestRef`
-//! with create names cleared and query strings dropped, the stage, time and denial, and the
-//! `impersonate` checks the impersonator passed.
+//! with create names cleared, the scope the API server gives the resource (a built-in
+//! cluster-scoped resource has no namespace, whatever the event's objectRef carries), paths
+//! percent-decoded and without their query, the stage, time and denial, and the
+//! `impersonate` checks the impersonator passed. Requests that were never authenticated
+//! (401) were never authorized and give nothing.
 
 use crate::decode::native::{Decision, EventDoc, UserDoc};
 use crate::decode::Unusable;
+use crate::rbac::resources::is_builtin_cluster_scoped;
 use crate::request::{
     split_service_account, Request, RequestRef, ResourceRef, ResourceTarget, TargetRef,
 };
 use crate::time::parse_rfc3339_micros;
+use std::borrow::Cow;
 
 /// Which stage an event was logged at, for counting one request once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,7 +31,11 @@ pub struct Normalized<'a> {
     pub subject: &'a str,
     /// Its groups as logged, sorted, without duplicates (see `with_implied_groups`).
     pub groups: Vec<&'a str>,
-    pub request: RequestRef<'a>,
+    /// The request as the authorizer saw it, but for a percent-encoded path (see
+    /// [`Normalized::request`]).
+    request: RequestRef<'a>,
+    /// The decoded path of a non-resource request whose `requestURI` was percent-encoded.
+    decoded_path: Option<String>,
     /// For impersonated requests: the impersonator (the authenticated user) and its groups.
     pub impersonator: Option<(&'a str, Vec<&'a str>)>,
     /// The `impersonate` checks the impersonator passed for this request.
@@ -36,6 +45,43 @@ pub struct Normalized<'a> {
     pub time: Option<i64>,
     /// Denied by the authorizer (decision `forbid`, or HTTP 403 without a decision).
     pub denied: bool,
+}
+
+impl Normalized<'_> {
+    /// The request the authorizer saw.
+    pub fn request(&self) -> RequestRef<'_> {
+        match (&self.decoded_path, self.request.target) {
+            (Some(path), TargetRef::NonResource { .. }) => RequestRef {
+                verb: self.request.verb,
+                target: TargetRef::NonResource { path },
+            },
+            _ => self.request,
+        }
+    }
+}
+
+/// A URL path as the API server's router sees it: `%XX` escapes decoded (a `+` stays a
+/// `+`). `None` when an escape is malformed or the bytes are not UTF-8: the server answers
+/// such a request 400 before authorizing it.
+fn percent_decoded(path: &str) -> Option<Cow<'_, str>> {
+    if !path.contains('%') {
+        return Some(Cow::Borrowed(path));
+    }
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3)?;
+            let hex = std::str::from_utf8(hex).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok().map(Cow::Owned)
 }
 
 fn user_groups<'a>(user: &'a UserDoc<'_>) -> Vec<&'a str> {
@@ -75,6 +121,13 @@ pub fn normalize<'a>(
     if verb.is_empty() {
         return Err(Unusable::new("no verb", "event has no verb"));
     }
+    let code = event.response_status.as_ref().and_then(|s| s.code);
+    if code == Some(401) {
+        return Err(Unusable::new(
+            "unauthenticated (401)",
+            "the request was not authenticated (401), so it was never authorized",
+        ));
+    }
     let authenticated = event
         .user
         .as_ref()
@@ -91,6 +144,7 @@ pub fn normalize<'a>(
         (None, None) => return Err(Unusable::new("no user", "event has no user.username")),
     };
 
+    let mut decoded_path = None;
     let request = match event
         .object_ref
         .as_ref()
@@ -117,14 +171,15 @@ pub fn normalize<'a>(
                 // a collection delete never names an object.
                 name = "";
             }
-            if resource == "namespaces"
-                && api_group.is_empty()
-                && namespace.is_empty()
-                && !matches!(verb, "list" | "watch" | "create" | "deletecollection")
-            {
+            if is_builtin_cluster_scoped(api_group, resource) {
+                // The URL of a cluster-scoped resource has no namespace; an objectRef can
+                // still carry one (a create takes it from the body). One exception:
                 // `/api/v1/namespaces/foo[/status|/finalize]` is a request in namespace foo
                 // (a list or watch with a name field selector is not).
-                namespace = name;
+                let one_namespace = resource == "namespaces"
+                    && api_group.is_empty()
+                    && !matches!(verb, "list" | "watch" | "create" | "deletecollection");
+                namespace = if one_namespace { name } else { "" };
             }
             RequestRef {
                 verb,
@@ -145,10 +200,25 @@ pub fn normalize<'a>(
                     "non-resource event has no requestURI",
                 ));
             }
-            let path = uri.split_once('?').map_or(uri, |(p, _)| p);
-            RequestRef {
-                verb,
-                target: TargetRef::NonResource { path },
+            let raw_path = uri.split_once('?').map_or(uri, |(p, _)| p);
+            match percent_decoded(raw_path) {
+                Some(Cow::Borrowed(path)) => RequestRef {
+                    verb,
+                    target: TargetRef::NonResource { path },
+                },
+                Some(Cow::Owned(path)) => {
+                    decoded_path = Some(path);
+                    RequestRef {
+                        verb,
+                        target: TargetRef::NonResource { path: raw_path },
+                    }
+                }
+                None => {
+                    return Err(Unusable::new(
+                        "bad request URI",
+                        format!("requestURI {raw_path:?} is not a valid percent-encoded path"),
+                    ))
+                }
             }
         }
     };
@@ -158,7 +228,6 @@ pub fn normalize<'a>(
         Some("ResponseStarted") => Stage::ResponseStarted,
         _ => Stage::Completed,
     };
-    let code = event.response_status.as_ref().and_then(|s| s.code);
     let decision = event.annotations.map(|a| a.decision).unwrap_or_default();
     let denied = stage == Stage::Completed
         && match decision {
@@ -191,6 +260,7 @@ pub fn normalize<'a>(
         subject,
         groups: user_groups(subject_doc),
         request,
+        decoded_path,
         impersonator,
         impersonations,
         stage,
@@ -329,6 +399,23 @@ mod tests {
                 ));
             },
         );
+    }
+
+    #[test]
+    fn paths_decode_as_the_router_decodes_them() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("/healthz", Some("/healthz")),
+            ("/logs/a%20b", Some("/logs/a b")),
+            ("/logs/%2A", Some("/logs/*")),
+            ("/a+b", Some("/a+b")),
+            ("/%e2%9c%93", Some("/\u{2713}")),
+            ("/bad%zz", None),
+            ("/short%2", None),
+            ("/not-utf8%ff", None),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(percent_decoded(raw).as_deref(), *want, "{raw}");
+        }
     }
 
     #[test]
