@@ -4,6 +4,7 @@
 //! aggregate (`aggregate`) → generate (`policy`) → compact (`rbac::compact`) → render
 //! (`render`). `rbac` holds the authorizer that `check`, generation and the tests share.
 pub mod aggregate;
+pub mod audit;
 pub mod decode;
 pub mod error;
 pub mod generate;

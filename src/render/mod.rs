@@ -12,6 +12,7 @@
 
 pub mod outdir;
 pub mod terminal;
+pub mod who_can;
 
 use crate::rbac::types::{
     AggregationRule, ClusterRole, LabelSelector, ObjectMeta, PolicyRule, RbacSet, Role,
