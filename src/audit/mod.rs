@@ -3,4 +3,5 @@
 //! used and which not (`diff`), who may make a request (`who_can`), and every binding that
 //! names a subject (`lookup`). Each returns data; `render` words it.
 
+pub mod lookup;
 pub mod who_can;
