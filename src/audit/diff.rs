@@ -1,0 +1,140 @@
+//! diff: for one subject, the permissions an RBAC dump grants it against the requests the
+//! audit logs show it making: which grants were used (with evidence), which were never used
+//! (with their risks), which observed requests the dump does not allow, and a score; and
+//! the least-privilege RBAC that would replace it ([`suggestion`]).
+
+use crate::aggregate::{Evidence, SortedRequests, SubjectAggregate};
+use crate::error::Result;
+use crate::generate::names::{object_name, parse_pairs, DEFAULT_LABELS, DEFAULT_NAME_TEMPLATE};
+use crate::generate::policy::{generate_from, Naming, Observations, Policy, Users};
+use crate::generate::risk::{assess, Risk};
+use crate::rbac::authorize::{rule_allows, BoundRule};
+use crate::rbac::{Authorizer, RbacSet};
+use crate::request::{RequestRef, UserInfo};
+
+/// One granted rule and how it was used.
+#[derive(Clone, Debug)]
+pub struct GrantUse {
+    pub bound: BoundRule,
+    pub evidence: Evidence,
+    pub distinct: usize,
+    pub risks: Vec<Risk>,
+}
+
+/// The comparison for one subject. The observed requests are read in place from the
+/// subject's aggregate (one index per request), never copied.
+pub struct SubjectDiff<'a> {
+    pub subject: String,
+    pub grants: Vec<GrantUse>,
+    /// The observed requests, in request order.
+    pub observed: SortedRequests<'a>,
+    /// Positions in `observed` of the requests the dump does not allow.
+    pub not_allowed: Vec<usize>,
+    aggregate: &'a SubjectAggregate,
+    /// The identity of each of the subject's group sets.
+    identities: Vec<UserInfo>,
+}
+
+impl<'a> SubjectDiff<'a> {
+    /// The requests the dump does not allow, in request order, with their evidence.
+    pub fn not_allowed(&self) -> impl Iterator<Item = (RequestRef<'a>, Evidence)> + '_ {
+        self.not_allowed
+            .iter()
+            .filter_map(|&i| self.observed.get(i))
+            .map(|(request, entries)| (request, entries.total()))
+    }
+
+    /// The observed requests as generation reads them.
+    pub fn observations(&self) -> Observations<'a> {
+        Observations {
+            requests: &self.aggregate.requests,
+            identities: self.identities.clone(),
+        }
+    }
+
+    pub fn used(&self) -> usize {
+        self.grants.iter().filter(|g| g.distinct > 0).count()
+    }
+
+    /// Used grants / granted, as a percentage (100 when nothing is granted).
+    pub fn score(&self) -> f64 {
+        if self.grants.is_empty() {
+            100.0
+        } else {
+            100.0 * self.used() as f64 / self.grants.len() as f64
+        }
+    }
+}
+
+/// Compares what `authorizer` grants `subject` with what it was observed doing, as its
+/// aggregate `aggregate` records it.
+pub fn diff_subject<'a>(
+    subject: &str,
+    aggregate: &'a SubjectAggregate,
+    authorizer: &Authorizer,
+) -> SubjectDiff<'a> {
+    let identities = aggregate.user_infos(subject);
+    let observed = aggregate.requests.sorted();
+    let mut diff = SubjectDiff {
+        subject: subject.to_string(),
+        grants: Vec::new(),
+        observed,
+        not_allowed: Vec::new(),
+        aggregate,
+        identities,
+    };
+    let mut bound: Vec<BoundRule> = Vec::new();
+    for identity in &diff.observations().all_users() {
+        for b in authorizer.bound_rules(identity) {
+            if !bound.contains(&b) {
+                bound.push(b);
+            }
+        }
+    }
+    diff.grants = bound
+        .into_iter()
+        .map(|b| {
+            let mut evidence = Evidence::default();
+            let mut distinct = 0;
+            for (request, entries) in aggregate.requests.iter() {
+                let in_scope = b.scope.is_empty() || request.namespace() == b.scope;
+                if in_scope && rule_allows(&b.rule, request) {
+                    evidence.merge(&entries.total());
+                    distinct += 1;
+                }
+            }
+            let risks = assess(&b.rule, b.scope.is_empty());
+            GrantUse {
+                bound: b,
+                evidence,
+                distinct,
+                risks,
+            }
+        })
+        .collect();
+    diff.not_allowed = diff
+        .observed
+        .iter()
+        .enumerate()
+        .filter(|(_, (request, entries))| {
+            let users = Users {
+                entries: *entries,
+                identities: &diff.identities,
+            };
+            users.iter().any(|u| !authorizer.allows(u, *request))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    diff
+}
+
+/// The least-privilege replacement for a subject (bootstrap roles assumed).
+pub fn suggestion(subject: &str, observed: &Observations<'_>) -> Result<RbacSet> {
+    let naming = Naming {
+        name: object_name(DEFAULT_NAME_TEMPLATE, subject),
+        labels: parse_pairs(DEFAULT_LABELS, subject, true, "labels")?,
+        annotations: Default::default(),
+    };
+    let existing = Authorizer::new(crate::rbac::bootstrap::bootstrap_rbac());
+    Ok(generate_from(subject, observed, &existing, &Policy::default(), &naming).rbac)
+}
