@@ -3,6 +3,7 @@
 //! used and which not (`diff`), who may make a request (`who_can`), and every binding that
 //! names a subject (`lookup`). Each returns data; `render` words it.
 
+pub mod check;
 pub mod diff;
 pub mod lookup;
 pub mod who_can;

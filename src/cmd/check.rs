@@ -1,9 +1,10 @@
-//! The check command: does some RBAC allow every request a subject was seen making?
+//! The check command: the subject and RBAC from the flags, `audit::check` on its requests,
+//! each request not allowed on a line.
 
 use crate::cli::CheckArgs;
 use crate::cmd::{assumed_rbac, no_match_message, read_logs, subject_name};
+use audit2role::audit::check::Check;
 use audit2role::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK};
-use audit2role::generate::policy::Users;
 use audit2role::rbac::Authorizer;
 use audit2role::time::format_rfc3339_micros;
 use std::io::Write;
@@ -24,21 +25,11 @@ pub fn run(args: &CheckArgs) -> Result<i32> {
         );
         return Ok(EXIT_NOT_FOUND);
     };
-    // Read in place, in request order: one index per request, and the identities once.
-    let identities = sub.user_infos(&subject);
-    let requests = sub.requests.sorted();
+    let check = Check::of(&subject, sub);
     let mut stdout = std::io::stdout().lock();
     let mut denied = 0usize;
-    for (request, entries) in requests.iter() {
-        let users = Users {
-            entries,
-            identities: &identities,
-        };
-        if users.iter().all(|u| authorizer.allows(u, request)) {
-            continue;
-        }
+    for (request, e) in check.not_allowed(&authorizer) {
         denied += 1;
-        let e = entries.total();
         let last = e
             .last
             .map(format_rfc3339_micros)
@@ -53,8 +44,8 @@ pub fn run(args: &CheckArgs) -> Result<i32> {
     if !args.input.quiet {
         eprintln!(
             "{subject}: {} of {} distinct requests allowed",
-            requests.len() - denied,
-            requests.len()
+            check.requests.len() - denied,
+            check.requests.len()
         );
     }
     Ok(if denied == 0 { EXIT_OK } else { EXIT_NOT_FOUND })
