@@ -1,22 +1,17 @@
-//! The generate command: audit logs + subject → least-privilege RBAC on stdout, with risk
-//! notes (and, with `--evidence`, the evidence) for reviewers.
+//! The generate command: select subjects → read → generate → write (stdout or `--out-dir`)
+//! → report on stderr. The flags become a `SubjectSelection`, `ReadOptions` and
+//! `GenerateOptions`; the work is the library's.
 
 use crate::cli::{GenerateArgs, OutputFormat};
 use crate::cmd::{assumed_rbac, named_subjects, no_match_message, read_logs_folding};
-use audit2role::decode::FileReport;
 use audit2role::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK, EXIT_RISK};
-use audit2role::generate::names::{object_name, parse_pairs};
-use audit2role::generate::policy::{generate_from, Naming, Observations, Policy};
-use audit2role::generate::review::RuleReport;
-use audit2role::generate::review::{comments, describe_rule, report_json, review_from};
-use audit2role::generate::size_warning;
+use audit2role::generate::names::parse_pairs;
+use audit2role::generate::policy::Policy;
+use audit2role::generate::{for_subjects, GenerateOptions, SubjectOutput};
 use audit2role::rbac::Authorizer;
-use audit2role::render;
+use audit2role::render::generated::{json_of, subject_summary, summary_json, yaml_of};
 use audit2role::render::outdir;
-use audit2role::request::split_service_account;
-use audit2role::time::format_rfc3339_micros;
-use regex::Regex;
-use serde_json::json;
+use audit2role::request::select::SubjectSelection;
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -67,97 +62,6 @@ pub fn policy_from(args: &GenerateArgs) -> Policy {
     }
 }
 
-/// Which subjects to generate for: named ones, regular expressions, or all, less exclusions.
-struct Selection {
-    named: Vec<String>,
-    patterns: Vec<Regex>,
-    excluded: Vec<Regex>,
-    all: bool,
-}
-
-fn compile(patterns: &[String], flag: &str) -> Result<Vec<Regex>> {
-    patterns
-        .iter()
-        .map(|p| Regex::new(p).map_err(|e| Error::Usage(format!("{flag} {p:?}: {e}"))))
-        .collect()
-}
-
-impl Selection {
-    fn from_args(args: &GenerateArgs) -> Result<Selection> {
-        let selection = Selection {
-            named: named_subjects(&args.subject)?,
-            patterns: compile(&args.subject_regex, "--subject-regex")?,
-            excluded: compile(&args.exclude_subject, "--exclude-subject")?,
-            all: args.all_subjects,
-        };
-        if selection.named.is_empty() && selection.patterns.is_empty() && !selection.all {
-            return Err(Error::Usage(
-                "say whose requests to use: --user USER, --serviceaccount NAMESPACE:NAME, --subject-regex RE or --all-subjects".to_string(),
-            ));
-        }
-        Ok(selection)
-    }
-
-    /// One named subject and nothing else: the classic audit2rbac invocation.
-    fn single(&self) -> Option<&str> {
-        (self.named.len() == 1 && self.patterns.is_empty() && !self.all)
-            .then(|| self.named[0].as_str())
-    }
-
-    /// The exact names to keep while reading, when that is all the selection can match.
-    fn read_filter(&self) -> Vec<String> {
-        if self.patterns.is_empty() && !self.all {
-            self.named.clone()
-        } else {
-            Vec::new()
-        }
-    }
-
-    fn wants(&self, subject: &str) -> bool {
-        let chosen = self.all
-            || self.named.iter().any(|n| n == subject)
-            || self.patterns.iter().any(|p| p.is_match(subject));
-        chosen && !self.excluded.iter().any(|p| p.is_match(subject))
-    }
-}
-
-/// Everything generated for one subject.
-struct SubjectOutput<'a> {
-    subject: String,
-    /// The subject's requests, read in place from the aggregate.
-    observed: Observations<'a>,
-    generated: audit2role::generate::policy::Generated,
-    reports: Vec<RuleReport>,
-    masters: bool,
-}
-
-fn yaml_of(out: &SubjectOutput<'_>, evidence: bool) -> String {
-    render::to_yaml(&out.generated.rbac, &comments(&out.reports, evidence))
-}
-
-fn json_of(outputs: &[&SubjectOutput<'_>], evidence: bool) -> String {
-    let items: Vec<serde_json::Value> = outputs
-        .iter()
-        .flat_map(|o| render::to_json_items(&o.generated.rbac))
-        .collect();
-    let mut list = json!({"apiVersion": "v1", "kind": "List", "items": items});
-    if evidence {
-        let reports: Vec<serde_json::Value> = outputs
-            .iter()
-            .map(|o| report_json(&o.subject, &o.reports))
-            .collect();
-        list["audit2role"] = if reports.len() == 1 {
-            reports[0].clone()
-        } else {
-            json!({ "subjects": reports })
-        };
-    }
-    format!(
-        "{}\n",
-        serde_json::to_string_pretty(&list).unwrap_or_default()
-    )
-}
-
 fn write_stdout(text: &str) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     stdout
@@ -166,62 +70,13 @@ fn write_stdout(text: &str) -> Result<()> {
         .map_err(Error::output)
 }
 
-fn time_value(t: Option<i64>) -> serde_json::Value {
-    t.map(|t| json!(format_rfc3339_micros(t)))
-        .unwrap_or(serde_json::Value::Null)
-}
-
-/// DIR/summary.json: the inputs and, per subject, what was seen and written.
-fn summary_json(
-    reports: &[FileReport],
-    outputs: &[SubjectOutput<'_>],
-    files: &BTreeMap<String, String>,
-) -> serde_json::Value {
-    let mut skipped_total: BTreeMap<&str, u64> = BTreeMap::new();
-    for r in reports {
-        for (reason, n) in &r.skipped {
-            *skipped_total.entry(reason).or_default() += n;
-        }
-    }
-    let subjects: Vec<serde_json::Value> = outputs
-        .iter()
-        .map(|o| {
-            let (total, requests) = o.observed.totals();
-            json!({
-                "subject": o.subject,
-                "kind": if split_service_account(&o.subject).is_some() { "ServiceAccount" } else { "User" },
-                "requests": requests,
-                "distinctRequests": o.observed.len(),
-                "firstSeen": time_value(total.first),
-                "lastSeen": time_value(total.last),
-                "denied": total.denied,
-                "objects": o.generated.rbac.len(),
-                "rules": o.generated.rbac.rule_count(),
-                "file": files.get(&o.subject),
-            })
-        })
-        .collect();
-    json!({
-        "inputs": {
-            "files": reports.iter().map(|r| json!({
-                "name": r.name,
-                "bytes": r.bytes,
-                "lines": r.lines,
-                "events": r.events,
-                "skipped": r.skipped,
-                "readError": r.read_error,
-            })).collect::<Vec<_>>(),
-            "bytes": reports.iter().map(|r| r.bytes).sum::<u64>(),
-            "events": reports.iter().map(|r| r.events).sum::<u64>(),
-            "requests": outputs.iter().map(|o| o.observed.totals().1).sum::<u64>(),
-            "skipped": skipped_total,
-        },
-        "subjects": subjects,
-    })
-}
-
 pub fn run(args: &GenerateArgs) -> Result<i32> {
-    let selection = Selection::from_args(args)?;
+    let selection = SubjectSelection::new(
+        named_subjects(&args.subject)?,
+        &args.subject_regex,
+        &args.exclude_subject,
+        args.all_subjects,
+    )?;
     let policy = policy_from(args);
     let existing = Authorizer::new(assumed_rbac(
         &args.existing,
@@ -251,42 +106,13 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         fold_names_after(args, &policy),
     )?;
 
-    let mut outputs: Vec<SubjectOutput> = Vec::new();
-    for subject in aggregate.subject_names() {
-        if !selection.wants(subject) {
-            continue;
-        }
-        let sub = &aggregate.subjects[subject];
-        if sub.distinct() == 0 {
-            continue;
-        }
-        let naming = Naming {
-            name: object_name(&args.generate_name, subject),
-            labels: parse_pairs(&args.generate_labels, subject, true, "--generate-labels")?,
-            annotations: parse_pairs(
-                &args.generate_annotations,
-                subject,
-                false,
-                "--generate-annotations",
-            )?,
-        };
-        let observed = Observations::of_aggregate(subject, sub);
-        let mut generated = generate_from(subject, &observed, &existing, &policy, &naming);
-        // The atoms are not read past generation; strict output can hold one per request.
-        generated.atoms = BTreeMap::new();
-        let reports = review_from(&generated.rbac, &observed);
-        let masters = sub
-            .group_sets
-            .iter()
-            .any(|g| g.iter().any(|x| x == "system:masters"));
-        outputs.push(SubjectOutput {
-            subject: subject.to_string(),
-            observed,
-            generated,
-            reports,
-            masters,
-        });
-    }
+    let options = GenerateOptions {
+        policy: policy.clone(),
+        name_template: args.generate_name.clone(),
+        labels: args.generate_labels.clone(),
+        annotations: args.generate_annotations.clone(),
+    };
+    let outputs = for_subjects(&aggregate, &existing, &options, |s| selection.wants(s))?;
 
     let missing: Vec<&String> = selection
         .named
@@ -349,44 +175,9 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
 
     if !args.input.quiet {
         for o in &outputs {
-            let requests = o.observed.totals().1;
-            let file = files
-                .get(&o.subject)
-                .map(|f| format!(" to {f}"))
-                .unwrap_or_default();
-            eprintln!(
-                "{}: {requests} requests, {} distinct; {} already allowed; wrote {} objects with {} rules{file}",
-                o.subject,
-                o.observed.len(),
-                o.generated.already_allowed,
-                o.generated.rbac.len(),
-                o.reports.len()
-            );
-            for r in o.reports.iter().filter(|r| !r.risks.is_empty()) {
-                for risk in &r.risks {
-                    eprintln!(
-                        "risk: {}: {}: {}: {}",
-                        risk.level,
-                        r.location(),
-                        describe_rule(&r.rule),
-                        risk.reason
-                    );
-                }
-            }
-            if let Some(w) = size_warning(&o.subject, &o.generated.rbac, &policy) {
-                eprintln!("{w}");
-            }
-            for r in &o.generated.refused {
-                eprintln!("warning: {}: not granted: {r}: a URL ending in * would be a wildcard rule; grant it by hand if needed", o.subject);
-            }
-            if o.masters {
-                eprintln!("note: {} is in system:masters, which bypasses RBAC; the generated RBAC is what it would need without that group", o.subject);
-            }
-            if o.generated.rbac.is_empty() {
-                eprintln!(
-                    "note: everything {} did is already allowed; nothing to generate",
-                    o.subject
-                );
+            let file = files.get(&o.subject).map(String::as_str);
+            for line in subject_summary(o, file, &policy) {
+                eprintln!("{line}");
             }
         }
         for m in &missing {

@@ -1,14 +1,116 @@
 //! Generation: from one subject's distinct requests to the RBAC objects that allow them
 //! (`policy`), their names and labels (`names`), and the review aids that go with them:
-//! evidence per rule (`review`) and the risk catalogue (`risk`).
+//! evidence per rule (`review`) and the risk catalogue (`risk`). [`for_subject`] and
+//! [`for_subjects`] are the stage's entry points: everything generated for a subject, as
+//! data that `render` writes.
 
 pub mod names;
 pub mod policy;
 pub mod review;
 pub mod risk;
 
-use crate::rbac::{PolicyRule, RbacSet};
-use policy::Policy;
+use crate::aggregate::{Aggregate, SubjectAggregate};
+use crate::error::Result;
+use crate::rbac::{Authorizer, PolicyRule, RbacSet};
+use policy::{generate_from, Generated, Naming, Observations, Policy};
+use review::{review_from, RuleReport};
+
+/// How to generate: the policy and how generated objects are named and labelled.
+#[derive(Clone, Debug)]
+pub struct GenerateOptions {
+    pub policy: Policy,
+    /// Object name template (`{subject}` / `${user}` become the subject).
+    pub name_template: String,
+    /// Labels as `k=v,k2=v2` (`{subject}` becomes the subject as a label value).
+    pub labels: String,
+    /// Annotations as `k=v,k2=v2`.
+    pub annotations: String,
+}
+
+impl Default for GenerateOptions {
+    fn default() -> GenerateOptions {
+        GenerateOptions {
+            policy: Policy::default(),
+            name_template: names::DEFAULT_NAME_TEMPLATE.to_string(),
+            labels: names::DEFAULT_LABELS.to_string(),
+            annotations: String::new(),
+        }
+    }
+}
+
+impl GenerateOptions {
+    /// The names, labels and annotations of `subject`'s objects.
+    pub fn naming(&self, subject: &str) -> Result<Naming> {
+        Ok(Naming {
+            name: names::object_name(&self.name_template, subject),
+            labels: names::parse_pairs(&self.labels, subject, true, "--generate-labels")?,
+            annotations: names::parse_pairs(
+                &self.annotations,
+                subject,
+                false,
+                "--generate-annotations",
+            )?,
+        })
+    }
+}
+
+/// Everything generated for one subject.
+pub struct SubjectOutput<'a> {
+    pub subject: String,
+    /// The subject's requests, read in place from the aggregate.
+    pub observed: Observations<'a>,
+    pub generated: Generated,
+    /// One report per generated rule, in output order.
+    pub reports: Vec<RuleReport>,
+    /// The subject is in `system:masters`, which bypasses RBAC.
+    pub masters: bool,
+}
+
+/// Generates for `subject`, whose requests `aggregate` records, what `existing` does not
+/// already allow.
+pub fn for_subject<'a>(
+    subject: &str,
+    aggregate: &'a SubjectAggregate,
+    existing: &Authorizer,
+    options: &GenerateOptions,
+) -> Result<SubjectOutput<'a>> {
+    let naming = options.naming(subject)?;
+    let observed = Observations::of_aggregate(subject, aggregate);
+    let mut generated = generate_from(subject, &observed, existing, &options.policy, &naming);
+    // The atoms are not read past generation; strict output can hold one per request.
+    generated.atoms = Default::default();
+    let reports = review_from(&generated.rbac, &observed);
+    let masters = aggregate
+        .group_sets
+        .iter()
+        .any(|g| g.iter().any(|x| x == "system:masters"));
+    Ok(SubjectOutput {
+        subject: subject.to_string(),
+        observed,
+        generated,
+        reports,
+        masters,
+    })
+}
+
+/// [`for_subject`] for every subject of `aggregate` that `wants` and that made a request,
+/// in subject order.
+pub fn for_subjects<'a>(
+    aggregate: &'a Aggregate,
+    existing: &Authorizer,
+    options: &GenerateOptions,
+    wants: impl Fn(&str) -> bool,
+) -> Result<Vec<SubjectOutput<'a>>> {
+    aggregate
+        .subject_names()
+        .into_iter()
+        .filter(|s| wants(s))
+        .filter_map(|s| {
+            let sub = &aggregate.subjects[s];
+            (sub.distinct() > 0).then(|| for_subject(s, sub, existing, options))
+        })
+        .collect()
+}
 
 /// An object listing more resource names and URLs than this gets a warning: a Role of
 /// ten thousand names is far beyond review, and at some tens of thousands an object nears

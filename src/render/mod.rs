@@ -11,6 +11,7 @@
 //! always carry the same fields.
 
 pub mod diff;
+pub mod generated;
 pub mod lookup;
 pub mod outdir;
 pub mod terminal;

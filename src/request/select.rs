@@ -111,6 +111,69 @@ pub fn parse_time_bound(value: &str, now: i64, flag: &str) -> Result<i64> {
         .ok_or_else(bad)
 }
 
+/// Which subjects to generate for: named ones, regular expressions, or all, less exclusions.
+pub struct SubjectSelection {
+    /// Exact user names, in the order given.
+    pub named: Vec<String>,
+    patterns: Vec<Regex>,
+    excluded: Vec<Regex>,
+    all: bool,
+}
+
+fn compile(patterns: &[String], flag: &str) -> Result<Vec<Regex>> {
+    patterns
+        .iter()
+        .map(|p| Regex::new(p).map_err(|e| Error::Usage(format!("{flag} {p:?}: {e}"))))
+        .collect()
+}
+
+impl SubjectSelection {
+    /// `named` users, users matching `patterns` (`--subject-regex`), or `all`, less those
+    /// matching `excluded` (`--exclude-subject`). Nothing chosen is a usage error.
+    pub fn new(
+        named: Vec<String>,
+        patterns: &[String],
+        excluded: &[String],
+        all: bool,
+    ) -> Result<SubjectSelection> {
+        let selection = SubjectSelection {
+            named,
+            patterns: compile(patterns, "--subject-regex")?,
+            excluded: compile(excluded, "--exclude-subject")?,
+            all,
+        };
+        if selection.named.is_empty() && selection.patterns.is_empty() && !selection.all {
+            return Err(Error::Usage(
+                "say whose requests to use: --user USER, --serviceaccount NAMESPACE:NAME, --subject-regex RE or --all-subjects".to_string(),
+            ));
+        }
+        Ok(selection)
+    }
+
+    /// One named subject and nothing else: the classic audit2rbac invocation.
+    pub fn single(&self) -> Option<&str> {
+        (self.named.len() == 1 && self.patterns.is_empty() && !self.all)
+            .then(|| self.named[0].as_str())
+    }
+
+    /// The exact names to keep while reading, when that is all the selection can match.
+    pub fn read_filter(&self) -> Vec<String> {
+        if self.patterns.is_empty() && !self.all {
+            self.named.clone()
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Whether `subject` is selected.
+    pub fn wants(&self, subject: &str) -> bool {
+        let chosen = self.all
+            || self.named.iter().any(|n| n == subject)
+            || self.patterns.iter().any(|p| p.is_match(subject));
+        chosen && !self.excluded.iter().any(|p| p.is_match(subject))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
