@@ -8,7 +8,7 @@ use crate::cmd::{no_match_message, read_logs, subject_name};
 use audit2role::aggregate::{Evidence, SortedRequests, SubjectAggregate};
 use audit2role::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK};
 use audit2role::generate::names::{
-    object_name, parse_pairs, DEFAULT_LABELS, DEFAULT_NAME_TEMPLATE,
+    object_name, parse_pairs, Pairs, DEFAULT_LABELS, DEFAULT_NAME_TEMPLATE,
 };
 use audit2role::generate::policy::{generate_from, Naming, Observations, Policy, Users};
 use audit2role::generate::review::describe_rule;
@@ -114,7 +114,7 @@ pub fn diff_subject<'a>(
                     distinct += 1;
                 }
             }
-            let risks = assess(&b.rule, b.scope.is_empty());
+            let risks = assess(&b.rule, &b.scope);
             GrantUse {
                 bound: b,
                 evidence,
@@ -318,7 +318,7 @@ impl serde::Serialize for SubjectJson<'_, '_> {
 fn suggestion(subject: &str, observed: &Observations<'_>) -> Result<RbacSet> {
     let naming = Naming {
         name: object_name(DEFAULT_NAME_TEMPLATE, subject),
-        labels: parse_pairs(DEFAULT_LABELS, subject, true, "labels")?,
+        labels: parse_pairs(DEFAULT_LABELS, subject, Pairs::Labels, "labels")?,
         annotations: Default::default(),
     };
     let existing = Authorizer::new(audit2role::rbac::bootstrap::bootstrap_rbac());

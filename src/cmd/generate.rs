@@ -5,10 +5,10 @@ use crate::cli::{GenerateArgs, OutputFormat};
 use crate::cmd::{assumed_rbac, named_subjects, no_match_message, read_logs_folding};
 use audit2role::decode::FileReport;
 use audit2role::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK, EXIT_RISK};
-use audit2role::generate::names::{object_name, parse_pairs};
+use audit2role::generate::names::{object_name, parse_pairs, Pairs};
 use audit2role::generate::policy::{generate_from, Naming, Observations, Policy};
-use audit2role::generate::review::RuleReport;
 use audit2role::generate::review::{comments, describe_rule, report_json, review_from};
+use audit2role::generate::review::{CommentOptions, RuleReport};
 use audit2role::generate::size_warning;
 use audit2role::rbac::Authorizer;
 use audit2role::render;
@@ -132,7 +132,10 @@ struct SubjectOutput<'a> {
 }
 
 fn yaml_of(out: &SubjectOutput<'_>, evidence: bool) -> String {
-    render::to_yaml(&out.generated.rbac, &comments(&out.reports, evidence))
+    render::to_yaml(
+        &out.generated.rbac,
+        &comments(&out.reports, &CommentOptions { evidence }),
+    )
 }
 
 fn json_of(outputs: &[&SubjectOutput<'_>], evidence: bool) -> String {
@@ -233,11 +236,16 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         .first()
         .map(String::as_str)
         .unwrap_or("subject");
-    parse_pairs(&args.generate_labels, probe, true, "--generate-labels")?;
+    parse_pairs(
+        &args.generate_labels,
+        probe,
+        Pairs::Labels,
+        "--generate-labels",
+    )?;
     parse_pairs(
         &args.generate_annotations,
         probe,
-        false,
+        Pairs::Annotations,
         "--generate-annotations",
     )?;
     if let Some(dir) = &args.out_dir {
@@ -263,11 +271,16 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         }
         let naming = Naming {
             name: object_name(&args.generate_name, subject),
-            labels: parse_pairs(&args.generate_labels, subject, true, "--generate-labels")?,
+            labels: parse_pairs(
+                &args.generate_labels,
+                subject,
+                Pairs::Labels,
+                "--generate-labels",
+            )?,
             annotations: parse_pairs(
                 &args.generate_annotations,
                 subject,
-                false,
+                Pairs::Annotations,
                 "--generate-annotations",
             )?,
         };
