@@ -34,6 +34,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 pub struct Policy {
     /// Extra verbs granted with an observed verb (watch/list → get,list,watch; ...).
     pub verb_expansions: BTreeMap<String, Vec<String>>,
+    /// Grant the `verb_expansions` of each observed verb.
     pub expand_verbs: bool,
     /// The same operation in several namespaces → cluster-wide.
     pub expand_multi_namespace: bool,
@@ -104,7 +105,7 @@ impl<'a> Users<'a> {
 
 /// One observed request as generation and review read it, borrowed from the aggregate.
 #[derive(Clone, Copy)]
-pub struct Seen<'a> {
+pub struct Observation<'a> {
     pub request: RequestRef<'a>,
     pub users: Users<'a>,
     pub evidence: Evidence,
@@ -128,8 +129,8 @@ impl<'a> Observations<'a> {
     }
 
     /// Every observed request, in the order first seen.
-    pub fn iter(&self) -> impl Iterator<Item = Seen<'_>> + '_ {
-        self.requests.iter().map(|(request, entries)| Seen {
+    pub fn iter(&self) -> impl Iterator<Item = Observation<'_>> + '_ {
+        self.requests.iter().map(|(request, entries)| Observation {
             request,
             users: Users {
                 entries,
