@@ -108,7 +108,13 @@ impl<'a> Users<'a> {
 pub struct Observation<'a> {
     pub request: RequestRef<'a>,
     pub users: Users<'a>,
-    pub evidence: Evidence,
+}
+
+impl Observation<'_> {
+    /// What the log says about the request, summed over the identities it was made as.
+    pub fn evidence(&self) -> Evidence {
+        self.users.entries.total()
+    }
 }
 
 /// The observed requests of one subject: its aggregate, read in place. Generation and
@@ -136,7 +142,6 @@ impl<'a> Observations<'a> {
                 entries,
                 identities: &self.identities,
             },
-            evidence: entries.total(),
         })
     }
 
@@ -176,8 +181,9 @@ impl<'a> Observations<'a> {
         let mut total = Evidence::default();
         let mut count = 0;
         for o in self.iter() {
-            total.merge(&o.evidence);
-            count += o.evidence.count();
+            let evidence = o.evidence();
+            total.merge(&evidence);
+            count += evidence.count();
         }
         (total, count)
     }

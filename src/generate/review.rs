@@ -172,7 +172,7 @@ impl<'a> Matched<'a> {
             if !(in_scope(namespace, &o.request) && allows(&o.request)) {
                 continue;
             }
-            m.evidence.merge(&o.evidence);
+            m.evidence.merge(&o.evidence());
             m.distinct += 1;
             m.verbs.insert(o.request.verb);
             if let TargetRef::Resource(ResourceRef {
