@@ -6,7 +6,7 @@
 
 use audit2role::aggregate::{Aggregate, FOLDED_NAME};
 use audit2role::generate::policy::{generate_from, Naming, Observations, Policy};
-use audit2role::generate::review::{comments, review_from};
+use audit2role::generate::review::{comments, review_from, CommentOptions};
 use audit2role::rbac::bootstrap::bootstrap_rbac;
 use audit2role::rbac::Authorizer;
 use audit2role::read::expand_sources;
@@ -160,7 +160,7 @@ fn generated(aggregate: &Aggregate, policy: &Policy) -> BTreeMap<String, String>
             let observed = Observations::of_aggregate(s, &aggregate.subjects[s]);
             let g = generate_from(s, &observed, &existing, policy, &naming);
             let reports = review_from(&g.rbac, &observed);
-            let yaml = to_yaml(&g.rbac, &comments(&reports, false));
+            let yaml = to_yaml(&g.rbac, &comments(&reports, &CommentOptions::default()));
             assert_eq!(
                 to_yaml(&g.rbac, &RuleComments::new()).is_empty(),
                 yaml.is_empty()

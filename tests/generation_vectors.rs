@@ -5,7 +5,7 @@
 use audit2role::aggregate::SubjectAggregate;
 use audit2role::decode::native::parse_value;
 use audit2role::generate::policy::{generate_from, Naming, Observations, Policy};
-use audit2role::rbac::compact::{atoms_of, without_redundant, Atom};
+use audit2role::rbac::compact::{atoms_of, drop_redundant, Atom};
 use audit2role::rbac::{Authorizer, ClusterRole, RbacSet, Role, RoleBinding};
 use audit2role::request::normalize::normalize;
 use audit2role::request::{Request, RequestRef, ResourceRef, ResourceTarget, TargetRef, UserInfo};
@@ -79,7 +79,10 @@ fn grants(set: &RbacSet) -> BTreeMap<String, BTreeSet<Atom>> {
         r.rules.iter().for_each(|rule| e.extend(atoms_of(rule)));
     }
     out.into_iter()
-        .map(|(k, v)| (k, without_redundant(&v)))
+        .map(|(k, mut v)| {
+            drop_redundant(&mut v);
+            (k, v)
+        })
         .collect()
 }
 

@@ -10,7 +10,7 @@ mod common;
 
 use audit2role::aggregate::{Aggregate, Evidence, SubjectAggregate};
 use audit2role::generate::names::{
-    object_name, parse_pairs, DEFAULT_LABELS, DEFAULT_NAME_TEMPLATE,
+    object_name, parse_pairs, Pairs, DEFAULT_LABELS, DEFAULT_NAME_TEMPLATE,
 };
 use audit2role::generate::policy::{generate_from, Naming, Observations, Policy};
 use audit2role::generate::review::describe_rule;
@@ -336,7 +336,7 @@ fn old_table(subject: &str, observed: &[OwnedObservation], authorizer: &Authoriz
         );
     }
     for g in grants.iter().filter(|g| g.distinct == 0) {
-        let risk = assess(&g.bound.rule, g.bound.scope.is_empty())
+        let risk = assess(&g.bound.rule, &g.bound.scope)
             .first()
             .map(|r| format!(" (risk {})", r))
             .unwrap_or_default();
@@ -364,7 +364,8 @@ fn old_table(subject: &str, observed: &[OwnedObservation], authorizer: &Authoriz
 fn suggestion(subject: &str, aggregate: &Aggregate) -> audit2role::rbac::RbacSet {
     let naming = Naming {
         name: object_name(DEFAULT_NAME_TEMPLATE, subject),
-        labels: parse_pairs(DEFAULT_LABELS, subject, true, "labels").expect("default labels"),
+        labels: parse_pairs(DEFAULT_LABELS, subject, Pairs::Labels, "labels")
+            .expect("default labels"),
         annotations: Default::default(),
     };
     let existing = Authorizer::new(bootstrap_rbac());
@@ -392,7 +393,7 @@ fn old_json(
             "requests": g.evidence.count(),
             "distinct": g.distinct,
             "lastSeen": g.evidence.last.map(format_rfc3339_micros),
-            "risks": assess(&g.bound.rule, g.bound.scope.is_empty()).iter().map(|r| json!({"level": r.level.as_str(), "reason": r.reason})).collect::<Vec<_>>(),
+            "risks": assess(&g.bound.rule, &g.bound.scope).iter().map(|r| json!({"level": r.level.as_str(), "reason": r.reason})).collect::<Vec<_>>(),
         })
     };
     let set = suggestion(subject, aggregate);

@@ -8,7 +8,7 @@ mod common;
 
 use audit2role::aggregate::Aggregate;
 use audit2role::generate::policy::{generate_from, Naming, Observations, Policy};
-use audit2role::generate::review::{comments, review_from};
+use audit2role::generate::review::{comments, review_from, CommentOptions};
 use audit2role::generate::LARGE_OBJECT;
 use audit2role::rbac::bootstrap::bootstrap_rbac;
 use audit2role::rbac::read::read_rbac_file;
@@ -176,7 +176,10 @@ fn generate_proven(aggregate: &Aggregate, existing: &Authorizer, policy: &Policy
     for r in &reports {
         assert!(r.distinct > 0, "{} rests on no request", r.location());
     }
-    audit2role::render::to_yaml(&generated.rbac, &comments(&reports, true))
+    audit2role::render::to_yaml(
+        &generated.rbac,
+        &comments(&reports, &CommentOptions { evidence: true }),
+    )
 }
 
 #[test]

@@ -5,7 +5,9 @@
 
 use crate::aggregate::{Evidence, SortedRequests, SubjectAggregate};
 use crate::error::Result;
-use crate::generate::names::{object_name, parse_pairs, DEFAULT_LABELS, DEFAULT_NAME_TEMPLATE};
+use crate::generate::names::{
+    object_name, parse_pairs, Pairs, DEFAULT_LABELS, DEFAULT_NAME_TEMPLATE,
+};
 use crate::generate::policy::{generate_from, Naming, Observations, Policy, Users};
 use crate::generate::risk::{assess, Risk};
 use crate::rbac::authorize::{rule_allows, BoundRule};
@@ -103,7 +105,7 @@ pub fn diff_subject<'a>(
                     distinct += 1;
                 }
             }
-            let risks = assess(&b.rule, b.scope.is_empty());
+            let risks = assess(&b.rule, &b.scope);
             GrantUse {
                 bound: b,
                 evidence,
@@ -132,7 +134,7 @@ pub fn diff_subject<'a>(
 pub fn suggestion(subject: &str, observed: &Observations<'_>) -> Result<RbacSet> {
     let naming = Naming {
         name: object_name(DEFAULT_NAME_TEMPLATE, subject),
-        labels: parse_pairs(DEFAULT_LABELS, subject, true, "labels")?,
+        labels: parse_pairs(DEFAULT_LABELS, subject, Pairs::Labels, "labels")?,
         annotations: Default::default(),
     };
     let existing = Authorizer::new(crate::rbac::bootstrap::bootstrap_rbac());

@@ -5,7 +5,7 @@
 use crate::cli::{GenerateArgs, OutputFormat};
 use crate::cmd::{assumed_rbac, named_subjects, no_match_message, read_logs_folding};
 use audit2role::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK, EXIT_RISK};
-use audit2role::generate::names::parse_pairs;
+use audit2role::generate::names::{parse_pairs, Pairs};
 use audit2role::generate::policy::Policy;
 use audit2role::generate::{for_subjects, GenerateOptions, SubjectOutput};
 use audit2role::rbac::Authorizer;
@@ -88,11 +88,16 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         .first()
         .map(String::as_str)
         .unwrap_or("subject");
-    parse_pairs(&args.generate_labels, probe, true, "--generate-labels")?;
+    parse_pairs(
+        &args.generate_labels,
+        probe,
+        Pairs::Labels,
+        "--generate-labels",
+    )?;
     parse_pairs(
         &args.generate_annotations,
         probe,
-        false,
+        Pairs::Annotations,
         "--generate-annotations",
     )?;
     if let Some(dir) = &args.out_dir {

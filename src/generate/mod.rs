@@ -43,11 +43,16 @@ impl GenerateOptions {
     pub fn naming(&self, subject: &str) -> Result<Naming> {
         Ok(Naming {
             name: names::object_name(&self.name_template, subject),
-            labels: names::parse_pairs(&self.labels, subject, true, "--generate-labels")?,
+            labels: names::parse_pairs(
+                &self.labels,
+                subject,
+                names::Pairs::Labels,
+                "--generate-labels",
+            )?,
             annotations: names::parse_pairs(
                 &self.annotations,
                 subject,
-                false,
+                names::Pairs::Annotations,
                 "--generate-annotations",
             )?,
         })

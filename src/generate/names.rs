@@ -149,14 +149,25 @@ pub fn valid_label_value(v: &str) -> bool {
             && b[b.len() - 1].is_ascii_alphanumeric())
 }
 
+/// What a `k=v` list sets on the generated objects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pairs {
+    /// Label values are validated (the subject substituted as a label value) and may not
+    /// feed the built-in aggregated roles.
+    Labels,
+    /// Annotation values are free text (the subject substituted as it is).
+    Annotations,
+}
+
 /// Parses `k=v,k2=v2` (`k` alone → empty value), substituting `{subject}` / `${user}`.
-/// Labels are validated and may not feed the built-in aggregated roles.
+/// Keys are validated; labels as [`Pairs::Labels`] says.
 pub fn parse_pairs(
     list: &str,
     subject: &str,
-    labels: bool,
+    kind: Pairs,
     flag: &str,
 ) -> Result<BTreeMap<String, String>> {
+    let labels = kind == Pairs::Labels;
     let mut out = BTreeMap::new();
     for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let (k, v) = item.split_once('=').unwrap_or((item, ""));
@@ -268,27 +279,32 @@ mod tests {
 
     #[test]
     fn pairs_are_validated() {
-        let m = parse_pairs(DEFAULT_LABELS, "alice", true, "--generate-labels").unwrap();
+        let m = parse_pairs(DEFAULT_LABELS, "alice", Pairs::Labels, "--generate-labels").unwrap();
         assert_eq!(m["audit2role/subject"], "alice");
         assert!(parse_pairs(
             "rbac.authorization.k8s.io/aggregate-to-admin=true",
             "a",
-            true,
+            Pairs::Labels,
             "l"
         )
         .is_err());
-        assert!(parse_pairs("bad key=1", "a", true, "l").is_err());
+        assert!(parse_pairs("bad key=1", "a", Pairs::Labels, "l").is_err());
         assert_eq!(
-            parse_pairs("audit2rbac.liggitt.net/version=${version}", "a", false, "a").unwrap()
-                ["audit2rbac.liggitt.net/version"],
+            parse_pairs(
+                "audit2rbac.liggitt.net/version=${version}",
+                "a",
+                Pairs::Annotations,
+                "a"
+            )
+            .unwrap()["audit2rbac.liggitt.net/version"],
             env!("CARGO_PKG_VERSION")
         );
         assert_eq!(
-            parse_pairs("v=${version}", "a", true, "l").unwrap()["v"],
+            parse_pairs("v=${version}", "a", Pairs::Labels, "l").unwrap()["v"],
             env!("CARGO_PKG_VERSION")
         );
         assert_eq!(
-            parse_pairs("note={subject}", "a b", false, "a").unwrap()["note"],
+            parse_pairs("note={subject}", "a b", Pairs::Annotations, "a").unwrap()["note"],
             "a b"
         );
     }

@@ -34,6 +34,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 pub struct Policy {
     /// Extra verbs granted with an observed verb (watch/list → get,list,watch; ...).
     pub verb_expansions: BTreeMap<String, Vec<String>>,
+    /// Grant the `verb_expansions` of each observed verb.
     pub expand_verbs: bool,
     /// The same operation in several namespaces → cluster-wide.
     pub expand_multi_namespace: bool,
@@ -104,10 +105,16 @@ impl<'a> Users<'a> {
 
 /// One observed request as generation and review read it, borrowed from the aggregate.
 #[derive(Clone, Copy)]
-pub struct Seen<'a> {
+pub struct Observation<'a> {
     pub request: RequestRef<'a>,
     pub users: Users<'a>,
-    pub evidence: Evidence,
+}
+
+impl Observation<'_> {
+    /// What the log says about the request, summed over the identities it was made as.
+    pub fn evidence(&self) -> Evidence {
+        self.users.entries.total()
+    }
 }
 
 /// The observed requests of one subject: its aggregate, read in place. Generation and
@@ -128,14 +135,13 @@ impl<'a> Observations<'a> {
     }
 
     /// Every observed request, in the order first seen.
-    pub fn iter(&self) -> impl Iterator<Item = Seen<'_>> + '_ {
-        self.requests.iter().map(|(request, entries)| Seen {
+    pub fn iter(&self) -> impl Iterator<Item = Observation<'_>> + '_ {
+        self.requests.iter().map(|(request, entries)| Observation {
             request,
             users: Users {
                 entries,
                 identities: &self.identities,
             },
-            evidence: entries.total(),
         })
     }
 
@@ -175,8 +181,9 @@ impl<'a> Observations<'a> {
         let mut total = Evidence::default();
         let mut count = 0;
         for o in self.iter() {
-            total.merge(&o.evidence);
-            count += o.evidence.count();
+            let evidence = o.evidence();
+            total.merge(&evidence);
+            count += evidence.count();
         }
         (total, count)
     }

@@ -172,7 +172,7 @@ impl<'a> Matched<'a> {
             if !(in_scope(namespace, &o.request) && allows(&o.request)) {
                 continue;
             }
-            m.evidence.merge(&o.evidence);
+            m.evidence.merge(&o.evidence());
             m.distinct += 1;
             m.verbs.insert(o.request.verb);
             if let TargetRef::Resource(ResourceRef {
@@ -246,7 +246,7 @@ fn report_rule(
         evidence: matched.evidence,
         distinct: matched.distinct,
         notes,
-        risks: assess(rule, namespace.is_empty()),
+        risks: assess(rule, namespace),
     }
 }
 
@@ -303,12 +303,19 @@ pub fn evidence_line(r: &RuleReport) -> String {
     s
 }
 
+/// What the YAML comments above each rule say besides the risks, which are always there.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CommentOptions {
+    /// The evidence line and the notes on what expansion widened.
+    pub evidence: bool,
+}
+
 /// YAML comments above each rule: risks always; evidence and notes when asked for.
-pub fn comments(reports: &[RuleReport], with_evidence: bool) -> RuleComments {
+pub fn comments(reports: &[RuleReport], options: &CommentOptions) -> RuleComments {
     let mut out = RuleComments::new();
     for r in reports {
         let mut lines = Vec::new();
-        if with_evidence {
+        if options.evidence {
             lines.push(evidence_line(r));
             lines.extend(r.notes.iter().cloned());
         }

@@ -182,8 +182,10 @@ fn covers_resource(items: &[String], wanted: &str) -> bool {
     })
 }
 
-/// The risks of `rule` when it applies cluster-wide (`cluster_wide`) or in one namespace.
-pub fn assess(rule: &PolicyRule, cluster_wide: bool) -> Vec<Risk> {
+/// The risks of `rule` where it applies: in namespace `scope`, or cluster-wide when `scope`
+/// is `""` (a ClusterRole, or a ClusterRoleBinding's scope).
+pub fn assess(rule: &PolicyRule, scope: &str) -> Vec<Risk> {
+    let cluster_wide = scope.is_empty();
     let mut out = Vec::new();
     let wildcard = rule.verbs.iter().any(|v| v == "*")
         || rule.resources.iter().any(|r| r == "*")
@@ -212,7 +214,7 @@ pub fn assess(rule: &PolicyRule, cluster_wide: bool) -> Vec<Risk> {
             } else {
                 entry.level
             };
-            let scope = if cluster_wide && entry.scope_raises {
+            let suffix = if cluster_wide && entry.scope_raises {
                 " (cluster-wide)"
             } else {
                 ""
@@ -223,7 +225,7 @@ pub fn assess(rule: &PolicyRule, cluster_wide: bool) -> Vec<Risk> {
             };
             out.push(Risk {
                 level,
-                reason: format!("{reason}{scope}"),
+                reason: format!("{reason}{suffix}"),
             });
         }
     }
@@ -255,7 +257,7 @@ mod tests {
     fn secrets_reasons_say_what_the_rule_reads() {
         let reason = |verbs: &[&str], names: &[&str]| {
             let rule = PolicyRule::resource_rule(verbs, &[""], &["secrets"], names);
-            let risks = assess(&rule, false);
+            let risks = assess(&rule, "ns");
             assert_eq!(risks.len(), 1, "{risks:?}");
             risks[0].reason.clone()
         };
@@ -285,7 +287,7 @@ mod tests {
         for (verbs, names, want) in cases {
             if verbs.contains(&"*") {
                 let rule = PolicyRule::resource_rule(verbs, &[""], &["secrets"], names);
-                assert!(assess(&rule, false).iter().any(|r| r.reason == *want));
+                assert!(assess(&rule, "ns").iter().any(|r| r.reason == *want));
             } else {
                 assert_eq!(reason(verbs, names), *want, "{verbs:?} {names:?}");
             }
@@ -295,33 +297,33 @@ mod tests {
     #[test]
     fn levels_follow_the_catalogue_and_scope() {
         let secrets = PolicyRule::resource_rule(&["get"], &[""], &["secrets"], &["db"]);
-        assert_eq!(highest(&assess(&secrets, false)), Some(Level::High));
-        assert_eq!(highest(&assess(&secrets, true)), Some(Level::Critical));
+        assert_eq!(highest(&assess(&secrets, "ns")), Some(Level::High));
+        assert_eq!(highest(&assess(&secrets, "")), Some(Level::Critical));
         let configmaps = PolicyRule::resource_rule(&["get", "list"], &[""], &["configmaps"], &[]);
-        assert!(assess(&configmaps, true).is_empty());
+        assert!(assess(&configmaps, "").is_empty());
         let exec = PolicyRule::resource_rule(&["get", "create"], &[""], &["pods/exec"], &["p"]);
-        assert_eq!(highest(&assess(&exec, false)), Some(Level::High));
+        assert_eq!(highest(&assess(&exec, "ns")), Some(Level::High));
         let escalate = PolicyRule::resource_rule(
             &["escalate"],
             &["rbac.authorization.k8s.io"],
             &["clusterroles"],
             &[],
         );
-        assert_eq!(highest(&assess(&escalate, false)), Some(Level::Critical));
+        assert_eq!(highest(&assess(&escalate, "ns")), Some(Level::Critical));
         let deploy = PolicyRule::resource_rule(&["patch"], &["apps"], &["deployments"], &["web"]);
-        assert_eq!(highest(&assess(&deploy, false)), Some(Level::Medium));
+        assert_eq!(highest(&assess(&deploy, "ns")), Some(Level::Medium));
         let extras = PolicyRule::resource_rule(
             &["impersonate"],
             &["authentication.k8s.io"],
             &["userextras/scopes"],
             &[],
         );
-        assert_eq!(highest(&assess(&extras, false)), Some(Level::High));
+        assert_eq!(highest(&assess(&extras, "ns")), Some(Level::High));
         let masters =
             PolicyRule::resource_rule(&["impersonate"], &[""], &["groups"], &["system:masters"]);
-        assert_eq!(highest(&assess(&masters, true)), Some(Level::Critical));
+        assert_eq!(highest(&assess(&masters, "")), Some(Level::Critical));
         let star = PolicyRule::resource_rule(&["*"], &["*"], &["*"], &[]);
-        assert_eq!(highest(&assess(&star, true)), Some(Level::Critical));
+        assert_eq!(highest(&assess(&star, "")), Some(Level::Critical));
         assert!(Level::Low < Level::Medium && Level::High < Level::Critical);
     }
 }

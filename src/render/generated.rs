@@ -4,7 +4,7 @@
 
 use crate::decode::FileReport;
 use crate::generate::policy::Policy;
-use crate::generate::review::{comments, describe_rule, report_json};
+use crate::generate::review::{comments, describe_rule, report_json, CommentOptions};
 use crate::generate::{size_warning, SubjectOutput};
 use crate::request::split_service_account;
 use crate::time::format_rfc3339_micros;
@@ -13,7 +13,10 @@ use std::collections::BTreeMap;
 
 /// One subject's objects as YAML, with risk notes (and evidence, when asked for).
 pub fn yaml_of(out: &SubjectOutput<'_>, evidence: bool) -> String {
-    crate::render::to_yaml(&out.generated.rbac, &comments(&out.reports, evidence))
+    crate::render::to_yaml(
+        &out.generated.rbac,
+        &comments(&out.reports, &CommentOptions { evidence }),
+    )
 }
 
 /// Several subjects' objects as one JSON `v1 List`, with the evidence report beside the

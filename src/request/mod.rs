@@ -310,6 +310,19 @@ pub fn is_dns_subdomain(s: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn r(verb: &str, group: &str, res: &str, sub: &str, ns: &str, name: &str) -> Request {
+        Request::resource(
+            verb,
+            ResourceTarget {
+                api_group: group.into(),
+                resource: res.into(),
+                subresource: sub.into(),
+                namespace: ns.into(),
+                name: name.into(),
+            },
+        )
+    }
+
     #[test]
     fn service_account_names_follow_split_username() {
         assert_eq!(
@@ -328,18 +341,6 @@ mod tests {
 
     #[test]
     fn display_is_compact() {
-        let r = |verb: &str, group: &str, res: &str, sub: &str, ns: &str, name: &str| {
-            Request::resource(
-                verb,
-                ResourceTarget {
-                    api_group: group.into(),
-                    resource: res.into(),
-                    subresource: sub.into(),
-                    namespace: ns.into(),
-                    name: name.into(),
-                },
-            )
-        };
         let cases = [
             (
                 r("get", "", "pods", "log", "ns", "p1"),
@@ -363,18 +364,6 @@ mod tests {
 
     #[test]
     fn borrowed_requests_order_like_owned_ones() {
-        let r = |verb: &str, group: &str, res: &str, sub: &str, ns: &str, name: &str| {
-            Request::resource(
-                verb,
-                ResourceTarget {
-                    api_group: group.into(),
-                    resource: res.into(),
-                    subresource: sub.into(),
-                    namespace: ns.into(),
-                    name: name.into(),
-                },
-            )
-        };
         let requests = [
             r("get", "", "pods", "", "a", "p1"),
             r("get", "", "pods", "", "a", "p0"),
