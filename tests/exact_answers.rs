@@ -271,3 +271,69 @@ fn unauthenticated_requests_give_no_rules() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("401"), "{err}");
 }
+
+#[test]
+fn aggregated_cluster_roles_count_for_check_and_existing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dump = dir.path().join("dump.yaml");
+    std::fs::write(
+        &dump,
+        r#"apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: view
+aggregationRule:
+  clusterRoleSelectors:
+  - matchLabels:
+      rbac.example.com/aggregate-to-view: "true"
+rules: null
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: view-pods
+  labels:
+    rbac.example.com/aggregate-to-view: "true"
+rules:
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["get"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: alice-view
+  namespace: dev
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: view
+subjects:
+- apiGroup: rbac.authorization.k8s.io
+  kind: User
+  name: alice
+"#,
+    )
+    .unwrap();
+    let log = write_log(
+        dir.path(),
+        &[event(
+            "alice",
+            "get",
+            "/api/v1/namespaces/dev/pods/web",
+            r#"{"resource":"pods","namespace":"dev","name":"web","apiVersion":"v1"}"#,
+            200,
+        )],
+    );
+    let dump = dump.to_str().unwrap();
+    let check = run(&["check", "--rbac", dump, "--user", "alice", &log]);
+    assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
+    let who = run(&["who-can", "get", "pods", "-n", "dev", "--rbac", dump]);
+    assert!(stdout(&who).contains("alice"), "{}", stdout(&who));
+    let existing = run(&["-q", "--user", "alice", "--existing", dump, &log]);
+    assert_eq!(
+        stdout(&existing),
+        "",
+        "already allowed: nothing to generate"
+    );
+}

@@ -2,7 +2,7 @@
 //! each request not allowed on a line.
 
 use crate::cli::CheckArgs;
-use crate::cmd::{assumed_rbac, no_match_message, read_logs, subject_name};
+use crate::cmd::{load_rbac, no_match_message, read_logs, subject_name};
 use audit2role::audit::check::Check;
 use audit2role::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK};
 use audit2role::rbac::Authorizer;
@@ -11,7 +11,7 @@ use std::io::Write;
 
 pub fn run(args: &CheckArgs) -> Result<i32> {
     let subject = subject_name(&args.subject)?;
-    let authorizer = Authorizer::new(assumed_rbac(&args.rbac, !args.subject.no_bootstrap_roles)?);
+    let authorizer = Authorizer::new(load_rbac(&args.rbac, !args.subject.no_bootstrap_roles)?);
     let (aggregate, _reports) =
         read_logs(&args.input, vec![subject.clone()], &args.subject.window)?;
     let Some(sub) = aggregate

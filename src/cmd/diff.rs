@@ -2,10 +2,9 @@
 //! report as tables or JSON (`--suggest` adds the least-privilege replacement).
 
 use crate::cli::{DiffArgs, ReportFormat};
-use crate::cmd::{no_match_message, read_logs, subject_name};
+use crate::cmd::{load_rbac, no_match_message, read_logs, subject_name};
 use audit2role::audit::diff::{diff_subject, suggestion};
 use audit2role::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK};
-use audit2role::rbac::read::read_rbac_file;
 use audit2role::rbac::{Authorizer, RbacSet};
 use audit2role::render;
 use audit2role::render::diff::{table, SubjectJson};
@@ -22,11 +21,7 @@ pub fn run(args: &DiffArgs) -> Result<i32> {
     } else {
         vec![subject_name(&args.subject)?]
     };
-    let mut dump = RbacSet::default();
-    for f in &args.rbac {
-        dump.extend(read_rbac_file(f)?);
-    }
-    audit2role::rbac::aggregation::resolve_aggregation(&mut dump);
+    let dump = load_rbac(&args.rbac, false)?;
     let authorizer = Authorizer::new(dump);
     let (aggregate, _) = read_logs(&args.input, subjects.clone(), &args.subject.window)?;
     let names: Vec<String> = if subjects.is_empty() {

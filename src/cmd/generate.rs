@@ -3,7 +3,7 @@
 //! `GenerateOptions`; the work is the library's.
 
 use crate::cli::{GenerateArgs, OutputFormat};
-use crate::cmd::{assumed_rbac, named_subjects, no_match_message, read_logs_folding};
+use crate::cmd::{load_rbac, named_subjects, no_match_message, read_logs_folding};
 use audit2role::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK, EXIT_RISK};
 use audit2role::generate::names::{parse_pairs, Pairs};
 use audit2role::generate::policy::Policy;
@@ -78,10 +78,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         args.all_subjects,
     )?;
     let policy = policy_from(args);
-    let existing = Authorizer::new(assumed_rbac(
-        &args.existing,
-        !args.subject.no_bootstrap_roles,
-    )?);
+    let existing = Authorizer::new(load_rbac(&args.existing, !args.subject.no_bootstrap_roles)?);
     // Validate the naming flags before reading anything.
     let probe = selection
         .named

@@ -2,10 +2,11 @@
 //! as a table (with `--rules`, each role's rules below its binding) or JSON.
 
 use crate::cli::{LookupArgs, ReportFormat};
-use crate::cmd::{dump_rbac, table_lines};
+use crate::cmd::load_rbac;
 use audit2role::audit::lookup::{entries, Target};
 use audit2role::error::{Error, Result, EXIT_OK};
 use audit2role::render::lookup::{binding_label, role_label, rule_line, target_json, via};
+use audit2role::render::table::table_lines;
 use serde_json::{json, Value};
 use std::io::Write;
 
@@ -15,7 +16,7 @@ fn io(e: std::io::Error) -> Error {
 
 pub fn run(args: &LookupArgs) -> Result<i32> {
     let target = Target::parse(&args.subject)?;
-    let set = dump_rbac(&args.rbac)?;
+    let set = load_rbac(&args.rbac, false)?;
     let found = entries(&set, &target);
     let mut stdout = std::io::stdout().lock();
     match args.output {

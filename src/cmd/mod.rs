@@ -1,5 +1,5 @@
-//! Subcommands, one file each, and what they share: whose requests to read, the RBAC that
-//! is assumed to exist, and reading the logs.
+//! Subcommands, one file each, and what they share: flags to subject names, to the event
+//! filter and to the read, and the RBAC a command loads.
 
 pub mod aggregate;
 pub mod check;
@@ -14,9 +14,6 @@ use crate::cli::{InputArgs, SubjectArgs, WindowArgs};
 use audit2role::aggregate::{Aggregate, Filter};
 use audit2role::decode::FileReport;
 use audit2role::error::{Error, Result};
-use audit2role::rbac::bootstrap::bootstrap_rbac;
-use audit2role::rbac::read::read_rbac_file;
-use audit2role::rbac::RbacSet;
 use audit2role::request::split_service_account;
 use audit2role::{read, read_inputs, write_input_problems, ReadOptions};
 
@@ -61,19 +58,6 @@ pub fn subject_name(args: &SubjectArgs) -> Result<String> {
             "this command takes one subject: a single --user or --serviceaccount".to_string(),
         )),
     }
-}
-
-/// The RBAC assumed to be in place: the bootstrap roles (unless switched off) plus files.
-pub fn assumed_rbac(files: &[String], bootstrap: bool) -> Result<RbacSet> {
-    let mut set = if bootstrap {
-        bootstrap_rbac()
-    } else {
-        RbacSet::default()
-    };
-    for f in files {
-        set.extend(read_rbac_file(f)?);
-    }
-    Ok(set)
 }
 
 /// The event filter the flags ask for, keeping `subjects` (all when empty).
@@ -158,43 +142,8 @@ pub fn no_match_message(subject: &str, namespace: Option<&str>) -> String {
     }
 }
 
-/// `rows` (the first is the header) as lines of columns two spaces apart, the last column
-/// unpadded, as kubectl prints tables.
-pub fn table_lines(rows: &[Vec<String>]) -> Vec<String> {
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let mut widths = vec![0usize; columns];
-    for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            widths[i] = widths[i].max(cell.chars().count());
-        }
-    }
-    rows.iter()
-        .map(|row| {
-            let mut line = String::new();
-            for (i, cell) in row.iter().enumerate() {
-                line.push_str(cell);
-                if i + 1 < row.len() {
-                    let pad = widths[i] - cell.chars().count() + 2;
-                    line.extend(std::iter::repeat_n(' ', pad));
-                }
-            }
-            line
-        })
-        .collect()
-}
-
-/// Writes `rows` as `table_lines` formats them.
-pub fn write_table(out: &mut dyn std::io::Write, rows: &[Vec<String>]) -> Result<()> {
-    for line in table_lines(rows) {
-        writeln!(out, "{line}").map_err(Error::output)?;
-    }
-    Ok(())
-}
-
-/// The RBAC of `files` with aggregated ClusterRoles resolved (no bootstrap roles assumed:
-/// a dump of a cluster has its own).
-pub fn dump_rbac(files: &[String]) -> Result<RbacSet> {
-    let mut set = assumed_rbac(files, false)?;
-    audit2role::rbac::resolve_aggregation(&mut set);
-    Ok(set)
+/// The RBAC of `files` (aggregated ClusterRoles resolved), with the bootstrap roles unless
+/// `--no-bootstrap-roles` (`bootstrap` false) or the files are a cluster's dump.
+pub fn load_rbac(files: &[String], bootstrap: bool) -> Result<audit2role::rbac::RbacSet> {
+    audit2role::rbac::load::load(files, &audit2role::rbac::load::LoadOptions { bootstrap })
 }

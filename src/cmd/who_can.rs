@@ -2,11 +2,12 @@
 //! as a table or JSON.
 
 use crate::cli::{InputArgs, ReportFormat, WhoCanArgs};
-use crate::cmd::{dump_rbac, read_logs, write_table};
+use crate::cmd::{load_rbac, read_logs};
 use audit2role::aggregate::Evidence;
 use audit2role::audit::who_can::{answer, parse_query, seen, seen_through_groups, Question, Row};
 use audit2role::error::{Error, Result, EXIT_OK};
 use audit2role::rbac::Authorizer;
+use audit2role::render::table::write_table;
 use audit2role::render::who_can::{
     binding_label, evidence_json, grant_json, last_seen_cell, request_json, role_label, who_json,
 };
@@ -31,7 +32,7 @@ pub fn run(args: &WhoCanArgs) -> Result<i32> {
             eprintln!("{w}");
         }
     })?;
-    let authorizer = Authorizer::new(dump_rbac(&args.rbac)?);
+    let authorizer = Authorizer::new(load_rbac(&args.rbac, false)?);
     let rows = answer(&authorizer, &query);
     let logs = if args.logs.is_empty() {
         None

@@ -5,6 +5,7 @@ pub mod aggregation;
 pub mod authorize;
 pub mod bootstrap;
 pub mod compact;
+pub mod load;
 pub mod read;
 pub mod resources;
 pub mod strict_value;

@@ -1,0 +1,34 @@
+//! The RBAC a command reasons about, loaded the same way for every command: RBAC files (a
+//! cluster's dump, or generated output), the bootstrap roles every cluster has when asked
+//! for, and aggregated ClusterRoles resolved (an aggregated role whose rules are empty in
+//! the files, as GitOps manifests and `kubectl get -o yaml` of a bootstrap-style role show
+//! it, gets the rules of the roles it selects, as the API server's controller fills them).
+
+use super::bootstrap::bootstrap_rbac;
+use super::read::read_rbac_file;
+use super::{resolve_aggregation, RbacSet};
+use crate::error::Result;
+
+/// What to load besides the files.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Add the bootstrap roles and bindings (discovery, basic-user, ...) that every cluster
+    /// has: for RBAC that is only what was generated or written by hand. A dump of a
+    /// cluster has its own.
+    pub bootstrap: bool,
+}
+
+/// Every RBAC object of `files`, with the bootstrap roles when asked for, and aggregated
+/// ClusterRoles resolved.
+pub fn load(files: &[String], options: &LoadOptions) -> Result<RbacSet> {
+    let mut set = if options.bootstrap {
+        bootstrap_rbac()
+    } else {
+        RbacSet::default()
+    };
+    for f in files {
+        set.extend(read_rbac_file(f)?);
+    }
+    resolve_aggregation(&mut set);
+    Ok(set)
+}
