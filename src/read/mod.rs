@@ -286,10 +286,11 @@ pub fn decompress<R: Read + Send + 'static>(
     }
     let compression =
         detect_compression(&magic).map_err(|m| Error::input(&source.name, None, m))?;
-    let reader = BufReader::with_capacity(1 << 20, io::Cursor::new(magic).chain(raw));
+    let bytes = io::Cursor::new(magic).chain(raw);
     match compression {
-        Compression::None => Ok(Box::new(reader)),
-        Compression::Gzip => gzip_decoder(reader)
+        // Plain bytes are read in blocks, large enough to need no buffer of their own.
+        Compression::None => Ok(Box::new(bytes)),
+        Compression::Gzip => gzip_decoder(BufReader::with_capacity(1 << 20, bytes))
             .map_err(|e| Error::input(&source.name, None, format!("cannot read: {e}"))),
     }
 }
