@@ -1,18 +1,19 @@
-//! The read pipeline, the one path for every thread count: reader threads (one per input
-//! at a time, decompressing) cut the inputs into blocks ([`super::blocks`]); `threads`
-//! workers decode, normalize and aggregate whole blocks, each into an aggregate of its own;
-//! the workers' aggregates are merged at the end (in no particular order: no output
-//! depends on the order of an aggregate, see [`crate::aggregate`]). Block reports are
-//! merged per input in block order, so that counts and the first skipped lines come out as
-//! one pass gives them.
+//! The read pipeline, the one path for every thread count: each input is cut into blocks
+//! by a [`BlockReader`]; each block is decoded, normalized and aggregated whole by one
+//! worker, into that worker's aggregate; block reports are merged per input in block
+//! order, so that counts and the first skipped lines come out as one pass gives them. The
+//! workers' aggregates are merged at the end, in no particular order (no output depends on
+//! the order of an aggregate, see [`crate::aggregate`]).
 //!
-//! With strict input there is one worker, which gets the blocks in input order: the first
-//! unusable line stops the run and is the error returned.
+//! With several workers, reader threads (one per input at a time, decompressing) queue the
+//! blocks for worker threads. With one worker (`--threads 1`, and strict input, whose
+//! first unusable line must be the one reported) the same blocks go through the same
+//! steps in one thread, in input order: the worker decodes each block as it is cut.
 //!
 //! Memory: each reader has at most [`BUFFERS_PER_READER`] block buffers (two with one
-//! worker: one being filled, one being decoded), which come back to it once decoded, so a
-//! run holds at most `readers × BUFFERS_PER_READER` blocks,
-//! whatever the size of the log.
+//! worker: the block being decoded and the one its tail moves to), which come back to it
+//! once decoded, so a run holds at most `readers × BUFFERS_PER_READER` blocks, whatever
+//! the size of the log.
 
 use super::blocks::{Block, BlockReader};
 use super::{Opened, ReadOptions};
@@ -29,11 +30,11 @@ use std::sync::{Arc, Mutex};
 /// Blocks per reader: being filled, queued or being decoded.
 pub const BUFFERS_PER_READER: usize = 4;
 
-/// Block size with one worker (and the default size asked for).
+/// Block size with one worker (and the default size asked for): it needs no large blocks
+/// to keep busy, so memory stays near a line loop's.
 const SINGLE_WORKER_BLOCK_SIZE: usize = 512 << 10;
 
-/// Buffers a reader may have for `threads` workers: with one, a queued block could only
-/// wait, so two do.
+/// Buffers a reader may have for `threads` workers (see the module comment).
 fn buffers_per_reader(threads: usize) -> usize {
     BUFFERS_PER_READER.min(2 * threads)
 }
@@ -170,12 +171,13 @@ fn decode(block: Block, shared: &Shared<'_>, own: &mut Aggregate) {
     let _ = shared.pools[input].send(block.into_buffer());
 }
 
-/// Reads input `input` into blocks for the workers until it ends (or the run stops).
+/// Reads input `input` into blocks and hands each to `deliver` (which says whether to go
+/// on) until it ends or the run stops.
 fn read_input(
     input: usize,
     reader: Opened,
     pool: &Receiver<Vec<u8>>,
-    queue: &mpsc::SyncSender<Block>,
+    deliver: &mut dyn FnMut(Block) -> bool,
     shared: &Shared<'_>,
 ) {
     let mut blocks = BlockReader::new(reader, input, shared.block_size);
@@ -201,10 +203,10 @@ fn read_input(
         let Some(block) = blocks.next_block() else {
             break;
         };
-        if queue.send(block).is_err() {
+        in_flight += 1;
+        if !deliver(block) {
             break;
         }
-        in_flight += 1;
     }
     let end = blocks.end();
     if let Ok(mut m) = shared.merges[input].lock() {
@@ -255,70 +257,25 @@ pub fn read_logs(
         error: Mutex::new(None),
         stop: AtomicBool::new(false),
         block_size: match (options.block_size, threads) {
-            // One worker needs no large blocks to keep busy: memory stays near the
-            // sequential loop's.
             (0, 1) => SINGLE_WORKER_BLOCK_SIZE,
             (size, _) => size,
         },
         buffers: buffers_per_reader(threads),
     };
-    let (queue_tx, queue_rx) = mpsc::sync_channel::<Block>(threads * 2);
-    let queue_rx = Mutex::new(queue_rx);
-    let next_input = AtomicUsize::new(0);
     let done = AtomicBool::new(false);
     let workers = std::thread::scope(|scope| {
-        let n_readers = threads.min(readers.len()).max(1);
-        let mut reader_handles = Vec::new();
-        for _ in 0..n_readers {
-            let queue_tx = queue_tx.clone();
-            let (readers, pool_receivers, shared, next_input) =
-                (&readers, &pool_receivers, &shared, &next_input);
-            reader_handles.push(scope.spawn(move || loop {
-                let i = next_input.fetch_add(1, Ordering::Relaxed);
-                if i >= readers.len() {
-                    break;
-                }
-                let reader = readers[i].lock().ok().and_then(|mut r| r.take());
-                let pool = pool_receivers[i].lock().ok().and_then(|mut p| p.take());
-                if let (Some(reader), Some(pool)) = (reader, pool) {
-                    read_input(i, reader, &pool, &queue_tx, shared);
-                }
-            }));
-        }
-        drop(queue_tx);
-        let mut worker_handles = Vec::new();
-        for _ in 0..threads {
-            let (queue_rx, shared) = (&queue_rx, &shared);
-            worker_handles.push(scope.spawn(move || {
-                yield_to_readers();
-                let mut own = Aggregate::default();
-                loop {
-                    let block = match queue_rx.lock() {
-                        Ok(rx) => match rx.recv() {
-                            Ok(b) => b,
-                            Err(_) => break,
-                        },
-                        Err(_) => break,
-                    };
-                    decode(block, shared, &mut own);
-                }
-                own
-            }));
-        }
         if options.progress {
             let (counters, done) = (&counters, &done);
             scope.spawn(move || show_progress(counters, total, done));
         }
-        for h in reader_handles {
-            let _ = h.join();
-        }
-        // The progress thread is told to stop once the readers are done.
+        let workers = if threads == 1 {
+            vec![read_and_decode(&readers, &pool_receivers, &shared)]
+        } else {
+            read_and_decode_on_threads(threads, &readers, &pool_receivers, &shared)
+        };
+        // The progress thread is told to stop once the inputs are read.
         done.store(true, Ordering::Relaxed);
-        // Workers end when the queue is drained and closed.
-        worker_handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect::<Vec<_>>()
+        workers
     });
     let error = shared.error.into_inner().unwrap_or_else(|e| e.into_inner());
     if let Some((_, e)) = error {
@@ -334,6 +291,94 @@ pub fn read_logs(
         .map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()).report)
         .collect();
     Ok((aggregate, reports))
+}
+
+/// The inputs, each taken once, and the receivers of their buffers.
+type Inputs = [Mutex<Option<Opened>>];
+type Pools = [Mutex<Option<Receiver<Vec<u8>>>>];
+
+/// Takes input `i` and its buffer pool (once).
+fn take_input(readers: &Inputs, pools: &Pools, i: usize) -> Option<(Opened, Receiver<Vec<u8>>)> {
+    let reader = readers[i].lock().ok().and_then(|mut r| r.take())?;
+    let pool = pools[i].lock().ok().and_then(|mut p| p.take())?;
+    Some((reader, pool))
+}
+
+/// One worker: this thread reads the inputs in order and decodes each block as it is cut
+/// (no hand-over between threads, no block waiting in a queue).
+fn read_and_decode(readers: &Inputs, pools: &Pools, shared: &Shared<'_>) -> Aggregate {
+    let mut own = Aggregate::default();
+    for i in 0..readers.len() {
+        if let Some((reader, pool)) = take_input(readers, pools, i) {
+            let mut deliver = |block: Block| {
+                decode(block, shared, &mut own);
+                true
+            };
+            read_input(i, reader, &pool, &mut deliver, shared);
+        }
+    }
+    own
+}
+
+/// `threads` worker threads fed by reader threads, one input each at a time; returns the
+/// workers' aggregates.
+fn read_and_decode_on_threads(
+    threads: usize,
+    readers: &Inputs,
+    pools: &Pools,
+    shared: &Shared<'_>,
+) -> Vec<Aggregate> {
+    let (queue_tx, queue_rx) = mpsc::sync_channel::<Block>(threads * 2);
+    let queue_rx = Mutex::new(queue_rx);
+    let next_input = AtomicUsize::new(0);
+    let n_readers = threads.min(readers.len()).max(1);
+    // Only when readers and workers together outnumber the cores do workers give way.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let give_way = threads + n_readers > cores;
+    std::thread::scope(|scope| {
+        let mut reader_handles = Vec::new();
+        for _ in 0..n_readers {
+            let queue_tx = queue_tx.clone();
+            let next_input = &next_input;
+            reader_handles.push(scope.spawn(move || loop {
+                let i = next_input.fetch_add(1, Ordering::Relaxed);
+                if i >= readers.len() {
+                    break;
+                }
+                if let Some((reader, pool)) = take_input(readers, pools, i) {
+                    let mut deliver = |block: Block| queue_tx.send(block).is_ok();
+                    read_input(i, reader, &pool, &mut deliver, shared);
+                }
+            }));
+        }
+        drop(queue_tx);
+        let queue_rx = &queue_rx;
+        let work = move || {
+            let mut own = Aggregate::default();
+            while let Some(block) = queue_rx.lock().ok().and_then(|rx| rx.recv().ok()) {
+                decode(block, shared, &mut own);
+            }
+            own
+        };
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(move || {
+                    if give_way {
+                        yield_to_readers();
+                    }
+                    work()
+                })
+            })
+            .collect();
+        for h in reader_handles {
+            let _ = h.join();
+        }
+        // Workers end when the queue is drained and closed.
+        workers
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect::<Vec<_>>()
+    })
 }
 
 /// Lowers the calling worker thread's priority a little (Linux: nice +5, this thread only).
