@@ -1,8 +1,46 @@
-//! audit2role: least-privilege Kubernetes RBAC from API-server audit logs.
+//! audit2role: least-privilege Kubernetes RBAC from API-server audit logs, and permission
+//! audits of existing RBAC against them.
 //!
-//! The pipeline: read (`source`) → decode (`decode`) → normalize (`normalize`) → filter and
-//! aggregate (`aggregate`) → generate (`policy`) → compact (`rbac::compact`) → render
-//! (`render`). `rbac` holds the authorizer that `check`, generation and the tests share.
+//! The pipeline, one folder per stage:
+//!
+//! | stage | module | what it does |
+//! |---|---|---|
+//! | read | [`read`] | open each input once, detect compression, cut blocks of whole lines, run the decoding on every core |
+//! | decode | [`decode`] | one line or document → native audit events (cloud envelopes unwrapped) |
+//! | normalize, select | [`request`] | event → the request the authorizer saw; which subjects, namespaces and times count |
+//! | aggregate | [`aggregate`] | subject → distinct request → evidence; partial aggregates for sharded jobs |
+//! | generate | [`generate`] | one subject's requests → the RBAC objects that allow them, with evidence and risk |
+//! | rbac | [`rbac`] | types, reading dumps, the authorizer, compaction, the built-in resource table |
+//! | render | [`render`] | YAML, JSON, tables, `--out-dir` files |
+//! | audit | [`audit`] | check, diff, who-can and lookup over a dump and an aggregate |
+//!
+//! The three calls below are the whole path from logs to YAML:
+//!
+//! ```
+//! use audit2role::{GenerateOptions, ReadOptions};
+//!
+//! # fn main() -> audit2role::Result<()> {
+//! let (aggregate, _reports) = audit2role::read(&["testdata/audit.log".to_string()], &ReadOptions::default())?;
+//! let outputs = audit2role::generate(&aggregate, &GenerateOptions::default())?;
+//! let alice = outputs.iter().find(|o| o.subject == "alice").expect("alice is in the log");
+//! let yaml = audit2role::render::generated::yaml_of(alice, false);
+//! assert!(yaml.contains("kind: Role\n"));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The authorizer answers as the API server's RBAC authorizer does:
+//!
+//! ```
+//! use audit2role::rbac::{bootstrap::bootstrap_rbac, Authorizer};
+//! use audit2role::request::{Request, UserInfo};
+//!
+//! let authorizer = Authorizer::new(bootstrap_rbac());
+//! let user = UserInfo::new("alice", &["system:authenticated"]);
+//! assert!(authorizer.allows(&user, Request::non_resource("get", "/healthz").as_ref()));
+//! assert!(!authorizer.allows(&user, Request::non_resource("get", "/healthz/ping").as_ref()));
+//! ```
+
 pub mod aggregate;
 pub mod audit;
 pub mod decode;
@@ -15,13 +53,33 @@ pub mod request;
 pub mod similar;
 pub mod time;
 
-use aggregate::Aggregate;
 use decode::FileReport;
-use error::Result;
 use read::Source;
 use std::io::Write;
 
+pub use aggregate::Aggregate;
+pub use error::{Error, Result};
+pub use generate::{GenerateOptions, SubjectOutput};
 pub use read::ReadOptions;
+
+/// Reads the inputs named by `paths` (log files, plain, gzip; directories, every file below;
+/// partial aggregates; `-` for standard input) into one aggregate, with a report per input
+/// of what was read and skipped.
+pub fn read(paths: &[String], options: &ReadOptions) -> Result<(Aggregate, Vec<FileReport>)> {
+    let sources = read::expand_sources(paths)?;
+    read_inputs(&sources, options)
+}
+
+/// Generates for every subject of `aggregate` what the bootstrap roles every cluster has
+/// do not already allow; [`generate::for_subjects`] takes other existing RBAC and a
+/// selection of subjects.
+pub fn generate<'a>(
+    aggregate: &'a Aggregate,
+    options: &GenerateOptions,
+) -> Result<Vec<SubjectOutput<'a>>> {
+    let existing = rbac::Authorizer::new(rbac::bootstrap::bootstrap_rbac());
+    generate::for_subjects(aggregate, &existing, options, |_| true)
+}
 
 /// Reads every source into one aggregate, with a report per source. Each source is opened
 /// once; its first bytes tell a partial aggregate (merged in) from a log (read). Errors
