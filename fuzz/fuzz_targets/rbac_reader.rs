@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
         audit2role::rbac::aggregation::resolve_aggregation(&mut set);
         let authorizer = Authorizer::new(set);
         let user = UserInfo::new("alice", &["system:authenticated"]);
-        let _ = authorizer.allows(&user, &Request::non_resource("get", "/healthz"));
+        let _ = authorizer.allows(&user, Request::non_resource("get", "/healthz").as_ref());
         let _ = authorizer.bound_rules(&user);
     }
 });
