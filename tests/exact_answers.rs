@@ -337,3 +337,66 @@ subjects:
         "already allowed: nothing to generate"
     );
 }
+
+#[test]
+fn impersonation_is_granted_by_name_whatever_the_expansions() {
+    let impersonating = |target: &str, ns_of_sa: Option<&str>| {
+        let target_user = match ns_of_sa {
+            Some(ns) => format!("system:serviceaccount:{ns}:{target}"),
+            None => target.to_string(),
+        };
+        format!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/dev/pods","verb":"list","user":{{"username":"alice","groups":["system:authenticated"]}},"impersonatedUser":{{"username":"{target_user}"}},"objectRef":{{"resource":"pods","namespace":"dev","apiVersion":"v1"}},"responseStatus":{{"code":200}}}}"#
+        )
+    };
+    let lines = [
+        impersonating("bob", None),
+        impersonating("carol", None),
+        impersonating("sa", Some("a")),
+        impersonating("sa", Some("b")),
+    ];
+    let (docs, code, err) = alice(&lines, &[]);
+    assert_eq!(code, 0, "{err}");
+    let mut impersonate_rules = Vec::new();
+    for (kind, _, doc) in &docs {
+        for rule in doc["rules"].as_sequence().into_iter().flatten() {
+            let verbs = serde_norway::to_string(&rule["verbs"]).unwrap();
+            if verbs.contains("impersonate") {
+                impersonate_rules.push((
+                    kind.clone(),
+                    doc["metadata"]["namespace"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string(),
+                    serde_norway::to_string(&rule["resources"]).unwrap(),
+                    serde_norway::to_string(&rule["resourceNames"]).unwrap(),
+                ));
+            }
+        }
+    }
+    impersonate_rules.sort();
+    assert_eq!(
+        impersonate_rules,
+        vec![
+            (
+                "ClusterRole".to_string(),
+                "".to_string(),
+                "- users\n".to_string(),
+                "- bob\n- carol\n".to_string()
+            ),
+            (
+                "Role".to_string(),
+                "a".to_string(),
+                "- serviceaccounts\n".to_string(),
+                "- sa\n".to_string()
+            ),
+            (
+                "Role".to_string(),
+                "b".to_string(),
+                "- serviceaccounts\n".to_string(),
+                "- sa\n".to_string()
+            ),
+        ],
+        "{docs:?}"
+    );
+}

@@ -768,7 +768,8 @@ impl Requests {
         else {
             return None;
         };
-        if name.is_empty() {
+        // Impersonation is always granted by name, so its names never fold.
+        if name.is_empty() || request.verb == "impersonate" {
             return None;
         }
         let id = |s: &str| self.strings.find(s);

@@ -333,11 +333,16 @@ impl<'a> ExpansionIndex<'a> {
 
     /// The request to grant for `request`: cluster-wide when the same operation was seen in
     /// another namespace, on any name when it was seen on another name (each when the
-    /// policy expands it). Non-resource requests are granted as they are.
+    /// policy expands it). Non-resource requests are granted as they are, and so is
+    /// impersonation, whatever the policy: taking on another identity is granted for that
+    /// user, group, uid or extra value, and a service account in its own namespace.
     fn widen(&self, request: RequestRef<'a>) -> RequestRef<'a> {
         let TargetRef::Resource(mut r) = request.target else {
             return request;
         };
+        if request.verb == "impersonate" {
+            return request;
+        }
         let (namespaces_key, names_key) = self.keys(request.verb, &r);
         let seen_another = |values: Option<&Distinct<'_>>, value: &str| {
             !value.is_empty() && values.is_some_and(|d| d.has_other_than(value))
@@ -805,6 +810,51 @@ mod tests {
                 policy: Policy::default(),
                 seen: vec![Request::non_resource("get", "/a")],
                 want: Request::non_resource("get", "/a"),
+            },
+            Case {
+                name: "impersonated users by name, however many",
+                policy: Policy::default(),
+                seen: vec![
+                    resource("impersonate", "", "users", "", "bob"),
+                    resource("impersonate", "", "users", "", "carol"),
+                ],
+                want: resource("impersonate", "", "users", "", "bob"),
+            },
+            Case {
+                name: "extra values by value",
+                policy: Policy::default(),
+                seen: vec![
+                    resource(
+                        "impersonate",
+                        "authentication.k8s.io",
+                        "userextras/scopes",
+                        "",
+                        "a",
+                    ),
+                    resource(
+                        "impersonate",
+                        "authentication.k8s.io",
+                        "userextras/scopes",
+                        "",
+                        "b",
+                    ),
+                ],
+                want: resource(
+                    "impersonate",
+                    "authentication.k8s.io",
+                    "userextras/scopes",
+                    "",
+                    "a",
+                ),
+            },
+            Case {
+                name: "a service account in its own namespace only",
+                policy: Policy::default(),
+                seen: vec![
+                    resource("impersonate", "", "serviceaccounts", "a", "sa"),
+                    resource("impersonate", "", "serviceaccounts", "b", "sa"),
+                ],
+                want: resource("impersonate", "", "serviceaccounts", "a", "sa"),
             },
         ];
         for case in cases {
