@@ -366,12 +366,14 @@ impl Key {
         ]
     }
 
-    /// A resource request with a name: what may fold.
+    /// A resource request with a name, other than impersonation: what may fold.
     fn is_named_resource(&self, strings: &Strings) -> bool {
         self.api_group != NON_RESOURCE
             && self.name != FOLDED
             && self.name != NONE
             && !strings.get(self.name).is_empty()
+            // Impersonation is granted by name: its names never fold.
+            && strings.get(self.verb) != "impersonate"
     }
 }
 
