@@ -400,3 +400,34 @@ fn impersonation_is_granted_by_name_whatever_the_expansions() {
         "{docs:?}"
     );
 }
+
+#[test]
+fn evidence_counts_each_request_once_and_never_fewer_than_distinct() {
+    // Three requests, each logged at one stage only (as policies and long-running requests
+    // do): three requests, not one.
+    let staged = |name: &str, stage: &str| {
+        format!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","stage":"{stage}","requestURI":"/api/v1/namespaces/dev/configmaps/{name}","verb":"get","user":{{"username":"alice"}},"objectRef":{{"resource":"configmaps","namespace":"dev","name":"{name}","apiVersion":"v1"}},"responseStatus":{{"code":200}}}}"#
+        )
+    };
+    let lines = [
+        staged("a", "RequestReceived"),
+        staged("b", "ResponseStarted"),
+        staged("c", "ResponseComplete"),
+    ];
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = write_log(dir.path(), &lines);
+    let out = run(&["-q", "--user", "alice", "--evidence", &log]);
+    let yaml = stdout(&out);
+    assert!(
+        yaml.contains("# evidence: 3 requests (3 distinct)"),
+        "{yaml}"
+    );
+    let json = run(&["-q", "--user", "alice", "--evidence", "-o", "json", &log]);
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let rule = &doc["audit2role"]["rules"][0];
+    assert_eq!(
+        (rule["requests"].as_u64(), rule["distinct"].as_u64()),
+        (Some(3), Some(3))
+    );
+}

@@ -174,7 +174,11 @@ fn generate_proven(aggregate: &Aggregate, existing: &Authorizer, policy: &Policy
     let reports = review_from(&generated.rbac, &observed);
     assert_eq!(reports.len(), generated.rbac.rule_count());
     for r in &reports {
-        assert!(r.distinct > 0, "{} rests on no request", r.location());
+        assert!(
+            r.evidence.distinct > 0,
+            "{} rests on no request",
+            r.location()
+        );
     }
     audit2role::render::to_yaml(
         &generated.rbac,

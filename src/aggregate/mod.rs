@@ -19,6 +19,35 @@ use crate::request::normalize::{with_implied_groups, Normalized, Stage};
 use crate::request::{Request, RequestRef, ResourceRef, TargetRef, UserInfo};
 use hashbrown::{HashMap, HashTable};
 
+/// What several distinct requests add up to: each request's own count summed (one request
+/// logged at several stages counts once, [`Evidence::count`]), how many were distinct,
+/// denials, and first and last seen. Merging the per-stage counts of different requests
+/// instead would count a request logged only at RequestReceived and another logged only at
+/// ResponseComplete as one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub requests: u64,
+    pub distinct: usize,
+    pub denied: u64,
+    pub first: Option<i64>,
+    pub last: Option<i64>,
+}
+
+impl Totals {
+    /// Adds one distinct request's evidence.
+    pub fn add(&mut self, e: &Evidence) {
+        self.requests += e.count();
+        self.distinct += 1;
+        self.denied += e.denied;
+        if let Some(t) = e.first {
+            self.first = Some(self.first.map_or(t, |f| f.min(t)));
+        }
+        if let Some(t) = e.last {
+            self.last = Some(self.last.map_or(t, |l| l.max(t)));
+        }
+    }
+}
+
 /// What the log says about one distinct request of one subject.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Evidence {

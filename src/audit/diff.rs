@@ -3,7 +3,7 @@
 //! (with their risks), which observed requests the dump does not allow, and a score; and
 //! the least-privilege RBAC that would replace it ([`suggestion`]).
 
-use crate::aggregate::{Evidence, SortedRequests, SubjectAggregate};
+use crate::aggregate::{Evidence, SortedRequests, SubjectAggregate, Totals};
 use crate::error::Result;
 use crate::generate::names::{
     object_name, parse_pairs, Pairs, DEFAULT_LABELS, DEFAULT_NAME_TEMPLATE,
@@ -18,8 +18,8 @@ use crate::request::{RequestRef, UserInfo};
 #[derive(Clone, Debug)]
 pub struct GrantUse {
     pub bound: BoundRule,
-    pub evidence: Evidence,
-    pub distinct: usize,
+    /// The observed requests the rule allows, added up.
+    pub evidence: Totals,
     pub risks: Vec<Risk>,
 }
 
@@ -55,7 +55,10 @@ impl<'a> SubjectDiff<'a> {
     }
 
     pub fn used(&self) -> usize {
-        self.grants.iter().filter(|g| g.distinct > 0).count()
+        self.grants
+            .iter()
+            .filter(|g| g.evidence.distinct > 0)
+            .count()
     }
 
     /// Used grants / granted, as a percentage (100 when nothing is granted).
@@ -96,20 +99,17 @@ pub fn diff_subject<'a>(
     diff.grants = bound
         .into_iter()
         .map(|b| {
-            let mut evidence = Evidence::default();
-            let mut distinct = 0;
+            let mut evidence = Totals::default();
             for (request, entries) in aggregate.requests.iter() {
                 let in_scope = b.scope.is_empty() || request.namespace() == b.scope;
                 if in_scope && rule_allows(&b.rule, request) {
-                    evidence.merge(&entries.total());
-                    distinct += 1;
+                    evidence.add(&entries.total());
                 }
             }
             let risks = assess(&b.rule, &b.scope);
             GrantUse {
                 bound: b,
                 evidence,
-                distinct,
                 risks,
             }
         })

@@ -3,7 +3,7 @@
 //! logs, whether and when each of them made such a request ([`seen`]), and who made one
 //! allowed only through a group ([`seen_through_groups`]).
 
-use crate::aggregate::{Aggregate, Evidence};
+use crate::aggregate::{Aggregate, Totals};
 use crate::error::{Error, Result};
 use crate::rbac::authorize::{subject_matches, Grant};
 use crate::rbac::resources::is_builtin_cluster_scoped;
@@ -329,12 +329,12 @@ pub fn answer(authorizer: &Authorizer, query: &Query) -> Vec<Row> {
 }
 
 /// Evidence of the requests `username` made that the query covers within `scope`.
-pub fn seen(aggregate: &Aggregate, username: &str, query: &Query, scope: &str) -> Evidence {
-    let mut total = Evidence::default();
+pub fn seen(aggregate: &Aggregate, username: &str, query: &Query, scope: &str) -> Totals {
+    let mut total = Totals::default();
     if let Some(sub) = aggregate.subjects.get(username) {
         for (request, evidence) in sub.evidence_by_request() {
             if query.covers(&request, scope) {
-                total.merge(&evidence);
+                total.add(&evidence);
             }
         }
     }
@@ -356,9 +356,9 @@ pub fn seen_through_groups(
     authorizer: &Authorizer,
     aggregate: &Aggregate,
     query: &Query,
-) -> BTreeMap<GroupRow, Evidence> {
+) -> BTreeMap<GroupRow, Totals> {
     let set = authorizer.rbac();
-    let mut out: BTreeMap<GroupRow, Evidence> = BTreeMap::new();
+    let mut out: BTreeMap<GroupRow, Totals> = BTreeMap::new();
     for name in aggregate.subject_names() {
         let sub = &aggregate.subjects[name];
         let infos = sub.user_infos(name);
@@ -418,7 +418,7 @@ pub fn seen_through_groups(
                         grant: grant.clone(),
                     })
                     .or_default()
-                    .merge(&evidence);
+                    .add(&evidence);
                 }
             }
         }

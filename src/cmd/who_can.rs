@@ -3,7 +3,7 @@
 
 use crate::cli::{InputArgs, ReportFormat, WhoCanArgs};
 use crate::cmd::{load_rbac, read_logs};
-use audit2role::aggregate::Evidence;
+use audit2role::aggregate::Totals;
 use audit2role::audit::who_can::{answer, parse_query, seen, seen_through_groups, Question, Row};
 use audit2role::error::{Error, Result, EXIT_OK};
 use audit2role::rbac::Authorizer;
@@ -44,7 +44,7 @@ pub fn run(args: &WhoCanArgs) -> Result<i32> {
         };
         Some(read_logs(&input, vec![], &Default::default())?.0)
     };
-    let evidence = |row: &Row| -> Option<Evidence> {
+    let evidence = |row: &Row| -> Option<Totals> {
         let aggregate = logs.as_ref()?;
         let username = row.who.username()?;
         Some(seen(aggregate, &username, &query, &row.scope))

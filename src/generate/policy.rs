@@ -19,7 +19,7 @@
 //! The observed requests are read in place from the subject's aggregate ([`Observations`]):
 //! nothing is copied per request.
 
-use crate::aggregate::{Evidence, RequestEntries, SubjectAggregate};
+use crate::aggregate::{Evidence, RequestEntries, SubjectAggregate, Totals};
 use crate::rbac::compact::{compact, drop_redundant, Atom};
 use crate::rbac::{
     Authorizer, ClusterRole, ObjectMeta, RbacSet, Role, RoleBinding, RoleRef, Subject, RBAC_GROUP,
@@ -176,16 +176,13 @@ impl<'a> Observations<'a> {
         users
     }
 
-    /// The evidence of all requests together, and the number of requests made.
-    pub fn totals(&self) -> (Evidence, u64) {
-        let mut total = Evidence::default();
-        let mut count = 0;
+    /// All requests added up.
+    pub fn totals(&self) -> Totals {
+        let mut totals = Totals::default();
         for o in self.iter() {
-            let evidence = o.evidence();
-            total.merge(&evidence);
-            count += evidence.count();
+            totals.add(&o.evidence());
         }
-        (total, count)
+        totals
     }
 }
 

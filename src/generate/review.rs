@@ -2,7 +2,7 @@
 //! first/last seen, denials, what an expansion widened) and the risks it carries, as YAML
 //! comments, a JSON report, and a list on stderr.
 
-use crate::aggregate::Evidence;
+use crate::aggregate::Totals;
 use crate::generate::policy::Observations;
 use crate::generate::risk::{assess, highest, Level, Risk};
 use crate::rbac::authorize::rule_allows;
@@ -25,9 +25,8 @@ pub struct RuleReport {
     pub name: String,
     pub index: usize,
     pub rule: PolicyRule,
-    /// Evidence summed over the observed requests the rule allows.
-    pub evidence: Evidence,
-    pub distinct: usize,
+    /// The observed requests the rule allows, added up.
+    pub evidence: Totals,
     /// What expansion widened: namespaces, names, verbs.
     pub notes: Vec<String>,
     pub risks: Vec<Risk>,
@@ -153,8 +152,7 @@ impl<'a> RuleMatcher<'a> {
 /// What the observed requests a rule allows add up to.
 #[derive(Default)]
 struct Matched<'a> {
-    evidence: Evidence,
-    distinct: usize,
+    evidence: Totals,
     verbs: BTreeSet<&'a str>,
     namespaces: Vec<&'a str>,
     names: Vec<&'a str>,
@@ -172,8 +170,7 @@ impl<'a> Matched<'a> {
             if !(in_scope(namespace, &o.request) && allows(&o.request)) {
                 continue;
             }
-            m.evidence.merge(&o.evidence());
-            m.distinct += 1;
+            m.evidence.add(&o.evidence());
             m.verbs.insert(o.request.verb);
             if let TargetRef::Resource(ResourceRef {
                 namespace, name, ..
@@ -202,7 +199,7 @@ fn report_rule(
     let matcher = RuleMatcher::new(rule);
     let mut matched = Matched::of(observed, namespace, |r| matcher.allows(r));
     let mut notes = Vec::new();
-    if matched.distinct == 0 {
+    if matched.evidence.distinct == 0 {
         // A rule of expanded verbs only: credit the requests it was expanded from.
         let any_verb = PolicyRule {
             verbs: vec!["*".to_string()],
@@ -244,7 +241,6 @@ fn report_rule(
         index,
         rule: rule.clone(),
         evidence: matched.evidence,
-        distinct: matched.distinct,
         notes,
         risks: assess(rule, namespace),
     }
@@ -289,11 +285,11 @@ fn time_or_dash(t: Option<i64>) -> String {
 /// The one-line evidence summary.
 pub fn evidence_line(r: &RuleReport) -> String {
     let e = &r.evidence;
-    let count = e.count();
+    let count = e.requests;
     let mut s = format!(
         "evidence: {count} request{} ({} distinct), first {}, last {}",
         if count == 1 { "" } else { "s" },
-        r.distinct,
+        e.distinct,
         time_or_dash(e.first),
         time_or_dash(e.last)
     );
@@ -346,8 +342,8 @@ pub fn report_json(subject: &str, reports: &[RuleReport]) -> serde_json::Value {
                 "name": r.name,
                 "index": r.index,
                 "rule": serde_json::to_value(&r.rule).unwrap_or_default(),
-                "requests": r.evidence.count(),
-                "distinct": r.distinct,
+                "requests": r.evidence.requests,
+                "distinct": r.evidence.distinct,
                 "denied": r.evidence.denied,
                 "firstSeen": r.evidence.first.map(format_rfc3339_micros),
                 "lastSeen": r.evidence.last.map(format_rfc3339_micros),

@@ -54,14 +54,14 @@ pub fn table(d: &SubjectDiff<'_>) -> String {
         } else {
             format!("ns {}", g.bound.scope)
         };
-        if g.distinct > 0 {
+        if g.evidence.distinct > 0 {
             let _ = writeln!(
                 s,
                 "  used      {} [{scope}]: {}: {} requests ({} distinct), last {}",
                 binding_text(&g.bound),
                 describe_rule(&g.bound.rule),
-                g.evidence.count(),
-                g.distinct,
+                g.evidence.requests,
+                g.evidence.distinct,
                 time_text(g.evidence.last)
             );
         }
@@ -72,7 +72,7 @@ pub fn table(d: &SubjectDiff<'_>) -> String {
         } else {
             format!("ns {}", g.bound.scope)
         };
-        if g.distinct == 0 {
+        if g.evidence.distinct == 0 {
             let risk = g
                 .risks
                 .first()
@@ -108,8 +108,8 @@ fn grant_json(g: &GrantUse) -> serde_json::Value {
         "ruleIndex": g.bound.rule_index,
         "scope": g.bound.scope,
         "rule": serde_json::to_value(&g.bound.rule).unwrap_or_default(),
-        "requests": g.evidence.count(),
-        "distinct": g.distinct,
+        "requests": g.evidence.requests,
+        "distinct": g.evidence.distinct,
         "lastSeen": g.evidence.last.map(format_rfc3339_micros),
         "risks": g.risks.iter().map(|r| json!({"level": r.level.as_str(), "reason": r.reason})).collect::<Vec<_>>(),
     })
@@ -158,7 +158,7 @@ impl serde::Serialize for SubjectJson<'_, '_> {
             Lazy(move || {
                 d.grants
                     .iter()
-                    .filter(move |g| (g.distinct > 0) == used)
+                    .filter(move |g| (g.evidence.distinct > 0) == used)
                     .map(grant_json)
             })
         };

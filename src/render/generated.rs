@@ -64,7 +64,8 @@ pub fn summary_json(
     let subjects: Vec<serde_json::Value> = outputs
         .iter()
         .map(|o| {
-            let (total, requests) = o.observed.totals();
+            let total = o.observed.totals();
+            let requests = total.requests;
             json!({
                 "subject": o.subject,
                 "kind": if split_service_account(&o.subject).is_some() { "ServiceAccount" } else { "User" },
@@ -91,7 +92,7 @@ pub fn summary_json(
             })).collect::<Vec<_>>(),
             "bytes": reports.iter().map(|r| r.bytes).sum::<u64>(),
             "events": reports.iter().map(|r| r.events).sum::<u64>(),
-            "requests": outputs.iter().map(|o| o.observed.totals().1).sum::<u64>(),
+            "requests": outputs.iter().map(|o| o.observed.totals().requests).sum::<u64>(),
             "skipped": skipped_total,
         },
         "subjects": subjects,
@@ -102,7 +103,7 @@ pub fn summary_json(
 /// when it went to one), each risk, size and refusal warnings, and notes.
 pub fn subject_summary(o: &SubjectOutput<'_>, file: Option<&str>, policy: &Policy) -> Vec<String> {
     let mut lines = Vec::new();
-    let requests = o.observed.totals().1;
+    let requests = o.observed.totals().requests;
     let file = file.map(|f| format!(" to {f}")).unwrap_or_default();
     lines.push(format!(
         "{}: {requests} requests, {} distinct; {} already allowed; wrote {} objects with {} rules{file}",

@@ -1,6 +1,6 @@
 //! who-can answers as people and programs read them: labels for tables, JSON values.
 
-use crate::aggregate::Evidence;
+use crate::aggregate::Totals;
 use crate::audit::who_can::{Query, Scope, Who};
 use crate::rbac::authorize::Grant;
 use crate::request::Target;
@@ -42,18 +42,20 @@ pub fn grant_json(grant: &Grant) -> (Value, Value) {
     )
 }
 
-pub fn last_seen_cell(e: &Evidence) -> String {
-    match (e.count(), e.last) {
+/// When the requests were last seen: `never`, a time, or `seen (no time)`.
+pub fn last_seen_cell(e: &Totals) -> String {
+    match (e.requests, e.last) {
         (0, _) => "never".to_string(),
         (_, Some(t)) => format_rfc3339_micros(t),
         (_, None) => "seen (no time)".to_string(),
     }
 }
 
-pub fn evidence_json(e: &Evidence) -> Value {
+/// How many requests and when the last, as JSON.
+pub fn evidence_json(e: &Totals) -> Value {
     json!({
-        "requests": e.count(),
-        "lastSeen": e.last.filter(|_| e.count() > 0).map(format_rfc3339_micros),
+        "requests": e.requests,
+        "lastSeen": e.last.filter(|_| e.requests > 0).map(format_rfc3339_micros),
     })
 }
 
