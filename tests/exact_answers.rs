@@ -431,3 +431,46 @@ fn evidence_counts_each_request_once_and_never_fewer_than_distinct() {
         (Some(3), Some(3))
     );
 }
+
+#[test]
+fn who_can_create_with_a_name_lists_only_who_the_authorizer_allows() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dump = dir.path().join("dump.yaml");
+    let role = |name: &str, names: &str| {
+        format!(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: {name}\n  namespace: dev\nrules:\n- apiGroups: [\"\"]\n  resources: [\"configmaps\"]\n  verbs: [\"create\"]\n{names}---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: {name}\n  namespace: dev\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: Role\n  name: {name}\nsubjects:\n- apiGroup: rbac.authorization.k8s.io\n  kind: User\n  name: {name}\n---\n"
+        )
+    };
+    std::fs::write(
+        &dump,
+        role("alice", "  resourceNames: [\"x\"]\n") + &role("bob", ""),
+    )
+    .unwrap();
+    let dump = dump.to_str().unwrap();
+    let out = run(&[
+        "who-can",
+        "create",
+        "configmaps",
+        "--name",
+        "x",
+        "-n",
+        "dev",
+        "--rbac",
+        dump,
+    ]);
+    let table = stdout(&out);
+    assert!(table.contains(" bob "), "{table}");
+    assert!(!table.contains(" alice "), "{table}");
+    assert!(common::stderr(&out).contains("--name x is ignored"));
+    // Without --name the answer is the same: only a rule without names allows a create.
+    let get = stdout(&run(&[
+        "who-can",
+        "create",
+        "configmaps",
+        "-n",
+        "dev",
+        "--rbac",
+        dump,
+    ]));
+    assert!(get.contains(" bob ") && !get.contains(" alice "), "{get}");
+}

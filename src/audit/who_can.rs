@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::rbac::authorize::{subject_matches, Grant};
 use crate::rbac::resources::is_builtin_cluster_scoped;
 use crate::rbac::{Authorizer, RoleBinding, Subject};
+use crate::request::normalize::authorized_name;
 use crate::request::{Request, ResourceTarget, Target, UserInfo};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -127,7 +128,13 @@ pub fn parse_query(args: &Question, warn: &mut dyn FnMut(String)) -> Result<Quer
             args.resource
         )));
     }
-    let name = args.name.clone().unwrap_or_default();
+    let given = args.name.clone().unwrap_or_default();
+    let name = authorized_name(verb, subresource, &given).to_string();
+    if name != given {
+        warn(format!(
+            "warning: the authorizer sees no name on a {verb} of {resource}: --name {given} is ignored (RBAC cannot restrict {verb} by name)"
+        ));
+    }
     let cluster_scoped = is_builtin_cluster_scoped(&api_group, resource);
     // A request on one namespace object is made in that namespace (semantics §1).
     let namespace_object = api_group.is_empty() && resource == "namespaces" && !name.is_empty();

@@ -84,6 +84,17 @@ fn percent_decoded(path: &str) -> Option<Cow<'_, str>> {
     String::from_utf8(out).ok().map(Cow::Owned)
 }
 
+/// The name the authorizer sees for `verb` on a resource (with `subresource`) named `name`:
+/// none for a create on a collection (the name comes from the body, after authorization)
+/// or a collection delete; `name` otherwise (a create on a subresource names its parent).
+pub fn authorized_name<'a>(verb: &str, subresource: &str, name: &'a str) -> &'a str {
+    if (verb == "create" && subresource.is_empty()) || verb == "deletecollection" {
+        ""
+    } else {
+        name
+    }
+}
+
 fn user_groups<'a>(user: &'a UserDoc<'_>) -> Vec<&'a str> {
     let mut groups: Vec<&'a str> = user.groups.iter().flatten().map(|g| g.as_ref()).collect();
     groups.sort_unstable();
@@ -164,13 +175,8 @@ pub fn normalize<'a>(
             } else {
                 object.api_group.as_deref().unwrap_or("")
             };
-            let mut name = object.name.as_deref().unwrap_or("");
+            let name = authorized_name(verb, subresource, object.name.as_deref().unwrap_or(""));
             let mut namespace = object.namespace.as_deref().unwrap_or("");
-            if (verb == "create" && subresource.is_empty()) || verb == "deletecollection" {
-                // The name of a created object comes from the body, after authorization;
-                // a collection delete never names an object.
-                name = "";
-            }
             if is_builtin_cluster_scoped(api_group, resource) {
                 // The URL of a cluster-scoped resource has no namespace; an objectRef can
                 // still carry one (a create takes it from the body). One exception:
