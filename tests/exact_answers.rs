@@ -474,3 +474,40 @@ fn who_can_create_with_a_name_lists_only_who_the_authorizer_allows() {
     ]));
     assert!(get.contains(" bob ") && !get.contains(" alice "), "{get}");
 }
+
+#[test]
+fn who_can_resolves_resources_as_kubectl_does() {
+    let dump = common::testdata("cluster-rbac.yaml");
+    let ask = |args: &[&str]| {
+        let mut all = vec!["who-can"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--rbac", &dump]);
+        run(&all)
+    };
+    let full = stdout(&ask(&["get", "deployments.apps", "-n", "dev"]));
+    assert!(full.contains("dev:deployer"), "{full}");
+    for short in ["deploy", "deployment", "Deployment", "deployments"] {
+        assert_eq!(stdout(&ask(&["get", short, "-n", "dev"])), full, "{short}");
+    }
+    assert_eq!(
+        stdout(&ask(&["get", "po", "-n", "dev"])),
+        stdout(&ask(&["get", "pods", "-n", "dev"]))
+    );
+    let typo = ask(&["get", "pdos"]);
+    assert_eq!(typo.status.code(), Some(2));
+    assert!(
+        common::stderr(&typo).contains("did you mean pods"),
+        "{}",
+        common::stderr(&typo)
+    );
+    // kubectl-who-can's TYPE/NAME, where NAME is no subresource.
+    assert_eq!(
+        stdout(&ask(&["get", "pods/web-0", "-n", "dev"])),
+        stdout(&ask(&["get", "pods", "--name", "web-0", "-n", "dev"]))
+    );
+    // A custom resource's group is taken as written.
+    assert_eq!(
+        ask(&["get", "certificates.cert-manager.io"]).status.code(),
+        Some(0)
+    );
+}

@@ -6,7 +6,7 @@
 use crate::aggregate::{Aggregate, Totals};
 use crate::error::{Error, Result};
 use crate::rbac::authorize::{subject_matches, Grant};
-use crate::rbac::resources::is_builtin_cluster_scoped;
+use crate::rbac::resources::{is_builtin_cluster_scoped, ResourceTable};
 use crate::rbac::{Authorizer, RoleBinding, Subject};
 use crate::request::normalize::authorized_name;
 use crate::request::{Request, ResourceTarget, Target, UserInfo};
@@ -78,6 +78,56 @@ fn usage(message: impl Into<String>) -> Error {
     Error::Usage(message.into())
 }
 
+/// The resource a person typed (`po`, `deploy`, `deployments.apps`, `hpa.autoscaling`) as
+/// RBAC matches it: group, plural and subresource, resolved against the built-in resources
+/// as kubectl resolves them. A group the table does not know (a custom resource's) is taken
+/// as written. In kubectl-who-can's `TYPE/NAME` form the part after the slash is a name
+/// when it is no subresource of the type: it comes back as the fourth value.
+fn resolve_resource<'t>(
+    resource: &str,
+    api_group: &str,
+    subresource: &'t str,
+    group_given: bool,
+) -> Result<(String, String, &'t str, Option<&'t str>)> {
+    let table = ResourceTable::builtin();
+    if group_given
+        && !table
+            .iter()
+            .any(|r| r.group == api_group || r.group.starts_with(&format!("{api_group}.")))
+    {
+        return Ok((
+            api_group.to_string(),
+            resource.to_string(),
+            subresource,
+            None,
+        ));
+    }
+    let typed = if group_given {
+        format!("{resource}.{api_group}")
+    } else {
+        resource.to_string()
+    };
+    let resolved = table
+        .resolve(&typed)
+        .map_err(|e| usage(format!("who-can: {e}")))?;
+    let known = resolved
+        .resource
+        .subresources
+        .iter()
+        .any(|s| s == subresource);
+    let (subresource, name) = if subresource.is_empty() || known {
+        (subresource, None)
+    } else {
+        ("", Some(subresource))
+    };
+    Ok((
+        resolved.resource.group.clone(),
+        resolved.resource.plural.clone(),
+        subresource,
+        name,
+    ))
+}
+
 /// Builds the query from the question; warnings go to `warn`.
 pub fn parse_query(args: &Question, warn: &mut dyn FnMut(String)) -> Result<Query> {
     let verb = args.verb.trim();
@@ -128,7 +178,23 @@ pub fn parse_query(args: &Question, warn: &mut dyn FnMut(String)) -> Result<Quer
             args.resource
         )));
     }
-    let given = args.name.clone().unwrap_or_default();
+    let (api_group, resource, subresource, name_in_type) = resolve_resource(
+        resource,
+        &api_group,
+        subresource,
+        head.contains('.') || args.group.is_some(),
+    )?;
+    let resource = resource.as_str();
+    let given = match (name_in_type, &args.name) {
+        (Some(n), Some(_)) => {
+            return Err(usage(format!(
+                "who-can: {:?} names the object {n:?} and --name names another: give one",
+                args.resource
+            )))
+        }
+        (Some(n), None) => n.to_string(),
+        (None, n) => n.clone().unwrap_or_default(),
+    };
     let name = authorized_name(verb, subresource, &given).to_string();
     if name != given {
         warn(format!(
