@@ -511,3 +511,50 @@ fn who_can_resolves_resources_as_kubectl_does() {
         Some(0)
     );
 }
+
+#[test]
+fn expansion_looks_only_at_what_the_existing_rbac_does_not_allow() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let existing = dir.path().join("existing.yaml");
+    std::fs::write(
+        &existing,
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: db\n  namespace: b\nrules:\n- apiGroups: [\"\"]\n  resources: [\"secrets\"]\n  resourceNames: [\"db\"]\n  verbs: [\"get\"]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: db\n  namespace: b\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: Role\n  name: db\nsubjects:\n- apiGroup: rbac.authorization.k8s.io\n  kind: User\n  name: alice\n",
+    )
+    .unwrap();
+    let get_db = |ns: &str| {
+        event(
+            "alice",
+            "get",
+            &format!("/api/v1/namespaces/{ns}/secrets/db"),
+            &format!(
+                r#"{{"resource":"secrets","namespace":"{ns}","name":"db","apiVersion":"v1"}}"#
+            ),
+            200,
+        )
+    };
+    let (docs, code, err) = alice(
+        &[get_db("a"), get_db("b")],
+        &["--existing", existing.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{err}");
+    let objects: Vec<(String, String)> = docs
+        .iter()
+        .map(|(k, _, d)| {
+            (
+                k.clone(),
+                d["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        objects,
+        vec![
+            ("Role".to_string(), "a".to_string()),
+            ("RoleBinding".to_string(), "a".to_string())
+        ],
+        "{docs:?}"
+    );
+}

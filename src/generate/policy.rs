@@ -3,11 +3,11 @@
 //! any name; strict mode with none of these). [`generate_from`] runs small pure steps, each
 //! with a table of cases in the tests below:
 //!
-//! 1. `ExpansionIndex::new`: the namespaces and names each operation was seen with;
-//!    `ExpansionIndex::widen` turns a request into the one to grant (cluster-wide, any
+//! 1. `allowed_for_every`: a request the existing RBAC allows for every identity it was made
+//!    as needs nothing, and does not count for expansion.
+//! 2. `ExpansionIndex::new`: the namespaces and names each operation still needed was seen
+//!    with; `ExpansionIndex::widen` turns a request into the one to grant (cluster-wide, any
 //!    name) when the policy expands it.
-//! 2. `allowed_for_every`: a request the existing RBAC allows for every identity it was made
-//!    as needs nothing.
 //! 3. `request_atoms`: the atoms (one verb on one resource or URL) that grant a widened
 //!    request, with the verbs the policy adds (`granted_verbs`); URL paths ending in `*`
 //!    are refused.
@@ -229,15 +229,16 @@ pub fn generate_from(
     policy: &Policy,
     naming: &Naming,
 ) -> Generated {
-    let index = ExpansionIndex::new(observed.requests.keys(), policy);
+    // Only what the existing RBAC does not allow yet counts for expansion: a request allowed
+    // in one namespace must not make its twin in another cluster-wide.
+    let (allowed, needed): (Vec<_>, Vec<_>) = observed
+        .iter()
+        .partition(|o| allowed_for_every(existing, o.users.iter(), o.request));
+    let already_allowed = allowed.len();
+    let index = ExpansionIndex::new(needed.iter().map(|o| o.request), policy);
     let mut wanted = ScopedAtoms::new();
-    let mut already_allowed = 0;
     let mut refused = Vec::new();
-    for o in observed.iter() {
-        if allowed_for_every(existing, o.users.iter(), o.request) {
-            already_allowed += 1;
-            continue;
-        }
+    for o in &needed {
         match request_atoms(index.widen(o.request), policy) {
             RequestAtoms::Grant { scope, atoms } => add_atoms(&mut wanted, scope, atoms),
             RequestAtoms::Refused => refused.push(o.request.to_owned_request()),
