@@ -68,17 +68,6 @@ impl FileReport {
         let room = EXAMPLES_PER_FILE.saturating_sub(self.examples.len());
         self.examples.extend(other.examples.into_iter().take(room));
     }
-
-    fn skip(&mut self, line: u64, class: &str, detail: String, strict: bool) -> Result<()> {
-        if strict {
-            return Err(Error::input(&self.name, Some(line), detail));
-        }
-        *self.skipped.entry(class.to_string()).or_default() += 1;
-        if self.examples.len() < EXAMPLES_PER_FILE {
-            self.examples.push((line, detail));
-        }
-        Ok(())
-    }
 }
 
 /// Why an event could not be used: a short class for counting and a detail for the message.
@@ -241,8 +230,18 @@ struct Pass<'r> {
 }
 
 impl Pass<'_> {
+    /// Counts an unusable line (or event) by its class and keeps the first few as
+    /// examples; with strict input it is the error instead.
     fn skip(&mut self, line_no: u64, class: &str, detail: String) -> Result<()> {
-        self.report.skip(line_no, class, detail, self.strict)
+        let report = &mut *self.report;
+        if self.strict {
+            return Err(Error::input(&report.name, Some(line_no), detail));
+        }
+        *report.skipped.entry(class.to_string()).or_default() += 1;
+        if report.examples.len() < EXAMPLES_PER_FILE {
+            report.examples.push((line_no, detail));
+        }
+        Ok(())
     }
 
     /// A line outside documents (not blank): prefiltered, or decoded.
