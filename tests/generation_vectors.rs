@@ -2,7 +2,7 @@
 //! our output must grant exactly what audit2rbac's expected output grants, with the same
 //! objects and bindings, in no more rules. Also the event → attributes conversions.
 
-use audit2role::decode::native::parse_value;
+use audit2role::decode::record::parse_events as parse_value;
 use audit2role::generate::policy::{generate, Naming, Observed, Policy};
 use audit2role::rbac::compact::{atoms_of, without_redundant, Atom};
 use audit2role::rbac::{Authorizer, ClusterRole, RbacSet, Role, RoleBinding};
