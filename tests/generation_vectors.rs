@@ -3,7 +3,7 @@
 //! objects and bindings, in no more rules. Also the event → attributes conversions.
 
 use audit2role::aggregate::SubjectAggregate;
-use audit2role::decode::native::parse_value;
+use audit2role::decode::record::parse_events as parse_value;
 use audit2role::generate::policy::{generate_from, Naming, Observations, Policy};
 use audit2role::rbac::compact::{atoms_of, drop_redundant, Atom};
 use audit2role::rbac::{Authorizer, ClusterRole, RbacSet, Role, RoleBinding};

@@ -39,7 +39,7 @@ pub fn opens_document(line: &[u8]) -> bool {
     trimmed.first() == Some(&b'[')
         && std::str::from_utf8(trimmed)
             .ok()
-            .is_some_and(|t| super::native::parse(t).err().is_some_and(|e| e.is_eof()))
+            .is_some_and(|t| super::record::parse(t).err().is_some_and(|e| e.is_eof()))
 }
 
 /// What one line is to the decoder.
@@ -108,18 +108,28 @@ struct Brackets {
 
 impl Brackets {
     fn push(&mut self, line: &[u8]) {
-        for &c in line {
+        let mut i = 0;
+        while i < line.len() {
             if self.in_string {
                 if self.escaped {
                     self.escaped = false;
-                } else if c == b'\\' {
+                    i += 1;
+                    continue;
+                }
+                // Inside a string only a quote or a backslash matters.
+                let Some(k) = memchr::memchr2(b'"', b'\\', &line[i..]) else {
+                    return;
+                };
+                i += k;
+                if line[i] == b'\\' {
                     self.escaped = true;
-                } else if c == b'"' {
+                } else {
                     self.in_string = false;
                 }
+                i += 1;
                 continue;
             }
-            match c {
+            match line[i] {
                 b'"' => self.in_string = true,
                 b'{' | b'[' => {
                     self.depth += 1;
@@ -128,6 +138,7 @@ impl Brackets {
                 b'}' | b']' => self.depth -= 1,
                 _ => {}
             }
+            i += 1;
         }
     }
 

@@ -20,6 +20,7 @@ pub mod cloud;
 pub mod framing;
 pub mod native;
 pub mod prefilter;
+pub mod record;
 pub mod scan;
 
 use crate::error::{Error, Result};
@@ -27,6 +28,7 @@ use cloud::{aks, eks, gke};
 use framing::{Frame, Framing};
 use native::EventDoc;
 pub use prefilter::Prefilter;
+use record::Record;
 use std::collections::BTreeMap;
 
 /// How many skipped lines per file are shown with their reason.
@@ -67,17 +69,6 @@ impl FileReport {
         }
         let room = EXAMPLES_PER_FILE.saturating_sub(self.examples.len());
         self.examples.extend(other.examples.into_iter().take(room));
-    }
-
-    fn skip(&mut self, line: u64, class: &str, detail: String, strict: bool) -> Result<()> {
-        if strict {
-            return Err(Error::input(&self.name, Some(line), detail));
-        }
-        *self.skipped.entry(class.to_string()).or_default() += 1;
-        if self.examples.len() < EXAMPLES_PER_FILE {
-            self.examples.push((line, detail));
-        }
-        Ok(())
     }
 }
 
@@ -241,8 +232,18 @@ struct Pass<'r> {
 }
 
 impl Pass<'_> {
+    /// Counts an unusable line (or event) by its class and keeps the first few as
+    /// examples; with strict input it is the error instead.
     fn skip(&mut self, line_no: u64, class: &str, detail: String) -> Result<()> {
-        self.report.skip(line_no, class, detail, self.strict)
+        let report = &mut *self.report;
+        if self.strict {
+            return Err(Error::input(&report.name, Some(line_no), detail));
+        }
+        *report.skipped.entry(class.to_string()).or_default() += 1;
+        if report.examples.len() < EXAMPLES_PER_FILE {
+            report.examples.push((line_no, detail));
+        }
+        Ok(())
     }
 
     /// A line outside documents (not blank): prefiltered, or decoded.
@@ -278,17 +279,17 @@ impl Pass<'_> {
         if text.trim_start().starts_with('{') {
             let mut doc = EventDoc::default();
             if scan::scan_event_into(text, &mut doc, self.strict) {
-                return self.dispatch(&doc, None, line_no, Place::Top);
+                return self.event(&doc, None, line_no);
             }
         }
-        let parsed = match native::parse(text) {
+        let parsed = match record::parse(text) {
             Ok(d) => d,
             Err(e) => {
                 if e.classify() == serde_json::error::Category::Syntax {
                     // Objects back to back with nothing between (Firehose writes CloudWatch
                     // subscription batches to S3 so): each is decoded on its own.
                     if let Some(docs) = back_to_back(text) {
-                        for doc in &docs {
+                        for doc in docs {
                             self.dispatch(doc, None, line_no, Place::Top)?;
                         }
                         return Ok(());
@@ -314,24 +315,24 @@ impl Pass<'_> {
                 return self.skip(line_no, class, format!("{class}: {e}"));
             }
         };
-        for doc in parsed.docs() {
+        for doc in parsed.into_records() {
             self.dispatch(doc, None, line_no, Place::Top)?;
         }
         Ok(())
     }
 
-    /// Hands out the events of one decoded document: an event, a list, or (at the top) a
-    /// cloud export record.
+    /// Hands out the events of one decoded record: an event, a list, or (at the top) a
+    /// cloud envelope.
     fn dispatch(
         &mut self,
-        doc: &EventDoc<'_>,
+        mut doc: Record<'_>,
         inherited_version: Option<&str>,
         line_no: u64,
         place: Place,
     ) -> Result<()> {
         let kind = doc.kind.as_deref().unwrap_or("");
-        if let Some(items) = &doc.items {
-            if matches!(kind, "EventList" | "List" | "") {
+        if matches!(kind, "EventList" | "List" | "") {
+            if let Some(items) = doc.items.take() {
                 let version = doc.api_version.as_deref().or(inherited_version);
                 for item in items {
                     self.dispatch(item, version, line_no, place)?;
@@ -349,6 +350,17 @@ impl Pass<'_> {
             }
             return self.cloud(doc, line_no);
         }
+        self.event(&doc.into_event(), inherited_version, line_no)
+    }
+
+    /// A native event: to the sink, unless it is of another kind.
+    fn event(
+        &mut self,
+        event: &EventDoc<'_>,
+        inherited_version: Option<&str>,
+        line_no: u64,
+    ) -> Result<()> {
+        let kind = event.kind.as_deref().unwrap_or("");
         if !(kind.is_empty() || kind == "Event") {
             return self.skip(
                 line_no,
@@ -356,7 +368,7 @@ impl Pass<'_> {
                 format!("not an audit event (kind {kind:?})"),
             );
         }
-        match self.sink.event(doc, inherited_version, line_no) {
+        match self.sink.event(event, inherited_version, line_no) {
             Ok(()) => {
                 self.report.events += 1;
                 Ok(())
@@ -366,15 +378,15 @@ impl Pass<'_> {
     }
 
     /// A GKE, EKS or AKS export record (see the `gke`, `eks` and `aks` modules): each event
-    /// it holds is dispatched as a native event.
-    fn cloud(&mut self, doc: &EventDoc<'_>, line_no: u64) -> Result<()> {
-        if let Some(payload) = &doc.proto_payload {
-            return match gke::to_event(doc, payload) {
-                Ok(event) => self.dispatch(&event, None, line_no, Place::InCloudRecord),
+    /// it holds is handed out as a native event.
+    fn cloud(&mut self, doc: Record<'_>, line_no: u64) -> Result<()> {
+        if let Some(entry) = doc.gke_entry() {
+            return match gke::to_event(&entry) {
+                Ok(event) => self.event(&event, None, line_no),
                 Err(u) => self.skip(line_no, u.class, u.detail),
             };
         }
-        if let Some(records) = &doc.records {
+        if let Some(records) = doc.records {
             for record in records {
                 self.dispatch(record, None, line_no, Place::Top)?;
             }
@@ -410,12 +422,12 @@ impl Pass<'_> {
             if let Some(why) = aks::category_problem(doc.category.as_deref()) {
                 return self.skip(line_no, "not an audit category", why);
             }
-            return match doc.properties.as_ref().and_then(|p| p.log.as_ref()) {
+            return match doc.properties.and_then(|p| p.log) {
                 Some(aks::LogValue::Text(text)) => {
-                    self.embedded(Some(text), "AKS properties.log", line_no)
+                    self.embedded(Some(&text), "AKS properties.log", line_no)
                 }
                 Some(aks::LogValue::Event(event)) => {
-                    self.dispatch(event, None, line_no, Place::InCloudRecord)
+                    self.dispatch(*event, None, line_no, Place::InCloudRecord)
                 }
                 None => self.skip(
                     line_no,
@@ -440,10 +452,10 @@ impl Pass<'_> {
         }
         let mut doc = EventDoc::default();
         if scan::scan_event_into(text, &mut doc, self.strict) {
-            return self.dispatch(&doc, None, line_no, Place::InCloudRecord);
+            return self.event(&doc, None, line_no);
         }
-        match serde_json::from_str::<EventDoc<'_>>(text) {
-            Ok(doc) => self.dispatch(&doc, None, line_no, Place::InCloudRecord),
+        match serde_json::from_str::<Record<'_>>(text) {
+            Ok(doc) => self.dispatch(doc, None, line_no, Place::InCloudRecord),
             Err(e) => {
                 let class = match e.classify() {
                     serde_json::error::Category::Data => "wrong field type",
@@ -460,7 +472,7 @@ impl Pass<'_> {
     fn document(&mut self, doc: Document) -> Result<()> {
         let whole_ok = std::str::from_utf8(&doc.text)
             .ok()
-            .is_some_and(|t| native::parse_value(t).is_ok());
+            .is_some_and(|t| record::parse(t).is_ok());
         if whole_ok {
             return self.value(&doc.text, doc.start_line);
         }
@@ -523,12 +535,12 @@ fn is_ascii(bytes: &[u8]) -> bool {
 }
 
 /// Two or more JSON objects back to back (`{...}{...}`), when every one decodes.
-fn back_to_back(text: &str) -> Option<Vec<EventDoc<'_>>> {
+fn back_to_back(text: &str) -> Option<Vec<Record<'_>>> {
     if !text.trim_start().starts_with('{') {
         return None;
     }
     let docs = serde_json::Deserializer::from_str(text)
-        .into_iter::<EventDoc<'_>>()
+        .into_iter::<Record<'_>>()
         .collect::<std::result::Result<Vec<_>, _>>()
         .ok()?;
     (docs.len() > 1).then_some(docs)

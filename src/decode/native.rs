@@ -1,6 +1,6 @@
-//! The native audit.k8s.io `Event` (v1, v1beta1, v1alpha1) as JSON, decoded with borrowed
-//! strings: only the fields the authorizer attributes and the evidence need. Bodies
-//! (requestObject, responseObject) are skipped without being built.
+//! The native audit.k8s.io `Event` (v1, v1beta1, v1alpha1), with borrowed strings: only
+//! the fields the authorizer attributes and the evidence need, and the JSON forms of its
+//! parts. Bodies (requestObject, responseObject) are never built.
 
 use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
@@ -11,93 +11,26 @@ use std::fmt;
 /// A JSON string, borrowed from the input when it has no escapes.
 pub type Str<'a> = Cow<'a, str>;
 
-/// One audit event, or (when `items` is set) an `EventList` / `List` of them.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// One native audit event: the fields the authorizer attributes and the evidence need.
+/// Lines are parsed as a [`Record`](super::record::Record), which may also be a list or a
+/// cloud envelope; what reaches a [`Sink`](super::Sink) is always this.
+#[derive(Debug, Default)]
 pub struct EventDoc<'a> {
-    #[serde(borrow, default)]
     pub api_version: Option<Str<'a>>,
-    #[serde(borrow, default)]
     pub kind: Option<Str<'a>>,
-    #[serde(borrow, default)]
     pub stage: Option<Str<'a>>,
-    #[serde(borrow, default, rename = "requestURI")]
     pub request_uri: Option<Str<'a>>,
-    #[serde(borrow, default)]
     pub verb: Option<Str<'a>>,
-    #[serde(borrow, default)]
     pub user: Option<UserDoc<'a>>,
-    #[serde(borrow, default)]
     pub impersonated_user: Option<UserDoc<'a>>,
-    #[serde(borrow, default)]
     pub object_ref: Option<ObjectRefDoc<'a>>,
-    #[serde(default)]
     pub response_status: Option<StatusDoc>,
-    #[serde(borrow, default)]
     pub request_received_timestamp: Option<Str<'a>>,
-    #[serde(borrow, default)]
     pub stage_timestamp: Option<Str<'a>>,
     /// v1alpha1/v1beta1: time the request was received.
-    #[serde(borrow, default)]
     pub timestamp: Option<Str<'a>>,
-    #[serde(borrow, default)]
     pub metadata: Option<MetadataDoc<'a>>,
-    #[serde(default)]
     pub annotations: Option<Annotations>,
-    /// Items of an `EventList` or `v1 List`.
-    #[serde(borrow, default)]
-    pub items: Option<Vec<EventDoc<'a>>>,
-
-    // Cloud wrappers around events (`super::cloud::gke`, `super::cloud::eks`, `super::cloud::aks`). A native
-    // event has none of these; the scanner leaves any line that sets one to serde_json.
-    /// GKE (Cloud Logging `LogEntry`): the AuditLog payload.
-    #[serde(borrow, default)]
-    pub proto_payload: Option<Box<super::cloud::gke::ProtoPayload<'a>>>,
-    /// GKE: when Cloud Logging received the entry (`timestamp` is when it happened).
-    #[serde(borrow, default)]
-    pub receive_timestamp: Option<Str<'a>>,
-    /// GKE: entry labels, which carry the `authorization.k8s.io/decision` annotation.
-    #[serde(default)]
-    pub labels: Option<Annotations>,
-    /// EKS: a CloudWatch Logs subscription batch (`DATA_MESSAGE` or `CONTROL_MESSAGE`).
-    #[serde(borrow, default)]
-    pub message_type: Option<Str<'a>>,
-    /// EKS: the log events of a subscription batch.
-    #[serde(borrow, default)]
-    pub log_events: Option<Vec<super::cloud::eks::LogEvent<'a>>>,
-    /// EKS: the events of `aws logs filter-log-events` output.
-    #[serde(borrow, default)]
-    pub events: Option<Vec<super::cloud::eks::LogEvent<'a>>>,
-    /// EKS: one CloudWatch Logs record; the event as a JSON string.
-    #[serde(borrow, default)]
-    pub message: Option<Str<'a>>,
-    /// EKS: a CloudWatch Logs Insights result row; the event as a JSON string.
-    #[serde(borrow, default, rename = "@message")]
-    pub at_message: Option<Str<'a>>,
-    /// AKS: the diagnostic records of an Event Hubs / storage batch.
-    #[serde(borrow, default)]
-    pub records: Option<Vec<EventDoc<'a>>>,
-    /// AKS: the diagnostic category (`kube-audit`, `kube-audit-admin`, ...).
-    #[serde(borrow, default)]
-    pub category: Option<Str<'a>>,
-    /// AKS: the record's properties; the event is in `properties.log`.
-    #[serde(borrow, default)]
-    pub properties: Option<Box<super::cloud::aks::Properties<'a>>>,
-}
-
-impl EventDoc<'_> {
-    /// True when some cloud wrapper field is set (and so the line is not a plain event).
-    pub fn has_wrapper(&self) -> bool {
-        self.proto_payload.is_some()
-            || self.message_type.is_some()
-            || self.log_events.is_some()
-            || self.events.is_some()
-            || self.message.is_some()
-            || self.at_message.is_some()
-            || self.records.is_some()
-            || self.category.is_some()
-            || self.properties.is_some()
-    }
 }
 
 /// `user` / `impersonatedUser`.
@@ -190,46 +123,10 @@ impl<'de> Deserialize<'de> for Annotations {
     }
 }
 
-/// One parsed JSON value: a single document (event or list), or an array of them. The
-/// single document stays inline: it is the common case, parsed once per line.
-#[allow(clippy::large_enum_variant)]
-pub enum Parsed<'a> {
-    One(EventDoc<'a>),
-    Many(Vec<EventDoc<'a>>),
-}
-
-impl<'a> Parsed<'a> {
-    pub fn docs(&self) -> &[EventDoc<'a>] {
-        match self {
-            Parsed::One(d) => std::slice::from_ref(d),
-            Parsed::Many(v) => v,
-        }
-    }
-}
-
-/// [`parse_value`] without allocating for the common single document.
-pub fn parse(text: &str) -> Result<Parsed<'_>, serde_json::Error> {
-    let first = text.trim_start().as_bytes().first().copied();
-    if first == Some(b'[') {
-        serde_json::from_str::<Vec<EventDoc<'_>>>(text).map(Parsed::Many)
-    } else {
-        serde_json::from_str::<EventDoc<'_>>(text).map(Parsed::One)
-    }
-}
-
-/// Parses one JSON value: an event, an EventList/List, or an array of them.
-pub fn parse_value(text: &str) -> Result<Vec<EventDoc<'_>>, serde_json::Error> {
-    let first = text.trim_start().as_bytes().first().copied();
-    if first == Some(b'[') {
-        serde_json::from_str::<Vec<EventDoc<'_>>>(text)
-    } else {
-        serde_json::from_str::<EventDoc<'_>>(text).map(|e| vec![e])
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::record::parse_events as parse_value;
 
     #[test]
     fn decodes_needed_fields_and_skips_bodies() {

@@ -865,7 +865,7 @@ fn unescape(raw: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::native::parse_value;
+    use crate::decode::record::parse_events as parse_value;
     use proptest::prelude::*;
 
     const LINE: &str = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"RequestResponse","auditID":"x","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/a/pods?watch=1\u0026x=\"y\"","verb":"watch","user":{"username":"a\u003cb","groups":["g1","system:authenticated"],"extra":{"k":["v","w"]},"uid":null},"impersonatedUser":null,"objectRef":{"resource":"pods","namespace":"a","apiVersion":"v1","apiGroup":""},"responseStatus":{"metadata":{},"code":-200},"requestObject":{"deep":[1,2.5e-3,{"x":null,"y":true,"z":false,"s":"\ud800\t"}],"e":[],"o":{}},"annotations":{"authorization.k8s.io/decision":"allow","other":"x"},"requestReceivedTimestamp":"2024-05-01T12:00:00.123456Z","metadata":{"creationTimestamp":"t"},"timestamp":"u","stageTimestamp":"v"}"#;

@@ -329,7 +329,7 @@ fn impersonation_checks(target_doc: &UserDoc<'_>, target: &str) -> Vec<Request> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::native::parse_value;
+    use crate::decode::record::parse_events as parse_value;
 
     fn norm(line: &str, f: impl FnOnce(Normalized<'_>)) {
         let docs = parse_value(line).unwrap();

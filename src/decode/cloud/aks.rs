@@ -2,9 +2,10 @@
 //! categories, as diagnostic settings stream them to Event Hubs (`{"records":[...]}`) or
 //! write them to storage (one record per line). The native event is in `properties.log`:
 //! usually a JSON string, decoded exactly as a native line is; an object is taken as the
-//! event itself. Records of other categories (`kube-apiserver`, `guard`, ...) are skipped.
+//! event itself (`T`: the decoder's record type, which the object is parsed as). Records
+//! of other categories (`kube-apiserver`, `guard`, ...) are skipped.
 
-use crate::decode::native::{EventDoc, Str};
+use crate::decode::native::Str;
 use serde::de::{self, MapAccess, Visitor};
 use serde::Deserialize;
 use std::fmt;
@@ -13,24 +14,29 @@ use std::fmt;
 pub const AUDIT_CATEGORIES: [&str; 2] = ["kube-audit", "kube-audit-admin"];
 
 /// `properties`: only `log`.
-#[derive(Debug, Default, Deserialize)]
-pub struct Properties<'a> {
-    #[serde(borrow, default)]
-    pub log: Option<LogValue<'a>>,
+#[derive(Debug, Deserialize)]
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
+pub struct Properties<'a, T> {
+    #[serde(borrow, default = "no_log")]
+    pub log: Option<LogValue<'a, T>>,
+}
+
+fn no_log<'a, T>() -> Option<LogValue<'a, T>> {
+    None
 }
 
 /// `properties.log`: the event as a JSON string, or as an object.
 #[derive(Debug)]
-pub enum LogValue<'a> {
+pub enum LogValue<'a, T> {
     Text(Str<'a>),
-    Event(Box<EventDoc<'a>>),
+    Event(Box<T>),
 }
 
-impl<'de: 'a, 'a> Deserialize<'de> for LogValue<'a> {
+impl<'de: 'a, 'a, T: Deserialize<'de>> Deserialize<'de> for LogValue<'a, T> {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct LogVisitor<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for LogVisitor<'a> {
-            type Value = LogValue<'a>;
+        struct LogVisitor<'a, T>(std::marker::PhantomData<(&'a (), T)>);
+        impl<'de: 'a, 'a, T: Deserialize<'de>> Visitor<'de> for LogVisitor<'a, T> {
+            type Value = LogValue<'a, T>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("an audit event as a JSON string or object")
             }
@@ -44,7 +50,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for LogValue<'a> {
                 Ok(LogValue::Text(Str::Owned(v)))
             }
             fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<Self::Value, M::Error> {
-                let event = EventDoc::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                let event = T::deserialize(de::value::MapAccessDeserializer::new(map))?;
                 Ok(LogValue::Event(Box::new(event)))
             }
         }

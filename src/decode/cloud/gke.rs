@@ -25,6 +25,15 @@
 use crate::decode::native::{
     Annotations, Decision, EventDoc, ObjectRefDoc, StatusDoc, Str, UserDoc,
 };
+
+/// The parts of a `LogEntry` the event is made from.
+#[derive(Clone, Copy, Debug)]
+pub struct Entry<'b> {
+    pub payload: &'b ProtoPayload<'b>,
+    pub timestamp: Option<&'b str>,
+    pub receive_timestamp: Option<&'b str>,
+    pub labels: Option<Annotations>,
+}
 use crate::decode::Unusable;
 use serde::Deserialize;
 use std::borrow::Cow;
@@ -85,11 +94,9 @@ fn borrowed<'b>(s: &'b str) -> Option<Str<'b>> {
     Some(Cow::Borrowed(s))
 }
 
-/// The native event that the GKE entry `entry` (with payload `p`) records.
-pub fn to_event<'b>(
-    entry: &'b EventDoc<'_>,
-    p: &'b ProtoPayload<'_>,
-) -> Result<EventDoc<'b>, Unusable> {
+/// The native event that the GKE entry `entry` records.
+pub fn to_event<'b>(entry: &Entry<'b>) -> Result<EventDoc<'b>, Unusable> {
+    let p = entry.payload;
     let service = p.service_name.as_deref().unwrap_or("");
     if service != "k8s.io" {
         return Err(Unusable::new(
@@ -144,8 +151,7 @@ pub fn to_event<'b>(
         }),
         request_received_timestamp: entry
             .timestamp
-            .as_deref()
-            .or(entry.receive_timestamp.as_deref())
+            .or(entry.receive_timestamp)
             .and_then(borrowed),
         ..EventDoc::default()
     };
@@ -251,7 +257,11 @@ fn object_ref<'b>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::native::parse_value;
+    use crate::decode::record::{parse, Record};
+
+    fn record(line: &str) -> Record<'_> {
+        parse(line).unwrap().into_records().next().unwrap()
+    }
 
     fn entry(method: &str, resource: &str, extra: &str) -> String {
         format!(
@@ -260,9 +270,8 @@ mod tests {
     }
 
     fn convert(line: &str) -> Result<String, Unusable> {
-        let docs = parse_value(line).unwrap();
-        let d = &docs[0];
-        let e = to_event(d, d.proto_payload.as_ref().unwrap())?;
+        let d = record(line);
+        let e = to_event(&d.gke_entry().unwrap())?;
         let o = e.object_ref.as_ref();
         let f = |x: Option<&Str<'_>>| x.map(|s| s.to_string()).unwrap_or_default();
         Ok(format!(
@@ -347,9 +356,8 @@ mod tests {
     #[test]
     fn denial_from_labels_authorization_info_or_status() {
         let denied = |line: &str| {
-            let docs = parse_value(line).unwrap();
-            let d = &docs[0];
-            let e = to_event(d, d.proto_payload.as_ref().unwrap()).unwrap();
+            let d = record(line);
+            let e = to_event(&d.gke_entry().unwrap()).unwrap();
             let n = crate::request::normalize::normalize(&e, None).unwrap();
             n.denied
         };
