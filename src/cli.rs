@@ -1,5 +1,6 @@
-//! Command-line definitions (clap): the default generate command, `check`, and the flags
-//! they share. audit2rbac's flags keep working.
+//! Command-line definitions (clap): the default generate command and the subcommands
+//! (check, diff, who-can, lookup, stats, aggregate, completions, man), and the flags they
+//! share. audit2rbac's flags keep working.
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
@@ -101,7 +102,7 @@ pub struct InputArgs {
     /// No summaries or warnings on stderr (errors are still printed).
     #[arg(short, long)]
     pub quiet: bool,
-    /// Decoding threads (default: one per available core; 1 reads sequentially).
+    /// Decoding threads (default: one per available core; 1 reads and decodes in one thread).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// Follow symbolic links inside input directories (loops are detected and passed
