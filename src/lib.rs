@@ -152,11 +152,14 @@ pub fn read_inputs(
     Ok((aggregate, ordered))
 }
 
-/// Writes what was skipped or cut short, per file, to `out` (stderr).
+/// Writes what was skipped or cut short, per file, to `out` (stderr), with every control
+/// character of file names and reasons escaped.
 pub fn write_input_problems(reports: &[FileReport], out: &mut dyn Write) {
+    use render::terminal::printable;
     for r in reports {
+        let name = printable(&r.name);
         if let Some(e) = &r.read_error {
-            let _ = writeln!(out, "warning: {}: {e}", r.name);
+            let _ = writeln!(out, "warning: {name}: {}", printable(e));
         }
         let total = r.skipped_total();
         if total == 0 {
@@ -165,13 +168,12 @@ pub fn write_input_problems(reports: &[FileReport], out: &mut dyn Write) {
         let reasons: Vec<String> = r.skipped.iter().map(|(k, v)| format!("{v} {k}")).collect();
         let _ = writeln!(
             out,
-            "warning: {}: skipped {total} of {} lines ({})",
-            r.name,
+            "warning: {name}: skipped {total} of {} lines ({})",
             r.lines,
             reasons.join(", ")
         );
         for (line, reason) in &r.examples {
-            let _ = writeln!(out, "  {}:{line}: {reason}", r.name);
+            let _ = writeln!(out, "  {name}:{line}: {}", printable(reason));
         }
     }
 }

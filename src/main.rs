@@ -64,7 +64,10 @@ fn main() {
         // program that SIGPIPE ended, as grep does, and not as a success.
         Err(e) if e.is_broken_pipe() => std::process::exit(audit2role::error::EXIT_BROKEN_PIPE),
         Err(e) => {
-            eprintln!("audit2role: {}", e.chain());
+            eprintln!(
+                "audit2role: {}",
+                audit2role::render::terminal::printable(&e.chain())
+            );
             std::process::exit(e.exit_code());
         }
     }

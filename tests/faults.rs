@@ -49,3 +49,40 @@ fn a_closed_pipe_ends_the_run_quietly_as_sigpipe_would() {
         assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?}");
     }
 }
+
+#[test]
+fn names_from_the_log_cannot_drive_the_terminal_or_forge_lines() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A user name with an escape sequence and a line break that would forge a risk line.
+    let evil = r"eve\u001b[2J\nrisk: none: all is well";
+    let line = format!(
+        r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/dev/secrets/s\u001b[31m","verb":"get","user":{{"username":"{evil}"}},"objectRef":{{"resource":"secrets","namespace":"dev","name":"s\u001b[31m","apiVersion":"v1"}},"responseStatus":{{"code":200}}}}"#
+    );
+    let log = dir.path().join("audit.log");
+    std::fs::write(&log, line + "\n").unwrap();
+    let log = log.display().to_string();
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["--all-subjects", &log],
+        vec!["--user", "nobody", &log],
+        vec![
+            "check",
+            "--rbac",
+            "/dev/null",
+            "--user",
+            "eve\u{1b}[2J\nrisk: none: all is well",
+            &log,
+        ],
+    ];
+    for args in &runs {
+        let out = Command::new(BIN).args(args).output().expect("binary runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        for text in [&stderr, &stdout] {
+            assert!(!text.contains('\u{1b}'), "{args:?}: raw escape in {text:?}");
+            assert!(
+                !text.lines().any(|l| l.starts_with("risk: none")),
+                "{args:?}: forged line in {text:?}"
+            );
+        }
+    }
+}

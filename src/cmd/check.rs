@@ -6,6 +6,7 @@ use crate::cmd::{load_rbac, no_match_message, read_logs, subject_name};
 use audit2role::audit::check::Check;
 use audit2role::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK};
 use audit2role::rbac::Authorizer;
+use audit2role::render::terminal::printable;
 use audit2role::time::format_rfc3339_micros;
 use std::io::Write;
 
@@ -36,14 +37,16 @@ pub fn run(args: &CheckArgs) -> Result<i32> {
             .unwrap_or_else(|| "-".to_string());
         writeln!(
             stdout,
-            "not allowed: {request} (seen {} times, last {last})",
+            "not allowed: {} (seen {} times, last {last})",
+            printable(&request.to_string()),
             e.count()
         )
         .map_err(Error::output)?;
     }
     if !args.input.quiet {
         eprintln!(
-            "{subject}: {} of {} distinct requests allowed",
+            "{}: {} of {} distinct requests allowed",
+            printable(&subject),
             check.requests.len() - denied,
             check.requests.len()
         );

@@ -11,6 +11,7 @@ use audit2role::generate::{for_subjects, GenerateOptions, SubjectOutput};
 use audit2role::rbac::Authorizer;
 use audit2role::render::generated::{json_of, subject_summary, summary_json, yaml_of};
 use audit2role::render::outdir;
+use audit2role::render::terminal::printable;
 use audit2role::request::select::SubjectSelection;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -179,7 +180,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         for o in &outputs {
             let file = files.get(&o.subject).map(String::as_str);
             for line in subject_summary(o, file, &policy) {
-                eprintln!("{line}");
+                eprintln!("{}", printable(&line));
             }
         }
         for m in &missing {

@@ -14,6 +14,7 @@ use crate::cli::{InputArgs, SubjectArgs, WindowArgs};
 use audit2role::aggregate::{Aggregate, Filter};
 use audit2role::decode::FileReport;
 use audit2role::error::{Error, Result};
+use audit2role::render::terminal::printable;
 use audit2role::request::split_service_account;
 use audit2role::{read, read_inputs, write_input_problems, ReadOptions};
 
@@ -136,7 +137,8 @@ pub fn read_logs_folding(
 
 /// "No audit events matched user X [in namespace N]".
 pub fn no_match_message(subject: &str, namespace: Option<&str>) -> String {
-    match namespace {
+    let subject = printable(subject);
+    match namespace.map(printable) {
         Some(ns) => format!("No audit events matched user {subject} in namespace {ns}"),
         None => format!("No audit events matched user {subject}"),
     }

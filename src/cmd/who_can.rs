@@ -8,6 +8,7 @@ use audit2role::audit::who_can::{answer, parse_query, seen, seen_through_groups,
 use audit2role::error::{Error, Result, EXIT_OK};
 use audit2role::rbac::Authorizer;
 use audit2role::render::table::write_table;
+use audit2role::render::terminal::printable;
 use audit2role::render::who_can::{
     binding_label, evidence_json, grant_json, last_seen_cell, request_json, role_label, who_json,
 };
@@ -29,7 +30,7 @@ pub fn run(args: &WhoCanArgs) -> Result<i32> {
     let quiet = args.quiet;
     let query = parse_query(&question(args), &mut |w| {
         if !quiet {
-            eprintln!("{w}");
+            eprintln!("{}", printable(&w));
         }
     })?;
     let authorizer = Authorizer::new(load_rbac(&args.rbac, false)?);

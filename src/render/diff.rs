@@ -7,6 +7,7 @@ use crate::audit::diff::{GrantUse, SubjectDiff};
 use crate::generate::review::describe_rule;
 use crate::rbac::authorize::BoundRule;
 use crate::rbac::RbacSet;
+use crate::render::terminal::printable;
 use crate::request::RequestRef;
 use crate::time::format_rfc3339_micros;
 use serde_json::json;
@@ -41,7 +42,7 @@ pub fn table(d: &SubjectDiff<'_>) -> String {
     let _ = writeln!(
         s,
         "subject {}: {} of {} granted rules used (score {:.0}%), {} of {} observed requests not allowed",
-        d.subject,
+        printable(&d.subject),
         d.used(),
         d.grants.len(),
         d.score(),
@@ -58,8 +59,8 @@ pub fn table(d: &SubjectDiff<'_>) -> String {
             let _ = writeln!(
                 s,
                 "  used      {} [{scope}]: {}: {} requests ({} distinct), last {}",
-                binding_text(&g.bound),
-                describe_rule(&g.bound.rule),
+                printable(&binding_text(&g.bound)),
+                printable(&describe_rule(&g.bound.rule)),
                 g.evidence.requests,
                 g.evidence.distinct,
                 time_text(g.evidence.last)
@@ -81,15 +82,16 @@ pub fn table(d: &SubjectDiff<'_>) -> String {
             let _ = writeln!(
                 s,
                 "  unused    {} [{scope}]: {}{risk}",
-                binding_text(&g.bound),
-                describe_rule(&g.bound.rule)
+                printable(&binding_text(&g.bound)),
+                printable(&describe_rule(&g.bound.rule))
             );
         }
     }
     for (request, evidence) in d.not_allowed() {
         let _ = writeln!(
             s,
-            "  missing   {request}: {} requests, last {}",
+            "  missing   {}: {} requests, last {}",
+            printable(&request.to_string()),
             evidence.count(),
             time_text(evidence.last)
         );

@@ -1,10 +1,17 @@
 //! Tables as kubectl prints them: columns two spaces apart, the last one unpadded.
 
 use crate::error::{Error, Result};
+use crate::render::terminal::printable;
 
 /// `rows` (the first is the header) as lines of columns two spaces apart, the last column
 /// unpadded.
 pub fn table_lines(rows: &[Vec<String>]) -> Vec<String> {
+    // Cells come from dumps and logs: no control character reaches the terminal.
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| printable(c).into_owned()).collect())
+        .collect();
+    let rows = rows.as_slice();
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let mut widths = vec![0usize; columns];
     for row in rows {
