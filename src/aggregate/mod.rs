@@ -39,12 +39,21 @@ impl Totals {
         self.requests += e.count();
         self.distinct += 1;
         self.denied += e.denied;
-        if let Some(t) = e.first {
-            self.first = Some(self.first.map_or(t, |f| f.min(t)));
-        }
-        if let Some(t) = e.last {
-            self.last = Some(self.last.map_or(t, |l| l.max(t)));
-        }
+        widen_window((&mut self.first, &mut self.last), e.first, e.last);
+    }
+}
+
+/// Widens the time window `(first, last)` to take in `first_seen` and `last_seen`.
+fn widen_window(
+    (first, last): (&mut Option<i64>, &mut Option<i64>),
+    first_seen: Option<i64>,
+    last_seen: Option<i64>,
+) {
+    if let Some(t) = first_seen {
+        *first = Some(first.map_or(t, |f| f.min(t)));
+    }
+    if let Some(t) = last_seen {
+        *last = Some(last.map_or(t, |l| l.max(t)));
     }
 }
 
@@ -80,10 +89,7 @@ impl Evidence {
         if denied {
             self.denied += 1;
         }
-        if let Some(t) = time {
-            self.first = Some(self.first.map_or(t, |f| f.min(t)));
-            self.last = Some(self.last.map_or(t, |l| l.max(t)));
-        }
+        widen_window((&mut self.first, &mut self.last), time, time);
     }
 
     pub fn merge(&mut self, other: &Evidence) {
@@ -91,12 +97,7 @@ impl Evidence {
         self.started += other.started;
         self.completed += other.completed;
         self.denied += other.denied;
-        if let Some(t) = other.first {
-            self.first = Some(self.first.map_or(t, |f| f.min(t)));
-        }
-        if let Some(t) = other.last {
-            self.last = Some(self.last.map_or(t, |l| l.max(t)));
-        }
+        widen_window((&mut self.first, &mut self.last), other.first, other.last);
     }
 }
 

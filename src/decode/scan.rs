@@ -402,50 +402,41 @@ impl<'a> Parser<'a> {
 
     /// An object, calling `field(self, key)` to read each value.
     fn object(&mut self, mut field: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
-        self.ws();
-        self.eat(b'{')?;
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return None;
-        }
-        self.ws();
-        if self.eat(b'}').is_none() {
-            loop {
-                let key = self.key()?;
-                self.ws();
-                self.eat(b':')?;
-                field(self, key)?;
-                self.ws();
-                match self.peek()? {
-                    b',' => self.i += 1,
-                    b'}' => {
-                        self.i += 1;
-                        break;
-                    }
-                    _ => return None,
-                }
-            }
-        }
-        self.depth -= 1;
-        Some(())
+        self.container(b'{', b'}', |p| {
+            let key = p.key()?;
+            p.ws();
+            p.eat(b':')?;
+            field(p, key)
+        })
     }
 
     /// An array, calling `item(self)` to read each element.
-    fn array(&mut self, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+    fn array(&mut self, item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.container(b'[', b']', item)
+    }
+
+    /// An object or array between `open` and `close`, calling `member(self)` to read each
+    /// member, nested at most `MAX_DEPTH` deep.
+    fn container(
+        &mut self,
+        open: u8,
+        close: u8,
+        mut member: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
         self.ws();
-        self.eat(b'[')?;
+        self.eat(open)?;
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return None;
         }
         self.ws();
-        if self.eat(b']').is_none() {
+        if self.eat(close).is_none() {
             loop {
-                item(self)?;
+                member(self)?;
                 self.ws();
                 match self.peek()? {
                     b',' => self.i += 1,
-                    b']' => {
+                    c if c == close => {
                         self.i += 1;
                         break;
                     }
