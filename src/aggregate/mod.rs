@@ -7,9 +7,10 @@
 //! an aggregate sorts (subjects, requests, records of a partial aggregate), sums, or asks
 //! order-free questions (whether all identities are allowed, whether two values exist).
 //!
-//! Name folding (opt-in, [`Filter::fold_names_after`]): once an operation (verb, group,
-//! resource, subresource, namespace) of a subject has K distinct names, requests on further
-//! new names are counted in one "many names" entry of that operation instead, so that memory
+//! Name folding (opt-in, set once for a whole read: [`Aggregate::folding_names_after`]):
+//! once an operation (verb, group, resource, subresource, namespace) of a subject has K
+//! distinct names, requests on further new names are counted in one "many names" entry of
+//! that operation instead, so that memory
 //! stays bounded by the operations, not the names. Only `generate` asks for it, and only
 //! when its output cannot depend on which names were folded (see `cmd::generate`).
 
@@ -1019,20 +1020,40 @@ pub struct Aggregate {
     pub subjects: HashMap<String, SubjectAggregate>,
     /// Emptied subject aggregates, reused for new subjects (see [`Aggregate::recycle`]).
     spare: Vec<SubjectAggregate>,
+    /// Name folding for every subject of this aggregate (see the module comment), set once.
+    fold_names_after: Option<u32>,
 }
 
 impl Aggregate {
+    /// An empty aggregate whose subjects fold names once an operation has `after` distinct
+    /// ones (`None`: every name is kept). Only for output that cannot depend on the names
+    /// folded (see the module comment).
+    pub fn folding_names_after(after: Option<u32>) -> Aggregate {
+        Aggregate {
+            fold_names_after: after,
+            ..Aggregate::default()
+        }
+    }
+
     fn subject_mut(&mut self, name: &str) -> &mut SubjectAggregate {
-        let Aggregate { subjects, spare } = self;
-        subjects
-            .entry_ref(name)
-            .or_insert_with(|| spare.pop().unwrap_or_default())
+        let Aggregate {
+            subjects,
+            spare,
+            fold_names_after,
+        } = self;
+        subjects.entry_ref(name).or_insert_with(|| {
+            let mut sub = spare.pop().unwrap_or_default();
+            sub.requests.set_fold(*fold_names_after);
+            sub
+        })
     }
 
     /// Empties the aggregate for reuse, keeping its subjects' tables allocated (so that a
     /// worker aggregating block after block does not allocate them again).
     pub fn recycle(&mut self) {
-        let Aggregate { subjects, spare } = self;
+        let Aggregate {
+            subjects, spare, ..
+        } = self;
         for (_, mut sub) in subjects.drain() {
             sub.clear();
             spare.push(sub);
@@ -1048,7 +1069,6 @@ impl Aggregate {
         let request = event.request();
         if filter.wants_subject(event.subject) && filter.wants_request(&request) {
             let sub = self.subject_mut(event.subject);
-            sub.requests.set_fold(filter.fold_names_after);
             sub.record(
                 request,
                 &event.groups,
@@ -1063,7 +1083,6 @@ impl Aggregate {
                     let r = check.as_ref();
                     if filter.wants_request(&r) {
                         let sub = self.subject_mut(impersonator);
-                        sub.requests.set_fold(filter.fold_names_after);
                         sub.record(r, groups, event.stage, event.time, false);
                     }
                 }
