@@ -136,16 +136,14 @@ impl SubjectAggregate {
     ) {
         let g = self.group_set_index(groups);
         self.requests
-            .counts_mut(request, g)
+            .evidence_mut(request, g)
             .record(stage, time, denied);
     }
 
     /// Adds evidence gathered elsewhere (a partial aggregate) for `request` with `groups`.
     pub fn add_evidence(&mut self, request: RequestRef<'_>, groups: &[&str], evidence: &Evidence) {
         let g = self.group_set_index(groups);
-        self.requests
-            .counts_mut(request, g)
-            .merge(&Counts::from(evidence));
+        self.requests.evidence_mut(request, g).merge(evidence);
     }
 
     /// Total evidence of each distinct request, across group sets, sorted by request.
@@ -408,79 +406,6 @@ impl Key {
     }
 }
 
-/// [`Evidence`] as stored: no first time is `i64::MAX`, no last time `i64::MIN` (times are
-/// parsed from four-digit years, far from either).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Counts {
-    received: u64,
-    started: u64,
-    completed: u64,
-    denied: u64,
-    first: i64,
-    last: i64,
-}
-
-impl Default for Counts {
-    fn default() -> Counts {
-        Counts {
-            received: 0,
-            started: 0,
-            completed: 0,
-            denied: 0,
-            first: i64::MAX,
-            last: i64::MIN,
-        }
-    }
-}
-
-impl Counts {
-    fn record(&mut self, stage: Stage, time: Option<i64>, denied: bool) {
-        match stage {
-            Stage::RequestReceived => self.received += 1,
-            Stage::ResponseStarted => self.started += 1,
-            Stage::Completed => self.completed += 1,
-        }
-        self.denied += u64::from(denied);
-        if let Some(t) = time {
-            self.first = self.first.min(t);
-            self.last = self.last.max(t);
-        }
-    }
-
-    fn merge(&mut self, other: &Counts) {
-        self.received += other.received;
-        self.started += other.started;
-        self.completed += other.completed;
-        self.denied += other.denied;
-        self.first = self.first.min(other.first);
-        self.last = self.last.max(other.last);
-    }
-
-    fn evidence(&self) -> Evidence {
-        Evidence {
-            received: self.received,
-            started: self.started,
-            completed: self.completed,
-            denied: self.denied,
-            first: (self.first != i64::MAX).then_some(self.first),
-            last: (self.last != i64::MIN).then_some(self.last),
-        }
-    }
-}
-
-impl From<&Evidence> for Counts {
-    fn from(e: &Evidence) -> Counts {
-        Counts {
-            received: e.received,
-            started: e.started,
-            completed: e.completed,
-            denied: e.denied,
-            first: e.first.unwrap_or(i64::MAX),
-            last: e.last.unwrap_or(i64::MIN),
-        }
-    }
-}
-
 /// One (request, group set) pair with its evidence.
 #[derive(Clone, Copy, Debug)]
 struct Entry {
@@ -490,7 +415,7 @@ struct Entry {
     group_set: u32,
     /// The next entry of the same request (another group set), or [`NONE`].
     next: u32,
-    counts: Counts,
+    evidence: Evidence,
 }
 
 /// The distinct requests of one subject: strings interned per subject, one entry per
@@ -702,7 +627,7 @@ impl Requests {
             hash,
             group_set,
             next: NONE,
-            counts: Counts::default(),
+            evidence: Evidence::default(),
         });
         match tail {
             Some(t) => self.entries[t as usize].next = id,
@@ -763,7 +688,7 @@ impl Requests {
         }
     }
 
-    fn counts_mut(&mut self, request: RequestRef<'_>, group_set: u32) -> &mut Counts {
+    fn evidence_mut(&mut self, request: RequestRef<'_>, group_set: u32) -> &mut Evidence {
         let hash = request_hash(&request);
         let at = match self.find(&request, hash) {
             Some(head) => match self.in_chain(head, group_set) {
@@ -783,7 +708,7 @@ impl Requests {
                 }
             },
         };
-        &mut self.entries[at as usize].counts
+        &mut self.entries[at as usize].evidence
     }
 
     /// For a request not recorded yet: its operation and folded hash when it folds.
@@ -881,7 +806,7 @@ impl Requests {
                     },
                 };
                 let entry = &mut self.entries[target as usize];
-                entry.counts.merge(&theirs.counts);
+                entry.evidence.merge(&theirs.evidence);
                 at = theirs.next;
             }
         }
@@ -943,11 +868,11 @@ pub struct RequestEntries<'a> {
 impl RequestEntries<'_> {
     /// The evidence summed over group sets.
     pub fn total(&self) -> Evidence {
-        let mut total = Counts::default();
+        let mut total = Evidence::default();
         for e in self.chain() {
-            total.merge(&e.counts);
+            total.merge(&e.evidence);
         }
-        total.evidence()
+        total
     }
 
     fn chain(&self) -> impl Iterator<Item = &Entry> + '_ {
@@ -967,7 +892,7 @@ impl Iterator for RequestEntries<'_> {
     fn next(&mut self) -> Option<(u32, Evidence)> {
         let e = self.requests.entries.get(self.at as usize)?;
         self.at = e.next;
-        Some((e.group_set, e.counts.evidence()))
+        Some((e.group_set, e.evidence))
     }
 }
 
