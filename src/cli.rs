@@ -1,5 +1,5 @@
 //! Command-line definitions (clap): the default generate command and the subcommands
-//! (check, diff, who-can, lookup, stats, aggregate, completions, man), and the flags they
+//! (check, diff, who-can, lookup, stats, aggregate, completions, man, subjects), and the flags they
 //! share. audit2rbac's flags keep working.
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
@@ -72,6 +72,12 @@ pub enum Command {
         after_help = "Examples:\n  audit2role aggregate -o shard-0.agg.gz logs/2026-11-01/\n  audit2role aggregate -o shard-1.agg.gz logs/2026-11-02/\n  audit2role --all-subjects --out-dir rbac/ shard-0.agg.gz shard-1.agg.gz\n\nThe format is described in docs/aggregate-format.md."
     )]
     Aggregate(AggregateArgs),
+    /// Every subject in the logs: kind, requests, distinct requests, first and last seen,
+    /// denials.
+    #[command(
+        after_help = "Examples:\n  audit2role subjects audit.log.gz\n  audit2role subjects --since 2026-11-02 -n dev logs/\n  audit2role subjects --subject-regex '^system:serviceaccount:' -o json logs/\n\nKIND is user, serviceaccount (system:serviceaccount:NS:NAME), node (system:node:NAME) or\nanonymous (system:anonymous). Exit 1 when no subject is left after the filters."
+    )]
+    Subjects(SubjectsArgs),
 }
 
 /// A boolean flag value as audit2rbac's flag library (Go's `strconv.ParseBool`) reads it:
@@ -320,4 +326,21 @@ pub struct AggregateArgs {
     pub output: std::path::PathBuf,
     #[command(flatten)]
     pub window: WindowArgs,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct SubjectsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// Only subjects whose user name matches this regular expression (repeatable).
+    #[arg(long, value_name = "REGEX")]
+    pub subject_regex: Vec<String>,
+    /// Leave out subjects whose user name matches this regular expression (repeatable).
+    #[arg(long, value_name = "REGEX")]
+    pub exclude_subject: Vec<String>,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = ReportFormat::Table)]
+    pub output: ReportFormat,
 }

@@ -8,6 +8,7 @@ pub mod docs;
 pub mod generate;
 pub mod lookup;
 pub mod stats;
+pub mod subjects;
 pub mod who_can;
 
 use crate::cli::{InputArgs, SubjectArgs, WindowArgs};

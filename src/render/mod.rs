@@ -14,6 +14,7 @@ pub mod diff;
 pub mod generated;
 pub mod lookup;
 pub mod outdir;
+pub mod subjects;
 pub mod table;
 pub mod terminal;
 pub mod who_can;

@@ -1,0 +1,141 @@
+//! Everyday use, end to end through the binary: finding subjects (`subjects`, hints for a
+//! subject that matched nothing, `lookup` queries), one meaning of `-o`, message wording,
+//! man pages.
+
+mod common;
+
+use common::{run, stderr, stdout};
+use std::path::{Path, PathBuf};
+
+/// One ResponseComplete event of `user` at minute `minute` of 2026-11-02.
+fn event(user: &str, verb: &str, uri: &str, ns: &str, minute: u32, code: u32) -> String {
+    let object = if ns.is_empty() {
+        r#""objectRef":{"resource":"nodes","apiVersion":"v1"}"#.to_string()
+    } else {
+        format!(r#""objectRef":{{"resource":"pods","namespace":"{ns}","apiVersion":"v1"}}"#)
+    };
+    let decision = if code == 403 { "forbid" } else { "allow" };
+    format!(
+        r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"id-{user}-{minute}","stage":"ResponseComplete","requestURI":"{uri}","verb":"{verb}","user":{{"username":"{user}","groups":["system:authenticated"]}},{object},"responseStatus":{{"code":{code}}},"requestReceivedTimestamp":"2026-11-02T09:{minute:02}:00.000000Z","stageTimestamp":"2026-11-02T09:{minute:02}:00.000000Z","annotations":{{"authorization.k8s.io/decision":"{decision}"}}}}"#
+    )
+}
+
+/// A log with a user (one denial), a service account, a node and the anonymous user.
+fn subjects_log(dir: &Path) -> String {
+    let lines = [
+        event(
+            "alice@example.com",
+            "list",
+            "/api/v1/namespaces/dev/pods",
+            "dev",
+            1,
+            200,
+        ),
+        event(
+            "alice@example.com",
+            "list",
+            "/api/v1/namespaces/dev/pods",
+            "dev",
+            2,
+            200,
+        ),
+        event(
+            "alice@example.com",
+            "get",
+            "/api/v1/namespaces/dev/pods/web",
+            "dev",
+            3,
+            200,
+        ),
+        event(
+            "alice@example.com",
+            "delete",
+            "/api/v1/namespaces/prod/pods/web",
+            "prod",
+            4,
+            403,
+        ),
+        event(
+            "system:serviceaccount:ops:deployer",
+            "list",
+            "/api/v1/namespaces/ops/pods",
+            "ops",
+            5,
+            200,
+        ),
+        event(
+            "system:node:worker-1",
+            "get",
+            "/api/v1/nodes/worker-1",
+            "",
+            6,
+            200,
+        ),
+        event("system:anonymous", "get", "/api/v1/nodes", "", 7, 403),
+    ];
+    let path = dir.join("subjects.log");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    path.display().to_string()
+}
+
+fn tmpdir(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("audit2role-everyday-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn subjects_lists_every_subject_with_kind_and_totals() {
+    let dir = tmpdir("subjects");
+    let log = subjects_log(&dir);
+    let out = run(&["subjects", &log]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "\
+SUBJECT                             KIND            REQUESTS  DISTINCT  FIRST-SEEN            LAST-SEEN             DENIED
+alice@example.com                   user            4         3         2026-11-02T09:01:00Z  2026-11-02T09:04:00Z  1
+system:anonymous                    anonymous       1         1         2026-11-02T09:07:00Z  2026-11-02T09:07:00Z  1
+system:node:worker-1                node            1         1         2026-11-02T09:06:00Z  2026-11-02T09:06:00Z  0
+system:serviceaccount:ops:deployer  serviceaccount  1         1         2026-11-02T09:05:00Z  2026-11-02T09:05:00Z  0
+"
+    );
+
+    let out = run(&["subjects", "-o", "json", "-n", "dev", &log]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        doc,
+        serde_json::json!({"subjects": [{
+            "subject": "alice@example.com", "kind": "user", "requests": 3,
+            "distinctRequests": 2, "firstSeen": "2026-11-02T09:01:00Z",
+            "lastSeen": "2026-11-02T09:03:00Z", "denied": 0
+        }]})
+    );
+
+    // The time window and subject filters of every command.
+    let out = run(&[
+        "subjects",
+        "--since",
+        "2026-11-02T09:05:00Z",
+        "--until",
+        "2026-11-02T09:07:00Z",
+        "--exclude-subject",
+        "^system:node:",
+        &log,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let names: Vec<String> = stdout(&out)
+        .lines()
+        .skip(1)
+        .map(|l| l.split(' ').next().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["system:serviceaccount:ops:deployer"]);
+
+    let out = run(&["subjects", "--subject-regex", "^bob$", &log]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stdout(&out), "");
+    assert!(stderr(&out).contains("No subject"), "{}", stderr(&out));
+}
