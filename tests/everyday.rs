@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{run, stderr, stdout};
+use common::{run, stderr, stdout, testdata};
 use std::path::{Path, PathBuf};
 
 /// One ResponseComplete event of `user` at minute `minute` of 2026-11-02.
@@ -138,4 +138,62 @@ system:serviceaccount:ops:deployer  serviceaccount  1         1         2026-11-
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(stdout(&out), "");
     assert!(stderr(&out).contains("No subject"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_subject_that_matches_nothing_names_the_closest_and_every_filter() {
+    let dir = tmpdir("nomatch");
+    let log = subjects_log(&dir);
+    let out = run(&["--user", "alice", &log]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "No audit events matched user alice\n  closest subjects in the logs: alice@example.com (`audit2role subjects` lists them all)\n"
+    );
+
+    // Present in the logs, but not with the filters: every filter is named.
+    let out = run(&[
+        "check",
+        "--rbac",
+        &testdata("cluster-rbac.yaml"),
+        "--user",
+        "alice@example.com",
+        "-n",
+        "dev",
+        "--namespace-regex",
+        "^d",
+        "--since",
+        "2026-11-03",
+        "--until",
+        "2026-11-04",
+        &log,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "No audit events matched user alice@example.com in namespace dev with --namespace-regex ^d, --since 2026-11-03, --until 2026-11-04\n  alice@example.com made 4 requests in the logs, none with these filters\n"
+    );
+
+    // diff, and a service account named as a user; with several subjects, a warning each.
+    let out = run(&[
+        "diff",
+        "--rbac",
+        &testdata("cluster-rbac.yaml"),
+        "--user",
+        "ops:deployer",
+        &log,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("closest subjects in the logs: system:serviceaccount:ops:deployer"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&["--user", "alice@example.com", "--user", "zzzzzzzz", &log]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: No audit events matched user zzzzzzzz\n  no subject in the logs has a similar name (4 in all;"),
+        "{}",
+        stderr(&out)
+    );
 }

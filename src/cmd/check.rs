@@ -2,7 +2,7 @@
 //! each request not allowed on a line.
 
 use crate::cli::CheckArgs;
-use crate::cmd::{load_rbac, no_match_message, read_logs, subject_name};
+use crate::cmd::{load_rbac, read_logs, report_no_match, subject_name};
 use audit2role::audit::check::Check;
 use audit2role::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK};
 use audit2role::rbac::Authorizer;
@@ -20,10 +20,7 @@ pub fn run(args: &CheckArgs) -> Result<i32> {
         .get(&subject)
         .filter(|s| s.distinct() > 0)
     else {
-        eprintln!(
-            "{}",
-            no_match_message(&subject, args.subject.window.namespace.as_deref())
-        );
+        report_no_match(&args.input, &args.subject.window, &[&subject], false);
         return Ok(EXIT_NOT_FOUND);
     };
     let check = Check::of(&subject, sub);

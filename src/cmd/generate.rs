@@ -3,7 +3,7 @@
 //! `GenerateOptions`; the work is the library's.
 
 use crate::cli::{GenerateArgs, OutputFormat};
-use crate::cmd::{load_rbac, named_subjects, no_match_message, read_logs_folding};
+use crate::cmd::{load_rbac, named_subjects, read_logs_folding, report_no_match};
 use audit2role::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK, EXIT_RISK};
 use audit2role::generate::names::{parse_pairs, Pairs};
 use audit2role::generate::policy::Policy;
@@ -124,10 +124,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         .collect();
     if outputs.is_empty() {
         match selection.single() {
-            Some(subject) => eprintln!(
-                "{}",
-                no_match_message(subject, args.subject.window.namespace.as_deref())
-            ),
+            Some(subject) => report_no_match(&args.input, &args.subject.window, &[subject], false),
             None => eprintln!("No audit events matched the selected subjects"),
         }
         return Ok(EXIT_NOT_FOUND);
@@ -183,12 +180,8 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
                 eprintln!("{}", printable(&line));
             }
         }
-        for m in &missing {
-            eprintln!(
-                "warning: {}",
-                no_match_message(m, args.subject.window.namespace.as_deref())
-            );
-        }
+        let missing: Vec<&str> = missing.iter().map(|m| m.as_str()).collect();
+        report_no_match(&args.input, &args.subject.window, &missing, true);
         if outputs.len() > 1 {
             let objects: usize = outputs.iter().map(|o| o.generated.rbac.len()).sum();
             let rules: usize = outputs.iter().map(|o| o.reports.len()).sum();

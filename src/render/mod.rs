@@ -18,6 +18,7 @@ pub mod subjects;
 pub mod table;
 pub mod terminal;
 pub mod who_can;
+pub mod words;
 
 use crate::rbac::types::{
     AggregationRule, ClusterRole, LabelSelector, ObjectMeta, PolicyRule, RbacSet, Role,
