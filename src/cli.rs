@@ -56,9 +56,10 @@ pub enum Command {
         after_help = "Examples:\n  audit2role who-can get secrets -n ops --rbac rbac.yaml\n  audit2role who-can list nodes --rbac rbac.yaml\n  audit2role who-can patch deployments.apps/scale -n dev --rbac rbac.yaml\n  audit2role who-can create pods/exec -n dev --name web-0 --rbac rbac.yaml -o json\n  audit2role who-can get /healthz --rbac rbac.yaml\n  audit2role who-can get pods -n dev --rbac rbac.yaml --log audit.log.gz\n\nNAMESPACE-SCOPE is * for ClusterRoleBindings (every namespace and cluster scope) and the\nnamespace of a RoleBinding otherwise. Without -n, RoleBindings of every namespace are listed."
     )]
     WhoCan(WhoCanArgs),
-    /// Every binding that names a subject (directly or through its implied groups).
+    /// Every binding that names a subject (directly or through its implied groups), or the
+    /// subjects the bindings name, found by substring or regular expression.
     #[command(
-        after_help = "Examples:\n  audit2role lookup alice --rbac rbac.yaml\n  audit2role lookup group:devs --rbac rbac.yaml\n  audit2role lookup sa:ops:reconciler --rbac rbac.yaml --rules\n  audit2role lookup system:serviceaccount:dev:deployer --rbac rbac.yaml -o json\n\nSUBJECT: NAME or user:NAME (a user), group:NAME, sa:NS:NAME (also serviceaccount:NS:NAME\nand system:serviceaccount:NS:NAME)."
+        after_help = "Examples:\n  audit2role lookup alice --rbac rbac.yaml\n  audit2role lookup group:devs --rbac rbac.yaml\n  audit2role lookup sa:ops:reconciler --rbac rbac.yaml --rules\n  audit2role lookup system:serviceaccount:dev:deployer --rbac rbac.yaml -o json\n  audit2role lookup ops --rbac rbac.yaml\n  audit2role lookup --regex '^(dev|ops):' -k serviceaccount --rbac rbac.yaml -o yaml\n  audit2role lookup -k user --rbac rbac.yaml\n\nQUERY: NAME or user:NAME (a user), group:NAME, sa:NS:NAME (also serviceaccount:NS:NAME\nand system:serviceaccount:NS:NAME). When no binding names it exactly, every subject whose\nname contains it; with --regex, a regular expression; without it, every subject.\nExit 1 when no binding names the subject directly, or no subject matches."
     )]
     Lookup(LookupArgs),
     /// Read and aggregate every subject; print a short summary (for benchmarks).
@@ -296,19 +297,49 @@ pub struct WhoCanArgs {
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct LookupArgs {
-    /// NAME or user:NAME, group:NAME, sa:NS:NAME (or serviceaccount:NS:NAME,
-    /// system:serviceaccount:NS:NAME).
-    #[arg(value_name = "SUBJECT")]
-    pub subject: String,
+    /// A subject: NAME or user:NAME, group:NAME, sa:NS:NAME (or serviceaccount:NS:NAME,
+    /// system:serviceaccount:NS:NAME). When no binding names it exactly, every subject whose
+    /// name contains it; without it, every subject the bindings name.
+    #[arg(value_name = "QUERY")]
+    pub subject: Option<String>,
     /// RBAC dump: YAML streams or JSON Lists (kubectl get ... -o yaml) (repeatable).
     #[arg(long, value_name = "FILE", required = true)]
     pub rbac: Vec<String>,
     /// Show the rules of each role (aggregated ClusterRoles resolved).
     #[arg(long)]
     pub rules: bool,
-    /// Output format.
-    #[arg(short = 'o', long, value_enum, default_value_t = ReportFormat::Table)]
-    pub output: ReportFormat,
+    /// Output format (wide adds the number of rules of each role).
+    #[arg(short = 'o', long, value_enum, default_value_t = AuditFormat::Table)]
+    pub output: AuditFormat,
+    /// QUERY is a regular expression over subject names (NS:NAME for service accounts).
+    #[arg(long)]
+    pub regex: bool,
+    /// Only subjects of this kind.
+    #[arg(short = 'k', long, value_enum, value_name = "KIND")]
+    pub kind: Option<LookupKind>,
+}
+
+/// The kind of subject `lookup -k` keeps.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LookupKind {
+    User,
+    Group,
+    #[value(alias = "sa")]
+    Serviceaccount,
+}
+
+/// Output of who-can and lookup.
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AuditFormat {
+    /// An aligned table.
+    #[default]
+    Table,
+    /// The table with more columns.
+    Wide,
+    /// One JSON document.
+    Json,
+    /// The JSON document as YAML.
+    Yaml,
 }
 
 #[derive(Args, Debug, Clone, Default)]

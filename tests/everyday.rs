@@ -197,3 +197,119 @@ fn a_subject_that_matches_nothing_names_the_closest_and_every_filter() {
         stderr(&out)
     );
 }
+
+/// `lookup ARGS --rbac cluster-rbac.yaml`: (exit code, stdout, stderr).
+fn lookup(args: &[&str]) -> (Option<i32>, String, String) {
+    let dump = testdata("cluster-rbac.yaml");
+    let mut all = vec!["lookup"];
+    all.extend(args);
+    all.extend(["--rbac", &dump]);
+    let o = run(&all);
+    (o.status.code(), stdout(&o), stderr(&o))
+}
+
+#[test]
+fn lookup_by_substring_regex_kind_or_everything() {
+    // No exact subject "ops": every subject whose name contains it, with its direct bindings.
+    let (code, out, _) = lookup(&["ops", "-o", "wide"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        out,
+        "\
+SUBJECT                        BINDING                             ROLE                       NAMESPACE-SCOPE  RULES
+Group/ops-team                 RoleBinding/ops/ops-admins          ClusterRole/admin          ops              7
+ServiceAccount/ops:reconciler  ClusterRoleBinding/ops-nodes        ClusterRole/node-reader    *                1
+ServiceAccount/ops:reconciler  RoleBinding/ops/reconciler-secrets  ClusterRole/secret-reader  ops              1
+"
+    );
+    let (code, out, _) = lookup(&["ops", "-k", "group"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        out,
+        "\
+SUBJECT         BINDING                     ROLE               NAMESPACE-SCOPE
+Group/ops-team  RoleBinding/ops/ops-admins  ClusterRole/admin  ops
+"
+    );
+
+    // A regular expression, as JSON and as YAML (the same document).
+    let (code, json, _) = lookup(&[
+        "--regex",
+        "^(dev|ops):",
+        "-k",
+        "serviceaccount",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(code, Some(0));
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let names: Vec<String> = doc["subjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!(
+                "{}:{}",
+                s["subject"]["namespace"].as_str().unwrap(),
+                s["subject"]["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(names, ["dev:deployer", "ops:reconciler"]);
+    assert_eq!(
+        doc["subjects"][0]["bindings"][0]["binding"],
+        serde_json::json!({"kind": "RoleBinding", "name": "deployer-edit", "namespace": "dev"})
+    );
+    let (code, yaml, _) = lookup(&["--regex", "^(dev|ops):", "-k", "sa", "-o", "yaml"]);
+    assert_eq!(code, Some(0));
+    let from_yaml: serde_json::Value = serde_norway::from_str(&yaml).unwrap();
+    assert_eq!(from_yaml, doc);
+
+    // No query: every subject the bindings name, each binding on a line.
+    let (code, out, _) = lookup(&[]);
+    assert_eq!(code, Some(0));
+    let subjects: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split(' ').next().unwrap())
+        .collect();
+    assert!(subjects.contains(&"User/alice") && subjects.contains(&"User/carol"));
+    assert!(subjects.contains(&"Group/system:masters"));
+    assert!(subjects.contains(&"ServiceAccount/kube-system:deployment-controller"));
+    let (_, users, _) = lookup(&["-k", "user"]);
+    assert_eq!(
+        users
+            .lines()
+            .skip(1)
+            .map(|l| l.split(' ').next().unwrap())
+            .collect::<Vec<_>>(),
+        ["User/alice", "User/carol"]
+    );
+
+    // An exact name keeps the classic view; -o wide adds the rule counts.
+    let (code, out, _) = lookup(&["group:devs", "-o", "wide"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        out,
+        "\
+BINDING                     ROLE             NAMESPACE-SCOPE  VIA     RULES
+RoleBinding/dev/app-reader  Role/app-reader  dev              direct  2
+"
+    );
+
+    // Named by no binding directly: the group bindings still show, and it says so (exit 1).
+    let (code, out, err) = lookup(&["bob"]);
+    assert_eq!(code, Some(1));
+    assert!(out.contains("group system:authenticated"), "{out}");
+    assert_eq!(
+        err,
+        "note: no binding names User bob directly; the bindings listed apply through its groups\n"
+    );
+    let (code, out, _) = lookup(&["--regex", "^nobody$"]);
+    assert_eq!(
+        (code, out.as_str()),
+        (Some(1), "No binding names a subject that matches.\n")
+    );
+    let (code, _, err) = lookup(&["--regex", "("]);
+    assert_eq!(code, Some(2), "{err}");
+}
