@@ -32,7 +32,7 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Report every observed request that some RBAC does not allow (exit 1 if any).
     #[command(
-        after_help = "Examples:\n  audit2role check --rbac alice.yaml --user alice audit.log.gz\n  kubectl get roles,rolebindings,clusterroles,clusterrolebindings -A -o yaml > rbac.yaml\n  audit2role check --rbac rbac.yaml --serviceaccount ops:reconciler logs/"
+        after_help = "Examples:\n  audit2role check --rbac alice.yaml --user alice audit.log.gz\n  kubectl get roles,rolebindings,clusterroles,clusterrolebindings -A -o yaml > rbac.yaml\n  audit2role check --rbac rbac.yaml --serviceaccount ops:reconciler logs/\n  audit2role check --rbac rbac.yaml --all-subjects -o json logs/\n\nExit 0 when every request is allowed, 1 when some are not (or no event matched)."
     )]
     Check(CheckArgs),
     /// Compare the permissions an RBAC dump grants with what the logs show being used.
@@ -70,7 +70,7 @@ pub enum Command {
     /// Write the distinct requests of every subject, with their evidence, as a partial
     /// aggregate that any command reads in place of logs (for sharded jobs).
     #[command(
-        after_help = "Examples:\n  audit2role aggregate -o shard-0.agg.gz logs/2026-11-01/\n  audit2role aggregate -o shard-1.agg.gz logs/2026-11-02/\n  audit2role --all-subjects --out-dir rbac/ shard-0.agg.gz shard-1.agg.gz\n\nThe format is described in docs/aggregate-format.md."
+        after_help = "Examples:\n  audit2role aggregate --out-file shard-0.agg.gz logs/2026-11-01/\n  audit2role aggregate --out-file parts/shard-1.agg.gz logs/2026-11-02/\n  audit2role --all-subjects --out-dir rbac/ shard-0.agg.gz shard-1.agg.gz\n\nThe format is described in docs/aggregate-format.md."
     )]
     Aggregate(AggregateArgs),
     /// Every subject in the logs: kind, requests, distinct requests, first and last seen,
@@ -231,6 +231,22 @@ pub struct CheckArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub subject: SubjectArgs,
+    /// Check every subject seen in the logs (each line then starts with the subject).
+    #[arg(long, conflicts_with_all = ["user", "serviceaccount"])]
+    pub all_subjects: bool,
+    /// Output format: lines of text, or one JSON document.
+    #[arg(short = 'o', long, value_enum, default_value_t = CheckFormat::Text)]
+    pub output: CheckFormat,
+}
+
+/// Output of check.
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CheckFormat {
+    /// One line per request not allowed.
+    #[default]
+    Text,
+    /// One JSON document: every subject checked and its requests not allowed.
+    Json,
 }
 
 /// Output of the permission-audit commands.
@@ -287,9 +303,9 @@ pub struct WhoCanArgs {
     /// Audit logs: show when each subject last made such a request (repeatable).
     #[arg(long = "log", value_name = "LOG", num_args = 1..)]
     pub logs: Vec<String>,
-    /// Output format.
-    #[arg(short = 'o', long, value_enum, default_value_t = ReportFormat::Table)]
-    pub output: ReportFormat,
+    /// Output format (wide adds each subject's user name and, with --log, its requests).
+    #[arg(short = 'o', long, value_enum, default_value_t = AuditFormat::Table)]
+    pub output: AuditFormat,
     /// No warnings on stderr (errors are still printed).
     #[arg(short, long)]
     pub quiet: bool,
@@ -352,11 +368,21 @@ pub struct StatsArgs {
 pub struct AggregateArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// Where to write the partial aggregate (`.gz` compresses it; `-` is stdout).
-    #[arg(short = 'o', long, value_name = "FILE", required = true)]
-    pub output: std::path::PathBuf,
+    /// Deprecated spelling of --out-file (-o is the output format in every other command).
+    #[arg(
+        short = 'o',
+        long,
+        value_name = "FILE",
+        required_unless_present = "out_file",
+        conflicts_with = "out_file"
+    )]
+    pub output: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub window: WindowArgs,
+    /// Where to write the partial aggregate (`.gz` compresses it; `-` is stdout); missing
+    /// parent directories are created.
+    #[arg(long, value_name = "FILE")]
+    pub out_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Args, Debug, Clone, Default)]

@@ -313,3 +313,167 @@ RoleBinding/dev/app-reader  Role/app-reader  dev              direct  2
     let (code, _, err) = lookup(&["--regex", "("]);
     assert_eq!(code, Some(2), "{err}");
 }
+
+#[test]
+fn check_prints_json_and_checks_every_subject() {
+    let log = testdata("audit.log");
+    let rbac = testdata("diff-rbac.yaml");
+    let out = run(&["check", "--rbac", &rbac, "--all-subjects", "-q", &log]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "alice: not allowed: create configmaps -n dev (seen once, last 2026-11-02T09:05:00Z)\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("system:serviceaccount:ops:reconciler: not allowed: list deployments.apps (cluster) (seen once,"));
+    assert!(!text.contains("bob:"), "{text}");
+
+    let out = run(&[
+        "check",
+        "--rbac",
+        &rbac,
+        "--all-subjects",
+        "-o",
+        "json",
+        "-q",
+        &log,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["allAllowed"], false);
+    let subjects: Vec<&str> = doc["subjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            "admin",
+            "alice",
+            "bob",
+            "system:serviceaccount:ops:reconciler"
+        ]
+    );
+    let alice = &doc["subjects"][1];
+    assert_eq!(alice["distinctRequests"], 13);
+    assert_eq!(alice["allowed"], 7);
+    assert_eq!(
+        alice["notAllowed"][0],
+        serde_json::json!({"request": "create configmaps -n dev", "requests": 1, "denied": 0,
+            "firstSeen": "2026-11-02T09:05:00Z", "lastSeen": "2026-11-02T09:05:00Z"})
+    );
+
+    let out = run(&[
+        "check", "--rbac", &rbac, "--user", "bob", "-o", "json", &log,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        doc,
+        serde_json::json!({"allAllowed": true, "subjects": [{"subject": "bob",
+            "distinctRequests": 1, "allowed": 1, "notAllowed": []}]})
+    );
+    let out = run(&[
+        "check",
+        "--rbac",
+        &rbac,
+        "--user",
+        "bob",
+        "--all-subjects",
+        &log,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn who_can_prints_yaml_and_wide() {
+    let rbac = testdata("cluster-rbac.yaml");
+    let log = testdata("audit.log");
+    let base = [
+        "who-can", "get", "pods", "-n", "dev", "--rbac", &rbac, "-q", "--log", &log,
+    ];
+    let json = run(&[&base[..], &["-o", "json"]].concat());
+    let yaml = run(&[&base[..], &["-o", "yaml"]].concat());
+    assert_eq!(yaml.status.code(), Some(0), "{}", stderr(&yaml));
+    let from_json: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    let from_yaml: serde_json::Value = serde_norway::from_str(&stdout(&yaml)).unwrap();
+    assert_eq!(from_json, from_yaml);
+    assert!(stdout(&yaml).starts_with("request:\n  apiGroup: ''\n"));
+
+    let wide = run(&[&base[..], &["-o", "wide"]].concat());
+    assert_eq!(wide.status.code(), Some(0));
+    let text = stdout(&wide);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        [
+            "SUBJECT",
+            "KIND",
+            "SUBJECT",
+            "NAMESPACE-SCOPE",
+            "BINDING",
+            "ROLE",
+            "USERNAME",
+            "LAST-SEEN",
+            "REQUESTS"
+        ]
+    );
+    let deployer = lines
+        .iter()
+        .find(|l| l.contains("dev:deployer"))
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>();
+    assert_eq!(
+        deployer,
+        [
+            "ServiceAccount",
+            "dev:deployer",
+            "dev",
+            "RoleBinding/dev/deployer-edit",
+            "ClusterRole/edit",
+            "system:serviceaccount:dev:deployer",
+            "never",
+            "0"
+        ]
+    );
+}
+
+#[test]
+fn aggregate_writes_to_out_file_creating_directories() {
+    let dir = tmpdir("aggregate");
+    let log = testdata("audit.log");
+    let part = dir.join("parts/day-1/a.agg.gz");
+    let out = run(&[
+        "aggregate",
+        "-q",
+        "--out-file",
+        part.to_str().unwrap(),
+        &log,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+    // The old -o FILE still works, with a deprecation warning, into a new directory too.
+    let old = dir.join("old/b.agg.gz");
+    let out = run(&["aggregate", "-o", old.to_str().unwrap(), &log]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("warning: aggregate -o FILE is deprecated"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read(&part).unwrap().len(),
+        std::fs::read(&old).unwrap().len()
+    );
+    // The part reads back as the log does.
+    let from_part = run(&["subjects", part.to_str().unwrap()]);
+    let from_log = run(&["subjects", &log]);
+    assert_eq!(stdout(&from_part), stdout(&from_log));
+    let out = run(&["aggregate", &log]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -5,13 +5,12 @@
 //! YAML.
 
 use crate::cli::{AuditFormat, LookupArgs, LookupKind};
-use crate::cmd::load_rbac;
+use crate::cmd::{load_rbac, write_document};
 use audit2role::audit::lookup::{entries, find, Entry, Query, SubjectKind, Target};
 use audit2role::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK};
 use audit2role::render::lookup::{list_json, list_rows, lookup_json, lookup_rows, rule_line};
 use audit2role::render::table::table_lines;
 use audit2role::render::terminal::printable;
-use serde_json::Value;
 use std::io::Write;
 
 fn io(e: std::io::Error) -> Error {
@@ -24,16 +23,6 @@ fn kind_of(kind: LookupKind) -> SubjectKind {
         LookupKind::Group => SubjectKind::Group,
         LookupKind::Serviceaccount => SubjectKind::ServiceAccount,
     }
-}
-
-/// Writes `doc` as JSON or YAML.
-fn write_doc(out: &mut dyn Write, doc: &Value, format: AuditFormat) -> Result<()> {
-    let text = match format {
-        AuditFormat::Yaml => serde_norway::to_string(doc)
-            .map_err(|e| Error::Usage(format!("cannot write YAML: {e}")))?,
-        _ => format!("{}\n", serde_json::to_string_pretty(doc)?),
-    };
-    out.write_all(text.as_bytes()).map_err(io)
 }
 
 /// A table, with each role's rules indented right below its binding when `rules`.
@@ -112,7 +101,7 @@ pub fn run(args: &LookupArgs) -> Result<i32> {
         if !listed.is_empty() || exact.is_none() {
             match args.output {
                 AuditFormat::Json | AuditFormat::Yaml => {
-                    write_doc(&mut stdout, &list_json(&listed, args.rules), args.output)?
+                    write_document(&mut stdout, &list_json(&listed, args.rules), args.output)?
                 }
                 AuditFormat::Table | AuditFormat::Wide if listed.is_empty() => {
                     writeln!(stdout, "No binding names a subject that matches.").map_err(io)?
@@ -134,7 +123,7 @@ pub fn run(args: &LookupArgs) -> Result<i32> {
         return Ok(EXIT_NOT_FOUND);
     };
     match args.output {
-        AuditFormat::Json | AuditFormat::Yaml => write_doc(
+        AuditFormat::Json | AuditFormat::Yaml => write_document(
             &mut stdout,
             &lookup_json(target, &found, args.rules),
             args.output,

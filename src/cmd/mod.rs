@@ -242,6 +242,20 @@ pub fn report_no_match(input: &InputArgs, window: &WindowArgs, subjects: &[&str]
     }
 }
 
+/// Writes `doc` as pretty JSON, or as YAML for `-o yaml`.
+pub fn write_document(
+    out: &mut dyn std::io::Write,
+    doc: &serde_json::Value,
+    format: crate::cli::AuditFormat,
+) -> Result<()> {
+    let text = match format {
+        crate::cli::AuditFormat::Yaml => serde_norway::to_string(doc)
+            .map_err(|e| Error::Usage(format!("cannot write YAML: {e}")))?,
+        _ => format!("{}\n", serde_json::to_string_pretty(doc)?),
+    };
+    out.write_all(text.as_bytes()).map_err(Error::output)
+}
+
 /// The RBAC of `files` (aggregated ClusterRoles resolved), with the bootstrap roles unless
 /// `--no-bootstrap-roles` (`bootstrap` false) or the files are a cluster's dump.
 pub fn load_rbac(files: &[String], bootstrap: bool) -> Result<audit2role::rbac::RbacSet> {

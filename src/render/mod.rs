@@ -10,6 +10,7 @@
 //! Both YAML and JSON are produced from the same intermediate tree, so the two formats
 //! always carry the same fields.
 
+pub mod check;
 pub mod diff;
 pub mod generated;
 pub mod lookup;
