@@ -559,7 +559,7 @@ fn exit_codes_for_bad_usage() {
             &dump,
         ],
         vec!["who-can", "get", "pods/log/x", "--rbac", &dump],
-        vec!["who-can", "get", "pods", "-o", "yaml", "--rbac", &dump],
+        vec!["who-can", "get", "pods", "-o", "xml", "--rbac", &dump],
         vec!["who-can", "get", "pods", "--rbac", "/nonexistent/rbac.yaml"],
     ] {
         let o = run(&args);
