@@ -477,3 +477,85 @@ fn aggregate_writes_to_out_file_creating_directories() {
     let out = run(&["aggregate", &log]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn counts_in_the_right_number_and_one_wording_of_a_bad_line() {
+    let log = testdata("audit.log");
+    let out = run(&["--user", "bob", "--user", "admin", &log]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "bob: 1 request, 1 distinct; 0 already allowed; wrote 2 objects with 1 rule\n"
+        ),
+        "{err}"
+    );
+    assert!(err.contains(" in 1 file: 4 objects, 3 rules\n"), "{err}");
+
+    let dir = tmpdir("words");
+    let one = dir.join("one.log");
+    std::fs::write(
+        &one,
+        "{\"kind\":\"Event\",\"verb\":\"get\",\"user\":{\"username\":\"x\"\n",
+    )
+    .unwrap();
+    let one = one.display().to_string();
+    // The same bad line in the same words, whether one subject is read (generate, which
+    // passes over other subjects' lines unparsed) or every subject (who-can --log, stats).
+    let problem = |o: &std::process::Output| -> Vec<String> {
+        stderr(o)
+            .lines()
+            .filter(|l| l.contains("skipped") || l.contains("invalid JSON"))
+            .map(String::from)
+            .collect()
+    };
+    let generate = run(&["--user", "alice", &one]);
+    let who_can = run(&[
+        "who-can",
+        "get",
+        "pods",
+        "--rbac",
+        &testdata("cluster-rbac.yaml"),
+        "--log",
+        &one,
+    ]);
+    let stats = run(&["stats", &one]);
+    let want = [
+        format!("warning: {one}: skipped 1 of 1 line (1 invalid JSON)"),
+        format!("  {one}:1: invalid JSON: EOF while parsing an object at line 1 column 51"),
+    ];
+    assert_eq!(problem(&generate), want, "{}", stderr(&generate));
+    assert_eq!(problem(&who_can), want);
+    assert_eq!(problem(&stats), want);
+    // The line of the shipped log that is not JSON, with and without a subject.
+    let alice = run(&["--user", "alice", &log]);
+    let all = run(&["stats", &log]);
+    assert_eq!(problem(&alice), problem(&all));
+    assert_eq!(problem(&alice).len(), 2);
+
+    let check = run(&[
+        "check",
+        "--rbac",
+        &testdata("diff-rbac.yaml"),
+        "--user",
+        "alice",
+        &log,
+    ]);
+    assert!(
+        stdout(&check).contains("(seen once, last "),
+        "{}",
+        stdout(&check)
+    );
+    let aggregate = run(&[
+        "aggregate",
+        "--out-file",
+        dir.join("a.agg").to_str().unwrap(),
+        &log,
+    ]);
+    assert!(
+        stderr(&aggregate)
+            .contains("aggregated 22 events from 1 input: 4 subjects, 22 distinct requests\n"),
+        "{}",
+        stderr(&aggregate)
+    );
+}

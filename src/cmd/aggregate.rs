@@ -7,6 +7,7 @@ use crate::cmd::read_logs;
 use audit2role::aggregate::partial;
 use audit2role::error::{Error, Result, EXIT_OK};
 use audit2role::render::outdir;
+use audit2role::render::words::plural;
 use std::io::Write;
 
 pub fn run(args: &AggregateArgs) -> Result<i32> {
@@ -55,9 +56,11 @@ pub fn run(args: &AggregateArgs) -> Result<i32> {
         let distinct: usize = aggregate.subjects.values().map(|s| s.distinct()).sum();
         let events: u64 = reports.iter().map(|r| r.events).sum();
         eprintln!(
-            "aggregated {events} events from {} inputs: {} subjects, {distinct} distinct requests",
-            reports.len(),
-            aggregate.subjects.len()
+            "aggregated {} from {}: {}, {}",
+            plural(events, "event"),
+            plural(reports.len() as u64, "input"),
+            plural(aggregate.subjects.len() as u64, "subject"),
+            plural(distinct as u64, "distinct request")
         );
     }
     Ok(EXIT_OK)

@@ -8,6 +8,7 @@ use audit2role::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK};
 use audit2role::rbac::Authorizer;
 use audit2role::render::check::{not_allowed_json, not_allowed_line, subject_json};
 use audit2role::render::terminal::printable;
+use audit2role::render::words::plural;
 use std::io::Write;
 
 pub fn run(args: &CheckArgs) -> Result<i32> {
@@ -62,10 +63,10 @@ pub fn run(args: &CheckArgs) -> Result<i32> {
         }
         if !args.input.quiet {
             eprintln!(
-                "{}: {} of {} distinct requests allowed",
+                "{}: {} of {} allowed",
                 printable(subject),
                 check.requests.len() - denied,
-                check.requests.len()
+                plural(check.requests.len() as u64, "distinct request")
             );
         }
     }

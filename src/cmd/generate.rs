@@ -12,6 +12,7 @@ use audit2role::rbac::Authorizer;
 use audit2role::render::generated::{json_of, subject_summary, summary_json, yaml_of};
 use audit2role::render::outdir;
 use audit2role::render::terminal::printable;
+use audit2role::render::words::plural;
 use audit2role::request::select::SubjectSelection;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -187,9 +188,12 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
             let rules: usize = outputs.iter().map(|o| o.reports.len()).sum();
             let events: u64 = file_reports.iter().map(|r| r.events).sum();
             eprintln!(
-                "{} subjects from {events} events in {} files: {objects} objects, {rules} rules",
+                "{} subjects from {} in {}: {}, {}",
                 outputs.len(),
-                file_reports.len()
+                plural(events, "event"),
+                plural(file_reports.len() as u64, "file"),
+                plural(objects as u64, "object"),
+                plural(rules as u64, "rule")
             );
         }
     }

@@ -8,6 +8,7 @@ use crate::generate::review::describe_rule;
 use crate::rbac::authorize::BoundRule;
 use crate::rbac::RbacSet;
 use crate::render::terminal::printable;
+use crate::render::words::plural;
 use crate::request::RequestRef;
 use crate::time::format_rfc3339_micros;
 use serde_json::json;
@@ -58,10 +59,10 @@ pub fn table(d: &SubjectDiff<'_>) -> String {
         if g.evidence.distinct > 0 {
             let _ = writeln!(
                 s,
-                "  used      {} [{scope}]: {}: {} requests ({} distinct), last {}",
+                "  used      {} [{scope}]: {}: {} ({} distinct), last {}",
                 printable(&binding_text(&g.bound)),
                 printable(&describe_rule(&g.bound.rule)),
-                g.evidence.requests,
+                plural(g.evidence.requests, "request"),
                 g.evidence.distinct,
                 time_text(g.evidence.last)
             );
@@ -90,9 +91,9 @@ pub fn table(d: &SubjectDiff<'_>) -> String {
     for (request, evidence) in d.not_allowed() {
         let _ = writeln!(
             s,
-            "  missing   {}: {} requests, last {}",
+            "  missing   {}: {}, last {}",
             printable(&request.to_string()),
-            evidence.count(),
+            plural(evidence.count(), "request"),
             time_text(evidence.last)
         );
     }

@@ -6,6 +6,7 @@ use crate::decode::FileReport;
 use crate::generate::policy::Policy;
 use crate::generate::review::{comments, describe_rule, report_json, CommentOptions};
 use crate::generate::{size_warning, SubjectOutput};
+use crate::render::words::plural;
 use crate::request::split_service_account;
 use crate::time::format_rfc3339_micros;
 use serde_json::json;
@@ -106,12 +107,13 @@ pub fn subject_summary(o: &SubjectOutput<'_>, file: Option<&str>, policy: &Polic
     let requests = o.observed.totals().requests;
     let file = file.map(|f| format!(" to {f}")).unwrap_or_default();
     lines.push(format!(
-        "{}: {requests} requests, {} distinct; {} already allowed; wrote {} objects with {} rules{file}",
+        "{}: {}, {} distinct; {} already allowed; wrote {} with {}{file}",
         o.subject,
+        plural(requests, "request"),
         o.observed.len(),
         o.generated.already_allowed,
-        o.generated.rbac.len(),
-        o.reports.len()
+        plural(o.generated.rbac.len() as u64, "object"),
+        plural(o.reports.len() as u64, "rule")
     ));
     for r in o.reports.iter().filter(|r| !r.risks.is_empty()) {
         for risk in &r.risks {
