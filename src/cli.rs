@@ -48,9 +48,11 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff).
-    #[command(after_help = "Example:\n  audit2role man > /usr/local/share/man/man1/audit2role.1")]
-    Man,
+    /// Print a man page (roff), or write one per command into a directory.
+    #[command(
+        after_help = "Examples:\n  audit2role man > /usr/local/share/man/man1/audit2role.1\n  audit2role man check | man -l -\n  audit2role man --dir /usr/local/share/man/man1"
+    )]
+    Man(ManArgs),
     /// Which users, groups and service accounts an RBAC dump allows to make a request.
     #[command(
         after_help = "Examples:\n  audit2role who-can get secrets -n ops --rbac rbac.yaml\n  audit2role who-can list nodes --rbac rbac.yaml\n  audit2role who-can patch deployments.apps/scale -n dev --rbac rbac.yaml\n  audit2role who-can create pods/exec -n dev --name web-0 --rbac rbac.yaml -o json\n  audit2role who-can get /healthz --rbac rbac.yaml\n  audit2role who-can get pods -n dev --rbac rbac.yaml --log audit.log.gz\n\nNAMESPACE-SCOPE is * for ClusterRoleBindings (every namespace and cluster scope) and the\nnamespace of a RoleBinding otherwise. Without -n, RoleBindings of every namespace are listed."
@@ -400,4 +402,14 @@ pub struct SubjectsArgs {
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = ReportFormat::Table)]
     pub output: ReportFormat,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct ManArgs {
+    /// The command whose page to print (check, diff, ...); the main page without it.
+    #[arg(value_name = "COMMAND", conflicts_with = "dir")]
+    pub command: Option<String>,
+    /// Write every page (audit2role.1, audit2role-check.1, ...) into DIR, created if missing.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<std::path::PathBuf>,
 }

@@ -559,3 +559,59 @@ fn counts_in_the_right_number_and_one_wording_of_a_bad_line() {
         stderr(&aggregate)
     );
 }
+
+#[test]
+fn man_pages_one_per_command_with_exit_status() {
+    let dir = tmpdir("man").join("new/man1");
+    let out = run(&["man", "--dir", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let commands = [
+        "aggregate",
+        "check",
+        "completions",
+        "diff",
+        "generate",
+        "lookup",
+        "man",
+        "stats",
+        "subjects",
+        "who-can",
+    ];
+    let mut want: Vec<String> = commands
+        .iter()
+        .map(|c| format!("audit2role-{c}.1"))
+        .collect();
+    want.push("audit2role.1".to_string());
+    want.sort();
+    assert_eq!(names, want);
+    let main = std::fs::read_to_string(dir.join("audit2role.1")).unwrap();
+    for c in commands {
+        // The main page refers to each command's page, and that page exists.
+        let roff_name = c.replace('-', "\\-");
+        assert!(
+            main.contains(&format!("audit2role\\-{roff_name}(1)")),
+            "{c}"
+        );
+        let page = std::fs::read_to_string(dir.join(format!("audit2role-{c}.1"))).unwrap();
+        assert!(page.starts_with(".ie"), "{c}");
+        assert!(page.contains(&format!(".TH audit2role-{c} 1 ")), "{c}");
+        assert!(page.contains(".SH \"EXIT STATUS\""), "{c}");
+        assert!(page.contains("\\fBaudit2role\\fR(1)"), "{c}");
+        // `man COMMAND` prints the same page.
+        assert_eq!(stdout(&run(&["man", c])), page, "{c}");
+    }
+    assert!(main.contains(".SH \"EXIT STATUS\""));
+    assert_eq!(stdout(&run(&["man"])), main);
+    let check = std::fs::read_to_string(dir.join("audit2role-check.1")).unwrap();
+    assert!(check.contains("Some requests are not allowed"));
+    assert!(check.contains("\\-\\-all\\-subjects"));
+    let lookup = std::fs::read_to_string(dir.join("audit2role-lookup.1")).unwrap();
+    assert!(lookup.contains("No binding names the subject directly"));
+    let out = run(&["man", "nosuch"]);
+    assert_eq!(out.status.code(), Some(2));
+}
