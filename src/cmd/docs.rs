@@ -130,6 +130,14 @@ pub fn man(args: &ManArgs) -> Result<i32> {
         std::fs::create_dir_all(dir).map_err(|e| Error::output_to(dir.display(), e))?;
         for (name, text) in &pages {
             audit2role::render::outdir::write_atomic(dir, name, text)?;
+            // Pages are for everyone to read (the temporary file was private).
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let path = dir.join(name);
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))
+                    .map_err(|e| Error::output_to(path.display(), e))?;
+            }
         }
         return Ok(EXIT_OK);
     }
