@@ -222,6 +222,10 @@ pub struct GenerateArgs {
     /// Exit 3 when a generated rule is at or above this risk level (after writing it).
     #[arg(long, value_enum, value_name = "LEVEL")]
     pub fail_on_risk: Option<audit2role::generate::risk::Level>,
+    /// With --out-dir: remove the files an earlier run wrote for subjects this run did not
+    /// write (without it they are listed in a warning and in summary.json's staleFiles).
+    #[arg(long, requires = "out_dir")]
+    pub prune: bool,
 }
 
 #[derive(Args, Debug, Clone, Default)]

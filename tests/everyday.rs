@@ -615,3 +615,103 @@ fn man_pages_one_per_command_with_exit_status() {
     let out = run(&["man", "nosuch"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+fn dir_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn summary(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn out_dir_over_an_earlier_run_warns_of_stale_files_and_prunes_them() {
+    let log = testdata("audit.log");
+    let dir = tmpdir("stale").join("rbac");
+    let d = dir.to_str().unwrap();
+    let out = run(&["--all-subjects", "-q", "--out-dir", d, &log]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        dir_files(&dir),
+        [
+            "serviceaccount-ops-reconciler.yaml",
+            "summary.json",
+            "user-admin.yaml",
+            "user-alice.yaml",
+            "user-bob.yaml"
+        ]
+    );
+    // A file that is not this tool's stays out of it, whatever its name.
+    std::fs::write(dir.join("kustomization.yaml"), "resources: []\n").unwrap();
+
+    // Fewer subjects: the others' files are stale, listed, and kept in summary.json.
+    let out = run(&["--user", "alice", "--user", "bob", "--out-dir", d, &log]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let want = format!(
+        "warning: {d}: 2 files from an earlier run are for subjects this run did not write (kubectl apply -f {d} would still apply them); --prune removes them:\n  serviceaccount-ops-reconciler.yaml\n  user-admin.yaml\n"
+    );
+    assert!(stderr(&out).contains(&want), "{}", stderr(&out));
+    assert_eq!(dir_files(&dir).len(), 6);
+    assert_eq!(
+        summary(&dir)["staleFiles"],
+        serde_json::json!(["serviceaccount-ops-reconciler.yaml", "user-admin.yaml"])
+    );
+
+    // The next run still knows them (from staleFiles); alice's requests are all allowed by
+    // her own generated RBAC, so she gets no file, and summary.json says why.
+    let existing = testdata("expected/alice.yaml");
+    let out = run(&[
+        "--user",
+        "alice",
+        "--existing",
+        &existing,
+        "--out-dir",
+        d,
+        "--prune",
+        &log,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("{d}: removed 4 stale files from an earlier run (--prune):\n  serviceaccount-ops-reconciler.yaml\n  user-admin.yaml\n  user-alice.yaml\n  user-bob.yaml\n")),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "alice: 13 requests, 13 distinct; 13 already allowed; wrote 0 objects with 0 rules\n"
+        ),
+        "{err}"
+    );
+    assert_eq!(dir_files(&dir), ["kustomization.yaml", "summary.json"]);
+    let s = summary(&dir);
+    assert_eq!(s["subjects"][0]["file"], serde_json::Value::Null);
+    assert_eq!(
+        s["subjects"][0]["noFile"],
+        "everything it did is already allowed: nothing to grant"
+    );
+    assert_eq!(s.get("staleFiles"), None);
+
+    // A summary.json edited to point outside the folder removes nothing there.
+    let outside = dir.parent().unwrap().join("outside.yaml");
+    std::fs::write(&outside, "x").unwrap();
+    std::fs::write(
+        dir.join("summary.json"),
+        r#"{"subjects": [{"file": "../outside.yaml"}], "staleFiles": ["/etc/hostname", "summary.json"]}"#,
+    )
+    .unwrap();
+    let out = run(&["--user", "bob", "--out-dir", d, "--prune", "-q", &log]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(outside.exists());
+    assert_eq!(
+        dir_files(&dir),
+        ["kustomization.yaml", "summary.json", "user-bob.yaml"]
+    );
+
+    let out = run(&["--user", "bob", "--prune", &log]);
+    assert_eq!(out.status.code(), Some(2), "--prune needs --out-dir");
+}

@@ -10,9 +10,9 @@ use audit2role::generate::policy::Policy;
 use audit2role::generate::{for_subjects, GenerateOptions, SubjectOutput};
 use audit2role::rbac::Authorizer;
 use audit2role::render::generated::{json_of, subject_summary, summary_json, yaml_of};
-use audit2role::render::outdir;
 use audit2role::render::terminal::printable;
 use audit2role::render::words::plural;
+use audit2role::render::{outdir, stale};
 use audit2role::request::select::SubjectSelection;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -132,11 +132,16 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
     }
 
     let mut files = BTreeMap::new();
+    let previous = args.out_dir.as_deref().map(stale::PreviousRun::read);
     match &args.out_dir {
         Some(dir) => {
-            let subjects: Vec<&str> = outputs.iter().map(|o| o.subject.as_str()).collect();
+            let subjects: Vec<&str> = outputs
+                .iter()
+                .filter(|o| stale::gets_file(o))
+                .map(|o| o.subject.as_str())
+                .collect();
             files = outdir::file_names(&subjects);
-            for o in &outputs {
+            for o in outputs.iter().filter(|o| stale::gets_file(o)) {
                 let text = match args.output {
                     OutputFormat::Yaml => yaml_of(o, args.evidence),
                     OutputFormat::Json => json_of(&[o], args.evidence),
@@ -171,6 +176,15 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
                 }
             };
             write_stdout(&text)?;
+        }
+    }
+
+    if let (Some(dir), Some(previous)) = (&args.out_dir, &previous) {
+        let settled = stale::settle(dir, previous, &files, args.prune)?;
+        if !args.input.quiet {
+            for line in stale::messages(dir, &settled) {
+                eprintln!("{}", printable(&line));
+            }
         }
     }
 

@@ -67,7 +67,7 @@ pub fn summary_json(
         .map(|o| {
             let total = o.observed.totals();
             let requests = total.requests;
-            json!({
+            let mut entry = json!({
                 "subject": o.subject,
                 "kind": if split_service_account(&o.subject).is_some() { "ServiceAccount" } else { "User" },
                 "requests": requests,
@@ -78,7 +78,11 @@ pub fn summary_json(
                 "objects": o.generated.rbac.len(),
                 "rules": o.generated.rbac.rule_count(),
                 "file": files.get(&o.subject),
-            })
+            });
+            if !files.contains_key(&o.subject) && !crate::render::stale::gets_file(o) {
+                entry["noFile"] = json!(crate::render::stale::NO_FILE_REASON);
+            }
+            entry
         })
         .collect();
     json!({

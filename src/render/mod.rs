@@ -15,6 +15,7 @@ pub mod diff;
 pub mod generated;
 pub mod lookup;
 pub mod outdir;
+pub mod stale;
 pub mod subjects;
 pub mod table;
 pub mod terminal;
