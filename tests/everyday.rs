@@ -189,6 +189,19 @@ fn a_subject_that_matches_nothing_names_the_closest_and_every_filter() {
         "{}",
         stderr(&out)
     );
+    // Left out by --exclude-subject: that is what it says.
+    let out = run(&[
+        "--user",
+        "alice@example.com",
+        "--exclude-subject",
+        "@example",
+        &log,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "No output for user alice@example.com: --exclude-subject @example leaves it out\n"
+    );
     let out = run(&["--user", "alice@example.com", "--user", "zzzzzzzz", &log]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(

@@ -125,7 +125,14 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         .collect();
     if outputs.is_empty() {
         match selection.single() {
-            Some(subject) => report_no_match(&args.input, &args.subject.window, &[subject], false),
+            Some(subject) => match selection.excluded_by(subject) {
+                Some(re) => eprintln!(
+                    "No output for user {}: --exclude-subject {} leaves it out",
+                    printable(subject),
+                    printable(re)
+                ),
+                None => report_no_match(&args.input, &args.subject.window, &[subject], false),
+            },
             None => eprintln!("No audit events matched the selected subjects"),
         }
         return Ok(EXIT_NOT_FOUND);
