@@ -2,7 +2,7 @@
 //! (csrc/isal_shim.c) and links libisal. It also tells the tests whether `../shared` (the
 //! corpus and the log generator) is beside the checkout: when it is missing outside CI,
 //! `cfg(shared_missing)` marks the tests that need it as ignored; under CI (`CI=true`) they
-//! run and fail.
+//! run and fail. The same goes for `kubernetes-validate` (`cfg(kubernetes_validate_missing)`).
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
@@ -10,6 +10,22 @@ fn main() {
         build_isal_shim();
     }
     mark_missing_shared();
+    mark_missing_kubernetes_validate();
+}
+
+/// `cfg(kubernetes_validate_missing)` when the `kubernetes-validate` program (pip package
+/// kubernetes-validate, which .ci/run installs) is not on PATH outside CI: the tests that
+/// validate manifests with it are then ignored; under CI they run and fail.
+fn mark_missing_kubernetes_validate() {
+    println!("cargo::rustc-check-cfg=cfg(kubernetes_validate_missing)");
+    println!("cargo:rerun-if-env-changed=PATH");
+    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    let found = std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| dir.join("kubernetes-validate").is_file())
+    });
+    if !found && !in_ci {
+        println!("cargo:rustc-cfg=kubernetes_validate_missing");
+    }
 }
 
 fn mark_missing_shared() {

@@ -1,5 +1,5 @@
 //! Command-line definitions (clap): the default generate command and the subcommands
-//! (check, diff, who-can, lookup, stats, aggregate, completions, man), and the flags they
+//! (check, diff, who-can, lookup, stats, aggregate, completions, man, subjects), and the flags they
 //! share. audit2rbac's flags keep working.
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
@@ -32,7 +32,7 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Report every observed request that some RBAC does not allow (exit 1 if any).
     #[command(
-        after_help = "Examples:\n  audit2role check --rbac alice.yaml --user alice audit.log.gz\n  kubectl get roles,rolebindings,clusterroles,clusterrolebindings -A -o yaml > rbac.yaml\n  audit2role check --rbac rbac.yaml --serviceaccount ops:reconciler logs/"
+        after_help = "Examples:\n  audit2role check --rbac alice.yaml --user alice audit.log.gz\n  kubectl get roles,rolebindings,clusterroles,clusterrolebindings -A -o yaml > rbac.yaml\n  audit2role check --rbac rbac.yaml --serviceaccount ops:reconciler logs/\n  audit2role check --rbac rbac.yaml --all-subjects -o json logs/\n\nExit 0 when every request is allowed, 1 when some are not (or no event matched)."
     )]
     Check(CheckArgs),
     /// Compare the permissions an RBAC dump grants with what the logs show being used.
@@ -48,17 +48,20 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff).
-    #[command(after_help = "Example:\n  audit2role man > /usr/local/share/man/man1/audit2role.1")]
-    Man,
+    /// Print a man page (roff), or write one per command into a directory.
+    #[command(
+        after_help = "Examples:\n  audit2role man > /usr/local/share/man/man1/audit2role.1\n  audit2role man check | man -l -\n  audit2role man --dir /usr/local/share/man/man1"
+    )]
+    Man(ManArgs),
     /// Which users, groups and service accounts an RBAC dump allows to make a request.
     #[command(
         after_help = "Examples:\n  audit2role who-can get secrets -n ops --rbac rbac.yaml\n  audit2role who-can list nodes --rbac rbac.yaml\n  audit2role who-can patch deployments.apps/scale -n dev --rbac rbac.yaml\n  audit2role who-can create pods/exec -n dev --name web-0 --rbac rbac.yaml -o json\n  audit2role who-can get /healthz --rbac rbac.yaml\n  audit2role who-can get pods -n dev --rbac rbac.yaml --log audit.log.gz\n\nNAMESPACE-SCOPE is * for ClusterRoleBindings (every namespace and cluster scope) and the\nnamespace of a RoleBinding otherwise. Without -n, RoleBindings of every namespace are listed."
     )]
     WhoCan(WhoCanArgs),
-    /// Every binding that names a subject (directly or through its implied groups).
+    /// Every binding that names a subject (directly or through its implied groups), or the
+    /// subjects the bindings name, found by substring or regular expression.
     #[command(
-        after_help = "Examples:\n  audit2role lookup alice --rbac rbac.yaml\n  audit2role lookup group:devs --rbac rbac.yaml\n  audit2role lookup sa:ops:reconciler --rbac rbac.yaml --rules\n  audit2role lookup system:serviceaccount:dev:deployer --rbac rbac.yaml -o json\n\nSUBJECT: NAME or user:NAME (a user), group:NAME, sa:NS:NAME (also serviceaccount:NS:NAME\nand system:serviceaccount:NS:NAME)."
+        after_help = "Examples:\n  audit2role lookup alice --rbac rbac.yaml\n  audit2role lookup group:devs --rbac rbac.yaml\n  audit2role lookup sa:ops:reconciler --rbac rbac.yaml --rules\n  audit2role lookup system:serviceaccount:dev:deployer --rbac rbac.yaml -o json\n  audit2role lookup ops --rbac rbac.yaml\n  audit2role lookup --regex '^(dev|ops):' -k serviceaccount --rbac rbac.yaml -o yaml\n  audit2role lookup -k user --rbac rbac.yaml\n\nQUERY: NAME or user:NAME (a user), group:NAME, sa:NS:NAME (also serviceaccount:NS:NAME\nand system:serviceaccount:NS:NAME). When no binding names it exactly, every subject whose\nname contains it; with --regex, a regular expression; without it, every subject.\nExit 1 when no binding names the subject directly, or no subject matches."
     )]
     Lookup(LookupArgs),
     /// Read and aggregate every subject; print a short summary (for benchmarks).
@@ -69,9 +72,15 @@ pub enum Command {
     /// Write the distinct requests of every subject, with their evidence, as a partial
     /// aggregate that any command reads in place of logs (for sharded jobs).
     #[command(
-        after_help = "Examples:\n  audit2role aggregate -o shard-0.agg.gz logs/2026-11-01/\n  audit2role aggregate -o shard-1.agg.gz logs/2026-11-02/\n  audit2role --all-subjects --out-dir rbac/ shard-0.agg.gz shard-1.agg.gz\n\nThe format is described in docs/aggregate-format.md."
+        after_help = "Examples:\n  audit2role aggregate --out-file shard-0.agg.gz logs/2026-11-01/\n  audit2role aggregate --out-file parts/shard-1.agg.gz logs/2026-11-02/\n  audit2role --all-subjects --out-dir rbac/ shard-0.agg.gz shard-1.agg.gz\n\nThe format is described in docs/aggregate-format.md."
     )]
     Aggregate(AggregateArgs),
+    /// Every subject in the logs: kind, requests, distinct requests, first and last seen,
+    /// denials.
+    #[command(
+        after_help = "Examples:\n  audit2role subjects audit.log.gz\n  audit2role subjects --since 2026-11-02 -n dev logs/\n  audit2role subjects --subject-regex '^system:serviceaccount:' -o json logs/\n\nKIND is user, serviceaccount (system:serviceaccount:NS:NAME), node (system:node:NAME) or\nanonymous (system:anonymous). Exit 1 when no subject is left after the filters."
+    )]
+    Subjects(SubjectsArgs),
 }
 
 /// A boolean flag value as audit2rbac's flag library (Go's `strconv.ParseBool`) reads it:
@@ -213,6 +222,10 @@ pub struct GenerateArgs {
     /// Exit 3 when a generated rule is at or above this risk level (after writing it).
     #[arg(long, value_enum, value_name = "LEVEL")]
     pub fail_on_risk: Option<audit2role::generate::risk::Level>,
+    /// With --out-dir: remove the files an earlier run wrote for subjects this run did not
+    /// write (without it they are listed in a warning and in summary.json's staleFiles).
+    #[arg(long, requires = "out_dir")]
+    pub prune: bool,
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -224,6 +237,22 @@ pub struct CheckArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub subject: SubjectArgs,
+    /// Check every subject seen in the logs (each line then starts with the subject).
+    #[arg(long, conflicts_with_all = ["user", "serviceaccount"])]
+    pub all_subjects: bool,
+    /// Output format: lines of text, or one JSON document.
+    #[arg(short = 'o', long, value_enum, default_value_t = CheckFormat::Text)]
+    pub output: CheckFormat,
+}
+
+/// Output of check.
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CheckFormat {
+    /// One line per request not allowed.
+    #[default]
+    Text,
+    /// One JSON document: every subject checked and its requests not allowed.
+    Json,
 }
 
 /// Output of the permission-audit commands.
@@ -284,9 +313,9 @@ pub struct WhoCanArgs {
     /// Audit logs: show when each subject last made such a request (repeatable).
     #[arg(long = "log", value_name = "LOG", num_args = 1..)]
     pub logs: Vec<String>,
-    /// Output format.
-    #[arg(short = 'o', long, value_enum, default_value_t = ReportFormat::Table)]
-    pub output: ReportFormat,
+    /// Output format (wide adds each subject's user name and, with --log, its requests).
+    #[arg(short = 'o', long, value_enum, default_value_t = AuditFormat::Table)]
+    pub output: AuditFormat,
     /// No warnings on stderr (errors are still printed).
     #[arg(short, long)]
     pub quiet: bool,
@@ -294,19 +323,49 @@ pub struct WhoCanArgs {
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct LookupArgs {
-    /// NAME or user:NAME, group:NAME, sa:NS:NAME (or serviceaccount:NS:NAME,
-    /// system:serviceaccount:NS:NAME).
-    #[arg(value_name = "SUBJECT")]
-    pub subject: String,
+    /// A subject: NAME or user:NAME, group:NAME, sa:NS:NAME (or serviceaccount:NS:NAME,
+    /// system:serviceaccount:NS:NAME). When no binding names it exactly, every subject whose
+    /// name contains it; without it, every subject the bindings name.
+    #[arg(value_name = "QUERY")]
+    pub subject: Option<String>,
     /// RBAC dump: YAML streams or JSON Lists (kubectl get ... -o yaml) (repeatable).
     #[arg(long, value_name = "FILE", required = true)]
     pub rbac: Vec<String>,
     /// Show the rules of each role (aggregated ClusterRoles resolved).
     #[arg(long)]
     pub rules: bool,
-    /// Output format.
-    #[arg(short = 'o', long, value_enum, default_value_t = ReportFormat::Table)]
-    pub output: ReportFormat,
+    /// Output format (wide adds the number of rules of each role).
+    #[arg(short = 'o', long, value_enum, default_value_t = AuditFormat::Table)]
+    pub output: AuditFormat,
+    /// QUERY is a regular expression over subject names (NS:NAME for service accounts).
+    #[arg(long)]
+    pub regex: bool,
+    /// Only subjects of this kind.
+    #[arg(short = 'k', long, value_enum, value_name = "KIND")]
+    pub kind: Option<LookupKind>,
+}
+
+/// The kind of subject `lookup -k` keeps.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LookupKind {
+    User,
+    Group,
+    #[value(alias = "sa")]
+    Serviceaccount,
+}
+
+/// Output of who-can and lookup.
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AuditFormat {
+    /// An aligned table.
+    #[default]
+    Table,
+    /// The table with more columns.
+    Wide,
+    /// One JSON document.
+    Json,
+    /// The JSON document as YAML.
+    Yaml,
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -319,9 +378,46 @@ pub struct StatsArgs {
 pub struct AggregateArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// Where to write the partial aggregate (`.gz` compresses it; `-` is stdout).
-    #[arg(short = 'o', long, value_name = "FILE", required = true)]
-    pub output: std::path::PathBuf,
+    /// Deprecated spelling of --out-file (-o is the output format in every other command).
+    #[arg(
+        short = 'o',
+        long,
+        value_name = "FILE",
+        required_unless_present = "out_file",
+        conflicts_with = "out_file"
+    )]
+    pub output: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub window: WindowArgs,
+    /// Where to write the partial aggregate (`.gz` compresses it; `-` is stdout); missing
+    /// parent directories are created.
+    #[arg(long, value_name = "FILE")]
+    pub out_file: Option<std::path::PathBuf>,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct SubjectsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// Only subjects whose user name matches this regular expression (repeatable).
+    #[arg(long, value_name = "REGEX")]
+    pub subject_regex: Vec<String>,
+    /// Leave out subjects whose user name matches this regular expression (repeatable).
+    #[arg(long, value_name = "REGEX")]
+    pub exclude_subject: Vec<String>,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = ReportFormat::Table)]
+    pub output: ReportFormat,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct ManArgs {
+    /// The command whose page to print (check, diff, ...); the main page without it.
+    #[arg(value_name = "COMMAND", conflicts_with = "dir")]
+    pub command: Option<String>,
+    /// Write every page (audit2role.1, audit2role-check.1, ...) into DIR, created if missing.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<std::path::PathBuf>,
 }

@@ -168,8 +168,8 @@ pub fn write_input_problems(reports: &[FileReport], out: &mut dyn Write) {
         let reasons: Vec<String> = r.skipped.iter().map(|(k, v)| format!("{v} {k}")).collect();
         let _ = writeln!(
             out,
-            "warning: {name}: skipped {total} of {} lines ({})",
-            r.lines,
+            "warning: {name}: skipped {total} of {} ({})",
+            render::words::plural(r.lines, "line"),
             reasons.join(", ")
         );
         for (line, reason) in &r.examples {

@@ -51,11 +51,12 @@ fn main() {
         Some(Command::Check(args)) => cmd::check::run(args),
         Some(Command::Diff(args)) => cmd::diff::run(args),
         Some(Command::Completions { shell }) => cmd::docs::completions(*shell),
-        Some(Command::Man) => cmd::docs::man(),
+        Some(Command::Man(args)) => cmd::docs::man(args),
         Some(Command::WhoCan(args)) => cmd::who_can::run(args),
         Some(Command::Lookup(args)) => cmd::lookup::run(args),
         Some(Command::Stats(args)) => cmd::stats::run(args),
         Some(Command::Aggregate(args)) => cmd::aggregate::run(args),
+        Some(Command::Subjects(args)) => cmd::subjects::run(args),
         None => cmd::generate::run(&cli.generate),
     };
     match result {

@@ -210,9 +210,9 @@ fn old_check(observed: &[OwnedObservation], authorizer: &Authorizer) -> (String,
         denied += 1;
         let _ = writeln!(
             out,
-            "not allowed: {} (seen {} times, last {})",
+            "not allowed: {} (seen {}, last {})",
             o.request,
-            o.evidence.count(),
+            audit2role::render::words::times(o.evidence.count()),
             time_text(o.evidence.last)
         );
     }
@@ -332,11 +332,11 @@ fn old_table(subject: &str, observed: &[OwnedObservation], authorizer: &Authoriz
     for g in grants.iter().filter(|g| g.distinct > 0) {
         let _ = writeln!(
             s,
-            "  used      {} [{}]: {}: {} requests ({} distinct), last {}",
+            "  used      {} [{}]: {}: {} ({} distinct), last {}",
             binding_text(&g.bound),
             scope_text(&g.bound),
             describe_rule(&g.bound.rule),
-            g.evidence.count(),
+            audit2role::render::words::plural(g.evidence.count(), "request"),
             g.distinct,
             time_text(g.evidence.last)
         );
@@ -357,9 +357,9 @@ fn old_table(subject: &str, observed: &[OwnedObservation], authorizer: &Authoriz
     for o in missing {
         let _ = writeln!(
             s,
-            "  missing   {}: {} requests, last {}",
+            "  missing   {}: {}, last {}",
             o.request,
-            o.evidence.count(),
+            audit2role::render::words::plural(o.evidence.count(), "request"),
             time_text(o.evidence.last)
         );
     }
@@ -516,7 +516,7 @@ fn diff_writes_what_the_owned_path_wrote() {
     assert_eq!(got, want);
     assert!(got.contains("  unused    RoleBinding/ns1/devs-cm -> Role/cm-reader rule 2"));
     // cm-00006 in ns1 was read without devs, cm-00001 as devs.
-    assert!(got.contains("  missing   get configmaps cm-00006 -n ns1: 1 requests"));
+    assert!(got.contains("  missing   get configmaps cm-00006 -n ns1: 1 request,"));
     assert!(!got.contains("cm-00001"));
 
     let o = run(&[

@@ -448,10 +448,11 @@ RoleBinding/dev/app-reader  Role/app-reader  dev              direct
             ],
         ],
     );
-    assert_eq!(
-        ok(&["lookup", "group:nobody"]),
-        "No binding names Group nobody.\n"
-    );
+    // A subject that no binding names says so, and exits 1 (issue 16).
+    let dump = testdata("cluster-rbac.yaml");
+    let o = run(&["lookup", "group:nobody", "--rbac", &dump]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "No binding names Group nobody.\n");
 }
 
 #[test]
@@ -558,7 +559,7 @@ fn exit_codes_for_bad_usage() {
             &dump,
         ],
         vec!["who-can", "get", "pods/log/x", "--rbac", &dump],
-        vec!["who-can", "get", "pods", "-o", "yaml", "--rbac", &dump],
+        vec!["who-can", "get", "pods", "-o", "xml", "--rbac", &dump],
         vec!["who-can", "get", "pods", "--rbac", "/nonexistent/rbac.yaml"],
     ] {
         let o = run(&args);

@@ -1,5 +1,7 @@
 //! lookup: every binding in an RBAC dump that names a subject, directly or through the
-//! groups every such identity has, with the rules of the role it refers to.
+//! groups every such identity has, with the rules of the role it refers to; and the
+//! subjects the bindings name, found by substring or regular expression, each with its
+//! bindings.
 
 use crate::error::{Error, Result};
 use crate::rbac::authorize::subject_matches;
@@ -203,6 +205,153 @@ pub fn entries<'a>(set: &'a RbacSet, target: &Target) -> Vec<Entry<'a>> {
     out
 }
 
+/// The kinds of subject a binding names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubjectKind {
+    User,
+    Group,
+    ServiceAccount,
+}
+
+impl Target {
+    /// The kind of subject this is.
+    pub fn subject_kind(&self) -> SubjectKind {
+        match self {
+            Target::User(_) => SubjectKind::User,
+            Target::Group(_) => SubjectKind::Group,
+            Target::ServiceAccount { .. } => SubjectKind::ServiceAccount,
+        }
+    }
+
+    /// Parses `text` as a subject of `kind` (`-k`): a name, or NAMESPACE:NAME for a service
+    /// account; a prefixed form (`group:x`) must agree with the kind.
+    pub fn parse_as(text: &str, kind: SubjectKind) -> Result<Target> {
+        let prefixed = [
+            "user:",
+            "group:",
+            "sa:",
+            "serviceaccount:",
+            "system:serviceaccount:",
+        ]
+        .iter()
+        .any(|p| text.starts_with(p));
+        let target = if prefixed {
+            Target::parse(text)?
+        } else {
+            match kind {
+                SubjectKind::User => Target::parse(&format!("user:{text}"))?,
+                SubjectKind::Group => Target::parse(&format!("group:{text}"))?,
+                SubjectKind::ServiceAccount => Target::parse(&format!("sa:{text}"))?,
+            }
+        };
+        if target.subject_kind() != kind {
+            return Err(Error::Usage(format!(
+                "lookup: subject {text:?} is a {}, not a {kind:?} (--kind)",
+                target.kind()
+            )));
+        }
+        Ok(target)
+    }
+
+    /// The texts a query is matched against: the name, and for a service account also
+    /// `NS:NAME` and `system:serviceaccount:NS:NAME`.
+    fn names(&self) -> Vec<String> {
+        match self {
+            Target::User(n) | Target::Group(n) => vec![n.clone()],
+            Target::ServiceAccount { namespace, name } => vec![
+                format!("{namespace}:{name}"),
+                format!("system:serviceaccount:{namespace}:{name}"),
+            ],
+        }
+    }
+}
+
+/// Which subjects a list lookup keeps.
+#[derive(Clone, Debug, Default)]
+pub struct Query {
+    /// Names containing this text (case ignored); every name when `None`.
+    pub contains: Option<String>,
+    /// Names matching this regular expression.
+    pub regex: Option<regex::Regex>,
+    /// Subjects of this kind only.
+    pub kind: Option<SubjectKind>,
+}
+
+impl Query {
+    /// Whether `target` is kept.
+    pub fn matches(&self, target: &Target) -> bool {
+        if self.kind.is_some_and(|k| k != target.subject_kind()) {
+            return false;
+        }
+        let names = target.names();
+        let contains = self.contains.as_ref().is_none_or(|q| {
+            let q = q.to_lowercase();
+            names.iter().any(|n| n.to_lowercase().contains(&q))
+        });
+        let regex = self
+            .regex
+            .as_ref()
+            .is_none_or(|re| names.iter().any(|n| re.is_match(n)));
+        contains && regex
+    }
+}
+
+/// Every subject the bindings of `set` name (users, groups, service accounts; other kinds
+/// are not subjects the authorizer matches), sorted by kind then name, without repeats.
+pub fn named_subjects(set: &RbacSet) -> Vec<Target> {
+    let all = set.cluster_role_bindings.iter().map(|b| (b, "")).chain(
+        set.role_bindings
+            .iter()
+            .map(|b| (b, b.metadata.namespace.as_str())),
+    );
+    let mut out: Vec<Target> = Vec::new();
+    for (binding, binding_ns) in all {
+        for s in &binding.subjects {
+            let target = match s.kind.as_str() {
+                "User" if !s.name.is_empty() => Target::User(s.name.clone()),
+                "Group" if !s.name.is_empty() => Target::Group(s.name.clone()),
+                "ServiceAccount" if !s.name.is_empty() => {
+                    let namespace = if s.namespace.is_empty() {
+                        binding_ns
+                    } else {
+                        s.namespace.as_str()
+                    };
+                    if namespace.is_empty() {
+                        continue;
+                    }
+                    Target::ServiceAccount {
+                        namespace: namespace.to_string(),
+                        name: s.name.clone(),
+                    }
+                }
+                _ => continue,
+            };
+            out.push(target);
+        }
+    }
+    let key = |t: &Target| (t.subject_kind() as u8, t.names());
+    out.sort_by_key(key);
+    out.dedup();
+    out
+}
+
+/// The subjects the bindings name that `query` keeps, each with the bindings that name it
+/// directly.
+pub fn find<'a>(set: &'a RbacSet, query: &Query) -> Vec<(Target, Vec<Entry<'a>>)> {
+    named_subjects(set)
+        .into_iter()
+        .filter(|t| query.matches(t))
+        .map(|t| {
+            let direct: Vec<Entry<'a>> = entries(set, &t)
+                .into_iter()
+                .filter(|e| e.via_group.is_none())
+                .collect();
+            (t, direct)
+        })
+        .filter(|(_, e)| !e.is_empty())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,5 +396,35 @@ mod tests {
         ] {
             assert!(Target::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn queries_by_kind_substring_and_regex() {
+        assert_eq!(
+            Target::parse_as("ops:x", SubjectKind::ServiceAccount).unwrap(),
+            Target::ServiceAccount {
+                namespace: "ops".into(),
+                name: "x".into()
+            }
+        );
+        assert_eq!(
+            Target::parse_as("devs", SubjectKind::Group).unwrap(),
+            Target::Group("devs".into())
+        );
+        assert!(Target::parse_as("group:devs", SubjectKind::User).is_err());
+        let sa = Target::parse("sa:ops:deployer").unwrap();
+        let by_text = Query {
+            contains: Some("SERVICEACCOUNT:OPS".into()),
+            ..Query::default()
+        };
+        assert!(by_text.matches(&sa));
+        assert!(!by_text.matches(&Target::User("ops".into())));
+        let by_regex = Query {
+            regex: Some(regex::Regex::new("^ops:d").unwrap()),
+            kind: Some(SubjectKind::ServiceAccount),
+            ..Query::default()
+        };
+        assert!(by_regex.matches(&sa));
+        assert!(!by_regex.matches(&Target::Group("ops:d".into())));
     }
 }

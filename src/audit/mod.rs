@@ -6,4 +6,5 @@
 pub mod check;
 pub mod diff;
 pub mod lookup;
+pub mod subjects;
 pub mod who_can;

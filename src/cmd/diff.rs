@@ -2,7 +2,7 @@
 //! report as tables or JSON (`--suggest` adds the least-privilege replacement).
 
 use crate::cli::{DiffArgs, ReportFormat};
-use crate::cmd::{load_rbac, no_match_message, read_logs, subject_name};
+use crate::cmd::{load_rbac, read_logs, report_no_match, subject_name};
 use audit2role::audit::diff::{diff_subject, suggestion};
 use audit2role::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK};
 use audit2role::rbac::{Authorizer, RbacSet};
@@ -38,10 +38,7 @@ pub fn run(args: &DiffArgs) -> Result<i32> {
         match aggregate.subjects.get(name).filter(|s| s.distinct() > 0) {
             Some(sub) => results.push(diff_subject(name, sub, &authorizer)),
             None => {
-                eprintln!(
-                    "{}",
-                    no_match_message(name, args.subject.window.namespace.as_deref())
-                );
+                report_no_match(&args.input, &args.subject.window, &[name], false);
                 return Ok(EXIT_NOT_FOUND);
             }
         }

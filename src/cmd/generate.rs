@@ -3,15 +3,16 @@
 //! `GenerateOptions`; the work is the library's.
 
 use crate::cli::{GenerateArgs, OutputFormat};
-use crate::cmd::{load_rbac, named_subjects, no_match_message, read_logs_folding};
+use crate::cmd::{load_rbac, named_subjects, read_logs_folding, report_no_match};
 use audit2role::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK, EXIT_RISK};
 use audit2role::generate::names::{parse_pairs, Pairs};
 use audit2role::generate::policy::Policy;
 use audit2role::generate::{for_subjects, GenerateOptions, SubjectOutput};
 use audit2role::rbac::Authorizer;
 use audit2role::render::generated::{json_of, subject_summary, summary_json, yaml_of};
-use audit2role::render::outdir;
 use audit2role::render::terminal::printable;
+use audit2role::render::words::plural;
+use audit2role::render::{outdir, stale};
 use audit2role::request::select::SubjectSelection;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -124,21 +125,30 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         .collect();
     if outputs.is_empty() {
         match selection.single() {
-            Some(subject) => eprintln!(
-                "{}",
-                no_match_message(subject, args.subject.window.namespace.as_deref())
-            ),
+            Some(subject) => match selection.excluded_by(subject) {
+                Some(re) => eprintln!(
+                    "No output for user {}: --exclude-subject {} leaves it out",
+                    printable(subject),
+                    printable(re)
+                ),
+                None => report_no_match(&args.input, &args.subject.window, &[subject], false),
+            },
             None => eprintln!("No audit events matched the selected subjects"),
         }
         return Ok(EXIT_NOT_FOUND);
     }
 
     let mut files = BTreeMap::new();
+    let previous = args.out_dir.as_deref().map(stale::PreviousRun::read);
     match &args.out_dir {
         Some(dir) => {
-            let subjects: Vec<&str> = outputs.iter().map(|o| o.subject.as_str()).collect();
+            let subjects: Vec<&str> = outputs
+                .iter()
+                .filter(|o| stale::gets_file(o))
+                .map(|o| o.subject.as_str())
+                .collect();
             files = outdir::file_names(&subjects);
-            for o in &outputs {
+            for o in outputs.iter().filter(|o| stale::gets_file(o)) {
                 let text = match args.output {
                     OutputFormat::Yaml => yaml_of(o, args.evidence),
                     OutputFormat::Json => json_of(&[o], args.evidence),
@@ -176,6 +186,15 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         }
     }
 
+    if let (Some(dir), Some(previous)) = (&args.out_dir, &previous) {
+        let settled = stale::settle(dir, previous, &files, args.prune)?;
+        if !args.input.quiet {
+            for line in stale::messages(dir, &settled) {
+                eprintln!("{}", printable(&line));
+            }
+        }
+    }
+
     if !args.input.quiet {
         for o in &outputs {
             let file = files.get(&o.subject).map(String::as_str);
@@ -183,20 +202,19 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
                 eprintln!("{}", printable(&line));
             }
         }
-        for m in &missing {
-            eprintln!(
-                "warning: {}",
-                no_match_message(m, args.subject.window.namespace.as_deref())
-            );
-        }
+        let missing: Vec<&str> = missing.iter().map(|m| m.as_str()).collect();
+        report_no_match(&args.input, &args.subject.window, &missing, true);
         if outputs.len() > 1 {
             let objects: usize = outputs.iter().map(|o| o.generated.rbac.len()).sum();
             let rules: usize = outputs.iter().map(|o| o.reports.len()).sum();
             let events: u64 = file_reports.iter().map(|r| r.events).sum();
             eprintln!(
-                "{} subjects from {events} events in {} files: {objects} objects, {rules} rules",
+                "{} subjects from {} in {}: {}, {}",
                 outputs.len(),
-                file_reports.len()
+                plural(events, "event"),
+                plural(file_reports.len() as u64, "file"),
+                plural(objects as u64, "object"),
+                plural(rules as u64, "rule")
             );
         }
     }

@@ -1,102 +1,157 @@
-//! The lookup command: the subject from the flags, its bindings from `audit::lookup`, printed
-//! as a table (with `--rules`, each role's rules below its binding) or JSON.
+//! The lookup command: one subject's bindings from `audit::lookup::entries` (direct and
+//! through its implied groups), or, for a query no binding names exactly, a regular
+//! expression or no query at all, the subjects the bindings name (`audit::lookup::find`);
+//! printed as a table (with `--rules`, each role's rules below its binding), wide, JSON or
+//! YAML.
 
-use crate::cli::{LookupArgs, ReportFormat};
-use crate::cmd::load_rbac;
-use audit2role::audit::lookup::{entries, Target};
-use audit2role::error::{Error, Result, EXIT_OK};
-use audit2role::render::lookup::{binding_label, role_label, rule_line, target_json, via};
+use crate::cli::{AuditFormat, LookupArgs, LookupKind};
+use crate::cmd::{load_rbac, write_document};
+use audit2role::audit::lookup::{entries, find, Entry, Query, SubjectKind, Target};
+use audit2role::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK};
+use audit2role::render::lookup::{list_json, list_rows, lookup_json, lookup_rows, rule_line};
 use audit2role::render::table::table_lines;
-use serde_json::{json, Value};
+use audit2role::render::terminal::printable;
 use std::io::Write;
 
 fn io(e: std::io::Error) -> Error {
     Error::output(e)
 }
 
-pub fn run(args: &LookupArgs) -> Result<i32> {
-    let target = Target::parse(&args.subject)?;
-    let set = load_rbac(&args.rbac, false)?;
-    let found = entries(&set, &target);
-    let mut stdout = std::io::stdout().lock();
-    match args.output {
-        ReportFormat::Json => {
-            let bindings: Vec<Value> = found
-                .iter()
-                .map(|e| {
-                    let mut binding =
-                        json!({"kind": e.binding_kind, "name": e.binding.metadata.name});
-                    if e.binding_kind == "RoleBinding" {
-                        binding["namespace"] = json!(e.binding.metadata.namespace);
-                    }
-                    let mut v = json!({
-                        "binding": binding,
-                        "role": {
-                            "kind": e.binding.role_ref.kind,
-                            "name": e.binding.role_ref.name,
-                            "missing": e.rules.is_none(),
-                        },
-                        "namespaceScope": e.scope(),
-                        "viaGroup": e.via_group,
-                    });
-                    if args.rules {
-                        v["rules"] = serde_json::to_value(e.rules.unwrap_or_default())
-                            .unwrap_or(Value::Null);
-                    }
-                    v
-                })
-                .collect();
-            let doc = json!({
-                "subject": target_json(&target),
-                "impliedGroups": match target { Target::Group(_) => vec![], _ => target.groups() },
-                "bindings": bindings,
-            });
-            let text = serde_json::to_string_pretty(&doc)?;
-            writeln!(stdout, "{text}").map_err(io)?;
+fn kind_of(kind: LookupKind) -> SubjectKind {
+    match kind {
+        LookupKind::User => SubjectKind::User,
+        LookupKind::Group => SubjectKind::Group,
+        LookupKind::Serviceaccount => SubjectKind::ServiceAccount,
+    }
+}
+
+/// A table, with each role's rules indented right below its binding when `rules`.
+fn write_rows(
+    out: &mut dyn Write,
+    rows: &[Vec<String>],
+    found: &[&Entry<'_>],
+    rules: bool,
+) -> Result<()> {
+    let lines = table_lines(rows);
+    writeln!(out, "{}", lines[0]).map_err(io)?;
+    for (line, e) in lines[1..].iter().zip(found) {
+        writeln!(out, "{line}").map_err(io)?;
+        if !rules {
+            continue;
         }
-        ReportFormat::Table => {
-            if found.is_empty() {
-                writeln!(
-                    stdout,
-                    "No binding names {} {}.",
-                    target.kind(),
-                    target.display()
-                )
-                .map_err(io)?;
-                return Ok(EXIT_OK);
-            }
-            let header: Vec<String> = ["BINDING", "ROLE", "NAMESPACE-SCOPE", "VIA"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-            let mut table = vec![header];
-            for e in &found {
-                table.push(vec![
-                    binding_label(e),
-                    role_label(e),
-                    e.scope().to_string(),
-                    via(e),
-                ]);
-            }
-            let lines = table_lines(&table);
-            writeln!(stdout, "{}", lines[0]).map_err(io)?;
-            // With --rules, each role's rules are indented right below its binding.
-            for (line, e) in lines[1..].iter().zip(&found) {
-                writeln!(stdout, "{line}").map_err(io)?;
-                if !args.rules {
-                    continue;
-                }
-                match e.rules {
-                    None => writeln!(stdout, "    (role not found: no rules)").map_err(io)?,
-                    Some([]) => writeln!(stdout, "    (no rules)").map_err(io)?,
-                    Some(rules) => {
-                        for r in rules {
-                            writeln!(stdout, "    {}", rule_line(r)).map_err(io)?;
-                        }
-                    }
+        match e.rules {
+            None => writeln!(out, "    (role not found: no rules)").map_err(io)?,
+            Some([]) => writeln!(out, "    (no rules)").map_err(io)?,
+            Some(rules) => {
+                for r in rules {
+                    writeln!(out, "    {}", printable(&rule_line(r))).map_err(io)?;
                 }
             }
         }
     }
-    Ok(EXIT_OK)
+    Ok(())
+}
+
+pub fn run(args: &LookupArgs) -> Result<i32> {
+    let set = load_rbac(&args.rbac, false)?;
+    let kind = args.kind.map(kind_of);
+    let mut stdout = std::io::stdout().lock();
+    let wide = args.output == AuditFormat::Wide;
+
+    // One subject, named exactly.
+    let exact = match (&args.subject, args.regex) {
+        (Some(text), false) => Some(match kind {
+            Some(k) => Target::parse_as(text, k)?,
+            None => Target::parse(text)?,
+        }),
+        _ => None,
+    };
+    let exact_found = exact.as_ref().map(|t| (t, entries(&set, t)));
+    let named_directly = exact_found
+        .as_ref()
+        .is_some_and(|(_, found)| found.iter().any(|e| e.via_group.is_none()));
+
+    if !named_directly {
+        let query = Query {
+            contains: args.subject.clone().filter(|_| !args.regex),
+            regex: match (&args.subject, args.regex) {
+                (Some(re), true) => Some(
+                    regex::Regex::new(re)
+                        .map_err(|e| Error::Usage(format!("lookup --regex {re:?}: {e}")))?,
+                ),
+                (None, true) => {
+                    return Err(Error::Usage(
+                        "lookup --regex needs a QUERY, the regular expression".to_string(),
+                    ))
+                }
+                _ => None,
+            },
+            kind,
+        };
+        // A query that is not a plain name (a prefixed form) is not searched for.
+        let searchable = match &exact {
+            Some(t) => args.subject.as_deref() == Some(t.display().as_str()),
+            None => true,
+        };
+        let listed = if searchable {
+            find(&set, &query)
+        } else {
+            Vec::new()
+        };
+        if !listed.is_empty() || exact.is_none() {
+            match args.output {
+                AuditFormat::Json | AuditFormat::Yaml => {
+                    write_document(&mut stdout, &list_json(&listed, args.rules), args.output)?
+                }
+                AuditFormat::Table | AuditFormat::Wide if listed.is_empty() => {
+                    writeln!(stdout, "No binding names a subject that matches.").map_err(io)?
+                }
+                AuditFormat::Table | AuditFormat::Wide => {
+                    let all: Vec<&Entry<'_>> = listed.iter().flat_map(|(_, e)| e).collect();
+                    write_rows(&mut stdout, &list_rows(&listed, wide), &all, args.rules)?
+                }
+            }
+            return Ok(if listed.is_empty() {
+                EXIT_NOT_FOUND
+            } else {
+                EXIT_OK
+            });
+        }
+    }
+
+    let Some((target, found)) = exact_found else {
+        return Ok(EXIT_NOT_FOUND);
+    };
+    match args.output {
+        AuditFormat::Json | AuditFormat::Yaml => write_document(
+            &mut stdout,
+            &lookup_json(target, &found, args.rules),
+            args.output,
+        )?,
+        AuditFormat::Table | AuditFormat::Wide if found.is_empty() => {
+            writeln!(
+                stdout,
+                "No binding names {} {}.",
+                target.kind(),
+                printable(&target.display())
+            )
+            .map_err(io)?;
+        }
+        AuditFormat::Table | AuditFormat::Wide => {
+            let all: Vec<&Entry<'_>> = found.iter().collect();
+            write_rows(&mut stdout, &lookup_rows(&found, wide), &all, args.rules)?;
+        }
+    }
+    if named_directly {
+        return Ok(EXIT_OK);
+    }
+    stdout.flush().map_err(io)?;
+    if !found.is_empty() {
+        eprintln!(
+            "note: no binding names {} {} directly; the bindings listed apply through its groups",
+            target.kind(),
+            printable(&target.display())
+        );
+    }
+    Ok(EXIT_NOT_FOUND)
 }

@@ -8,6 +8,7 @@ pub mod docs;
 pub mod generate;
 pub mod lookup;
 pub mod stats;
+pub mod subjects;
 pub mod who_can;
 
 use crate::cli::{InputArgs, SubjectArgs, WindowArgs};
@@ -134,13 +135,124 @@ pub fn read_logs_folding(
     Ok((aggregate, reports))
 }
 
-/// "No audit events matched user X [in namespace N]".
-pub fn no_match_message(subject: &str, namespace: Option<&str>) -> String {
-    let subject = printable(subject);
-    match namespace.map(printable) {
-        Some(ns) => format!("No audit events matched user {subject} in namespace {ns}"),
-        None => format!("No audit events matched user {subject}"),
+/// The filters in force besides `-n`, as the flags were given: `--namespace-regex RE,
+/// --since S, --until U` (empty when none).
+pub fn filters_in_force(window: &WindowArgs) -> String {
+    let mut parts = Vec::new();
+    if let Some(re) = &window.namespace_regex {
+        parts.push(format!("--namespace-regex {re}"));
     }
+    if let Some(t) = &window.since {
+        parts.push(format!("--since {t}"));
+    }
+    if let Some(t) = &window.until {
+        parts.push(format!("--until {t}"));
+    }
+    parts.join(", ")
+}
+
+/// "No audit events matched user X [in namespace N] [with --since S, ...]": every filter in
+/// force.
+pub fn no_match_message(subject: &str, window: &WindowArgs) -> String {
+    let mut message = format!("No audit events matched user {}", printable(subject));
+    if let Some(ns) = &window.namespace {
+        message.push_str(&format!(" in namespace {}", printable(ns)));
+    }
+    let filters = filters_in_force(window);
+    if !filters.is_empty() {
+        message.push_str(&format!(" with {}", printable(&filters)));
+    }
+    message
+}
+
+/// What the logs hold for subjects that matched nothing: read once more, without any
+/// filter, to say whether the subject is there outside the filters, or else which subjects
+/// are closest to its name. Standard input cannot be read twice: then nothing is said.
+pub struct NoMatchHints {
+    seen: Option<Vec<audit2role::audit::subjects::SubjectRow>>,
+}
+
+impl NoMatchHints {
+    pub fn read(input: &InputArgs) -> NoMatchHints {
+        if input.all_inputs().iter().any(|i| i == "-") {
+            return NoMatchHints { seen: None };
+        }
+        let quiet = InputArgs {
+            quiet: true,
+            strict_input: false,
+            ..input.clone()
+        };
+        let seen = read_logs(&quiet, Vec::new(), &WindowArgs::default())
+            .ok()
+            .map(|(aggregate, _)| audit2role::audit::subjects::subjects(&aggregate, |_| true));
+        NoMatchHints { seen }
+    }
+
+    /// The lines to print for `subject`, which matched nothing with the filters of
+    /// `window`: the message, then a hint when there is one.
+    pub fn lines(&self, subject: &str, window: &WindowArgs) -> Vec<String> {
+        let mut lines = vec![no_match_message(subject, window)];
+        let Some(seen) = &self.seen else {
+            return lines;
+        };
+        if let Some(row) = seen.iter().find(|r| r.name == subject) {
+            lines.push(format!(
+                "  {} made {} in the logs, none with these filters",
+                printable(subject),
+                audit2role::render::words::plural(row.totals.requests, "request")
+            ));
+            return lines;
+        }
+        let close = audit2role::audit::subjects::closest_subjects(
+            subject,
+            seen.iter().map(|r| r.name.as_str()),
+            5,
+        );
+        if close.is_empty() {
+            lines.push(format!(
+                "  no subject in the logs has a similar name ({} in all; `audit2role subjects` lists them)",
+                seen.len()
+            ));
+        } else {
+            let close: Vec<String> = close.iter().map(|c| printable(c).into_owned()).collect();
+            lines.push(format!(
+                "  closest subjects in the logs: {} (`audit2role subjects` lists them all)",
+                close.join(", ")
+            ));
+        }
+        lines
+    }
+}
+
+/// Prints on stderr that `subject` matched nothing, with the filters in force and hints
+/// from the logs (prefixed `warning: ` when `warning`).
+pub fn report_no_match(input: &InputArgs, window: &WindowArgs, subjects: &[&str], warning: bool) {
+    if subjects.is_empty() {
+        return;
+    }
+    let hints = NoMatchHints::read(input);
+    let prefix = if warning { "warning: " } else { "" };
+    for subject in subjects {
+        let lines = hints.lines(subject, window);
+        eprintln!("{prefix}{}", lines[0]);
+        for line in &lines[1..] {
+            eprintln!("{line}");
+        }
+    }
+}
+
+/// Writes `doc` as pretty JSON, or as YAML for `-o yaml`.
+pub fn write_document(
+    out: &mut dyn std::io::Write,
+    doc: &serde_json::Value,
+    format: crate::cli::AuditFormat,
+) -> Result<()> {
+    let text = match format {
+        crate::cli::AuditFormat::Yaml => serde_norway::to_string(doc)
+            .map_err(|e| Error::Usage(format!("cannot write YAML: {e}")))?,
+        _ => format!("{}\n", serde_json::to_string_pretty(doc)?),
+    };
+    out.write_all(text.as_bytes()).map_err(Error::output)
 }
 
 /// The RBAC of `files` (aggregated ClusterRoles resolved), with the bootstrap roles unless

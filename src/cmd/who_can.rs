@@ -1,8 +1,9 @@
 //! The who-can command: the question from the flags, the answer from `audit::who_can`, printed
-//! as a table or JSON.
+//! as a table (wide: with each subject's user name and, with logs, its request count), JSON
+//! or YAML.
 
-use crate::cli::{InputArgs, ReportFormat, WhoCanArgs};
-use crate::cmd::{load_rbac, read_logs};
+use crate::cli::{AuditFormat, InputArgs, WhoCanArgs};
+use crate::cmd::{load_rbac, read_logs, write_document};
 use audit2role::aggregate::Totals;
 use audit2role::audit::who_can::{answer, parse_query, seen, seen_through_groups, Question, Row};
 use audit2role::error::{Error, Result, EXIT_OK};
@@ -65,7 +66,7 @@ pub fn run(args: &WhoCanArgs) -> Result<i32> {
 
     let mut stdout = std::io::stdout().lock();
     match args.output {
-        ReportFormat::Json => {
+        AuditFormat::Json | AuditFormat::Yaml => {
             let subjects: Vec<Value> = rows
                 .iter()
                 .map(|row| {
@@ -99,10 +100,10 @@ pub fn run(args: &WhoCanArgs) -> Result<i32> {
                     })
                     .collect();
             }
-            let text = serde_json::to_string_pretty(&doc)?;
-            writeln!(stdout, "{text}").map_err(Error::output)?;
+            write_document(&mut stdout, &doc, args.output)?;
         }
-        ReportFormat::Table => {
+        AuditFormat::Table | AuditFormat::Wide => {
+            let wide = args.output == AuditFormat::Wide;
             if rows.is_empty() {
                 writeln!(stdout, "No subject is allowed to {}.", query.request)
                     .map_err(Error::output)?;
@@ -114,8 +115,14 @@ pub fn run(args: &WhoCanArgs) -> Result<i32> {
                     "BINDING".to_string(),
                     "ROLE".to_string(),
                 ];
+                if wide {
+                    header.push("USERNAME".to_string());
+                }
                 if logs.is_some() {
                     header.push("LAST-SEEN".to_string());
+                    if wide {
+                        header.push("REQUESTS".to_string());
+                    }
                 }
                 let mut table = vec![header];
                 for row in &rows {
@@ -126,8 +133,15 @@ pub fn run(args: &WhoCanArgs) -> Result<i32> {
                         binding_label(&row.grant),
                         role_label(&row.grant),
                     ];
+                    if wide {
+                        cells.push(row.who.username().unwrap_or_else(|| "-".to_string()));
+                    }
                     if logs.is_some() {
-                        cells.push(evidence(row).map_or("-".to_string(), |e| last_seen_cell(&e)));
+                        let seen = evidence(row);
+                        cells.push(seen.map_or("-".to_string(), |e| last_seen_cell(&e)));
+                        if wide {
+                            cells.push(seen.map_or("-".to_string(), |e| e.requests.to_string()));
+                        }
                     }
                     table.push(cells);
                 }

@@ -249,19 +249,17 @@ impl Pass<'_> {
     /// A line outside documents (not blank): prefiltered, or decoded.
     fn line(&mut self, line: &[u8], line_no: u64, prefilter: Option<&Prefilter>) -> Result<()> {
         if let Some(p) = prefilter {
-            if !p.may_mention(line) {
-                // Not parsed, but a line that cannot be a whole JSON object is still
-                // reported, so damage stays visible when one subject is asked for.
-                let trimmed = line.trim_ascii();
-                if trimmed.first() == Some(&b'{') && trimmed.last() == Some(&b'}') {
-                    self.report.prefiltered += 1;
-                    return Ok(());
-                }
-                let detail = match std::str::from_utf8(line) {
-                    Ok(t) if looks_like_yaml(t) => YAML_DETAIL,
-                    _ => "invalid JSON: not a complete JSON object",
-                };
-                return self.skip(line_no, "invalid JSON", detail.to_string());
+            // Not parsed when it cannot name a wanted subject and looks like a whole JSON
+            // object. Any other line is decoded as without a prefilter, so damage stays
+            // visible when one subject is asked for, in the same words whichever command
+            // reads it (the filter still drops other subjects' events).
+            let trimmed = line.trim_ascii();
+            if !p.may_mention(line)
+                && trimmed.first() == Some(&b'{')
+                && trimmed.last() == Some(&b'}')
+            {
+                self.report.prefiltered += 1;
+                return Ok(());
             }
         }
         self.value(line, line_no)

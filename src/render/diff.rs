@@ -8,6 +8,7 @@ use crate::generate::review::describe_rule;
 use crate::rbac::authorize::BoundRule;
 use crate::rbac::RbacSet;
 use crate::render::terminal::printable;
+use crate::render::words::plural;
 use crate::request::RequestRef;
 use crate::time::format_rfc3339_micros;
 use serde_json::json;
@@ -68,10 +69,10 @@ pub fn table(d: &SubjectDiff<'_>) -> String {
         if g.evidence.distinct > 0 {
             let _ = writeln!(
                 s,
-                "  used      {} [{scope}]: {}: {} requests ({} distinct), last {}",
+                "  used      {} [{scope}]: {}: {} ({} distinct), last {}",
                 printable(&binding_text(&g.bound)),
                 printable(&describe_rule(&g.bound.rule)),
-                g.evidence.requests,
+                plural(g.evidence.requests, "request"),
                 g.evidence.distinct,
                 time_text(g.evidence.last)
             );
@@ -96,8 +97,8 @@ pub fn table(d: &SubjectDiff<'_>) -> String {
     for g in &d.baseline {
         let usage = if g.evidence.distinct > 0 {
             format!(
-                "{} requests ({} distinct), last {}",
-                g.evidence.requests,
+                "{} ({} distinct), last {}",
+                plural(g.evidence.requests, "request"),
                 g.evidence.distinct,
                 time_text(g.evidence.last)
             )
@@ -115,9 +116,9 @@ pub fn table(d: &SubjectDiff<'_>) -> String {
     for (request, evidence) in d.not_allowed() {
         let _ = writeln!(
             s,
-            "  missing   {}: {} requests, last {}",
+            "  missing   {}: {}, last {}",
             printable(&request.to_string()),
-            evidence.count(),
+            plural(evidence.count(), "request"),
             time_text(evidence.last)
         );
     }

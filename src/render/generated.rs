@@ -6,6 +6,7 @@ use crate::decode::FileReport;
 use crate::generate::policy::Policy;
 use crate::generate::review::{comments, describe_rule, report_json, CommentOptions};
 use crate::generate::{size_warning, SubjectOutput};
+use crate::render::words::plural;
 use crate::request::split_service_account;
 use crate::time::format_rfc3339_micros;
 use serde_json::json;
@@ -66,7 +67,7 @@ pub fn summary_json(
         .map(|o| {
             let total = o.observed.totals();
             let requests = total.requests;
-            json!({
+            let mut entry = json!({
                 "subject": o.subject,
                 "kind": if split_service_account(&o.subject).is_some() { "ServiceAccount" } else { "User" },
                 "requests": requests,
@@ -77,7 +78,11 @@ pub fn summary_json(
                 "objects": o.generated.rbac.len(),
                 "rules": o.generated.rbac.rule_count(),
                 "file": files.get(&o.subject),
-            })
+            });
+            if !files.contains_key(&o.subject) && !crate::render::stale::gets_file(o) {
+                entry["noFile"] = json!(crate::render::stale::NO_FILE_REASON);
+            }
+            entry
         })
         .collect();
     json!({
@@ -106,12 +111,13 @@ pub fn subject_summary(o: &SubjectOutput<'_>, file: Option<&str>, policy: &Polic
     let requests = o.observed.totals().requests;
     let file = file.map(|f| format!(" to {f}")).unwrap_or_default();
     lines.push(format!(
-        "{}: {requests} requests, {} distinct; {} already allowed; wrote {} objects with {} rules{file}",
+        "{}: {}, {} distinct; {} already allowed; wrote {} with {}{file}",
         o.subject,
+        plural(requests, "request"),
         o.observed.len(),
         o.generated.already_allowed,
-        o.generated.rbac.len(),
-        o.reports.len()
+        plural(o.generated.rbac.len() as u64, "object"),
+        plural(o.reports.len() as u64, "rule")
     ));
     for r in o.reports.iter().filter(|r| !r.risks.is_empty()) {
         for risk in &r.risks {

@@ -10,13 +10,17 @@
 //! Both YAML and JSON are produced from the same intermediate tree, so the two formats
 //! always carry the same fields.
 
+pub mod check;
 pub mod diff;
 pub mod generated;
 pub mod lookup;
 pub mod outdir;
+pub mod stale;
+pub mod subjects;
 pub mod table;
 pub mod terminal;
 pub mod who_can;
+pub mod words;
 
 use crate::rbac::types::{
     AggregationRule, ClusterRole, LabelSelector, ObjectMeta, PolicyRule, RbacSet, Role,

@@ -161,6 +161,14 @@ impl SubjectSelection {
         }
     }
 
+    /// The `--exclude-subject` expression that leaves `subject` out, if one does.
+    pub fn excluded_by(&self, subject: &str) -> Option<&str> {
+        self.excluded
+            .iter()
+            .find(|p| p.is_match(subject))
+            .map(|p| p.as_str())
+    }
+
     /// Whether `subject` is selected.
     pub fn wants(&self, subject: &str) -> bool {
         let chosen = self.all
