@@ -111,6 +111,7 @@ pub fn read_logs_folding(
 ) -> Result<(Aggregate, Vec<FileReport>)> {
     let mut filter = filter_from(args, subjects)?;
     filter.fold_names_after = fold_names_after;
+    use_threads(input.threads);
     let args = input.all_inputs();
     if args.is_empty() {
         return Err(Error::Usage(
@@ -133,6 +134,16 @@ pub fn read_logs_folding(
         write_input_problems(&reports, &mut std::io::stderr());
     }
     Ok((aggregate, reports))
+}
+
+/// Sizes the worker pool that per-subject work (generate, review, render, write, diff,
+/// who-can's log evidence) runs on: `--threads N` threads, one per available core without
+/// it. The first call decides; every command reads its logs once.
+pub fn use_threads(threads: Option<usize>) {
+    // Fails only when the pool already exists, which then stays as it is.
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .build_global();
 }
 
 /// "No audit events matched user X [in namespace N]".

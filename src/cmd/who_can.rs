@@ -12,6 +12,7 @@ use audit2role::render::terminal::printable;
 use audit2role::render::who_can::{
     binding_label, evidence_json, grant_json, last_seen_cell, request_json, role_label, who_json,
 };
+use rayon::prelude::*;
 use serde_json::{json, Value};
 use std::io::Write;
 
@@ -45,11 +46,16 @@ pub fn run(args: &WhoCanArgs) -> Result<i32> {
         };
         Some(read_logs(&input, vec![], &Default::default())?.0)
     };
-    let evidence = |row: &Row| -> Option<Totals> {
-        let aggregate = logs.as_ref()?;
-        let username = row.who.username()?;
-        Some(seen(aggregate, &username, &query, &row.scope))
-    };
+    // Each row's evidence, found on the worker pool.
+    let seen_rows: Vec<Option<Totals>> = rows
+        .par_iter()
+        .map(|row: &Row| -> Option<Totals> {
+            let aggregate = logs.as_ref()?;
+            let username = row.who.username()?;
+            Some(seen(aggregate, &username, &query, &row.scope))
+        })
+        .collect();
+    let evidence = |i: usize| -> Option<Totals> { seen_rows[i] };
     let through_groups = logs
         .as_ref()
         .map(|a| seen_through_groups(&authorizer, a, &query))
@@ -60,7 +66,8 @@ pub fn run(args: &WhoCanArgs) -> Result<i32> {
         ReportFormat::Json => {
             let subjects: Vec<Value> = rows
                 .iter()
-                .map(|row| {
+                .enumerate()
+                .map(|(i, row)| {
                     let (binding, role) = grant_json(&row.grant);
                     let mut v = json!({
                         "subject": who_json(&row.who),
@@ -68,7 +75,7 @@ pub fn run(args: &WhoCanArgs) -> Result<i32> {
                         "binding": binding,
                         "role": role,
                     });
-                    if let Some(e) = evidence(row) {
+                    if let Some(e) = evidence(i) {
                         v["seen"] = evidence_json(&e);
                     }
                     v
@@ -110,7 +117,7 @@ pub fn run(args: &WhoCanArgs) -> Result<i32> {
                     header.push("LAST-SEEN".to_string());
                 }
                 let mut table = vec![header];
-                for row in &rows {
+                for (i, row) in rows.iter().enumerate() {
                     let mut cells = vec![
                         row.who.kind.clone(),
                         row.who.display(),
@@ -119,7 +126,7 @@ pub fn run(args: &WhoCanArgs) -> Result<i32> {
                         role_label(&row.grant),
                     ];
                     if logs.is_some() {
-                        cells.push(evidence(row).map_or("-".to_string(), |e| last_seen_cell(&e)));
+                        cells.push(evidence(i).map_or("-".to_string(), |e| last_seen_cell(&e)));
                     }
                     table.push(cells);
                 }

@@ -1,13 +1,21 @@
 //! Writing one file per subject under `--out-dir`: file names that are safe (no path
 //! separators, no `..`), stable for the same subjects, and distinct even when two subjects
-//! sanitize alike; files written atomically (temporary file, then rename).
+//! sanitize alike; files written atomically and durably (temporary file, fsync, rename,
+//! one fsync of the directory), many at once on the worker pool; the directory locked for
+//! the run ([`OutDir`]), and SIGINT/SIGTERM turned into a clean stop ([`Interrupts`]).
 
 use crate::error::{Error, Result};
 use crate::generate::names::short_hash;
 use crate::request::split_service_account;
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// The file written last, once every subject's file is in place.
+pub const SUMMARY: &str = "summary.json";
 
 /// The longest file-name stem before the hash suffix.
 const MAX_STEM: usize = 180;
@@ -93,6 +101,179 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
     std::fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| Error::output_to(dir.display(), e))
+}
+
+/// SIGINT and SIGTERM seen while writing: once [`Interrupts::watch`] has run, either
+/// signal sets a flag instead of ending the process, and the writers stop at the next file,
+/// removing their temporary files. A second signal of the same kind ends the process at
+/// once (with 130 or 143), as a user pressing Ctrl-C twice expects.
+#[derive(Clone, Debug, Default)]
+pub struct Interrupts {
+    int: Arc<AtomicBool>,
+    term: Arc<AtomicBool>,
+}
+
+impl Interrupts {
+    /// Flags that no signal sets: for callers that handle signals themselves.
+    pub fn none() -> Interrupts {
+        Interrupts::default()
+    }
+
+    /// Catches SIGINT and SIGTERM from now on for the life of the process.
+    pub fn watch() -> Result<Interrupts> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let i = Interrupts::default();
+        let register = || -> std::io::Result<()> {
+            // The order matters: the shutdown is armed by the first signal, which the
+            // second registration records.
+            signal_hook::flag::register_conditional_shutdown(SIGINT, 130, i.int.clone())?;
+            signal_hook::flag::register_conditional_shutdown(SIGTERM, 143, i.term.clone())?;
+            signal_hook::flag::register(SIGINT, i.int.clone())?;
+            signal_hook::flag::register(SIGTERM, i.term.clone())?;
+            Ok(())
+        };
+        register().map_err(|e| Error::output_to("installing the SIGINT/SIGTERM handler", e))?;
+        Ok(i)
+    }
+
+    /// The signal seen, if any: its name and the exit code for it (128 + its number).
+    pub fn seen(&self) -> Option<(&'static str, i32)> {
+        if self.int.load(Ordering::Relaxed) {
+            Some(("SIGINT", 130))
+        } else if self.term.load(Ordering::Relaxed) {
+            Some(("SIGTERM", 143))
+        } else {
+            None
+        }
+    }
+
+    /// An error when a signal was seen, for a stop at `dir`.
+    fn check(&self, dir: &Path) -> Result<()> {
+        match self.seen() {
+            Some((signal, code)) => Err(Error::Interrupted {
+                signal,
+                code,
+                path: dir.display().to_string(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Records `signal` as seen, as the handler would (for tests).
+    pub fn raise(&self, term: bool) {
+        let flag = if term { &self.term } else { &self.int };
+        flag.store(true, Ordering::Relaxed);
+    }
+}
+
+/// An output directory held for one run: created if missing and locked (an advisory
+/// `flock` on the directory itself, so no lock file is left behind), so that a second run
+/// on it fails at once instead of interleaving its files with this one's. The lock goes
+/// with the process, however it ends.
+pub struct OutDir {
+    path: PathBuf,
+    /// Open for the lock and for the fsync of the directory.
+    handle: std::fs::File,
+}
+
+/// One file for [`OutDir::write_files`]: its name in the directory and how to make its
+/// bytes (called on a worker).
+pub trait OutFile: Sync {
+    fn name(&self) -> &str;
+    fn render(&self) -> Result<Vec<u8>>;
+}
+
+impl OutDir {
+    /// Creates `dir` if needed and locks it; fails with a message naming it when another
+    /// run holds it.
+    pub fn open(dir: &Path) -> Result<OutDir> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::output_to(dir.display(), e))?;
+        let handle = std::fs::File::open(dir).map_err(|e| Error::output_to(dir.display(), e))?;
+        let is_dir = handle
+            .metadata()
+            .map_err(|e| Error::output_to(dir.display(), e))?
+            .is_dir();
+        if !is_dir {
+            return Err(Error::output_to(
+                dir.display(),
+                std::io::Error::other("not a directory"),
+            ));
+        }
+        lock(&handle).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::WouldBlock {
+                Error::output_to(
+                    dir.display(),
+                    std::io::Error::new(
+                        e.kind(),
+                        "another audit2role run is writing to this directory; wait for it to end or choose another --out-dir",
+                    ),
+                )
+            } else {
+                Error::output_to(dir.display(), e)
+            }
+        })?;
+        Ok(OutDir {
+            path: dir.to_path_buf(),
+            handle,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes every file of `files` on the worker pool, each atomically and synced, then
+    /// makes the renames durable with one fsync of the directory. A summary of an earlier
+    /// run is removed first, so that an interrupted run leaves none that disagrees with
+    /// the files; it is written again by [`OutDir::write_summary`]. Stops at the first
+    /// failure or signal, with no temporary file left.
+    pub fn write_files<F: OutFile>(&self, files: &[F], interrupts: &Interrupts) -> Result<()> {
+        interrupts.check(&self.path)?;
+        match std::fs::remove_file(self.path.join(SUMMARY)) {
+            Ok(()) => self.sync()?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::output_to(self.path.join(SUMMARY).display(), e)),
+        }
+        files.par_iter().try_for_each(|f| {
+            interrupts.check(&self.path)?;
+            let bytes = f.render()?;
+            interrupts.check(&self.path)?;
+            write_atomic(&self.path, f.name(), &bytes)
+        })?;
+        self.sync()
+    }
+
+    /// Writes [`SUMMARY`], last, and makes it durable, unless a signal came first.
+    pub fn write_summary(&self, bytes: &[u8], interrupts: &Interrupts) -> Result<()> {
+        interrupts.check(&self.path)?;
+        write_atomic(&self.path, SUMMARY, bytes)?;
+        self.sync()
+    }
+
+    fn sync(&self) -> Result<()> {
+        self.handle
+            .sync_all()
+            .map_err(|e| Error::output_to(self.path.display(), e))
+    }
+}
+
+/// An exclusive advisory lock on `file`, failing with `WouldBlock` when it is held.
+#[cfg(target_os = "linux")]
+fn lock(file: &std::fs::File) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a descriptor the File owns; no memory is passed.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Elsewhere the directory is not locked.
+#[cfg(not(target_os = "linux"))]
+fn lock(_file: &std::fs::File) -> std::io::Result<()> {
+    Ok(())
 }
 
 #[cfg(test)]
