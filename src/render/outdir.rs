@@ -12,10 +12,17 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// The file written last, once every subject's file is in place.
 pub const SUMMARY: &str = "summary.json";
+
+/// Writer threads of [`OutDir::write_files`]. They mostly wait for fsync, not for a core:
+/// their number is how many fsyncs are in flight, independent of `--threads`.
+pub const WRITERS: usize = 16;
+
+/// Rendered files that may wait for a writer (bounds the memory of a large run).
+pub const PENDING: usize = 64;
 
 /// The longest file-name stem before the hash suffix.
 const MAX_STEM: usize = 180;
@@ -222,11 +229,14 @@ impl OutDir {
         &self.path
     }
 
-    /// Writes every file of `files` on the worker pool, each atomically and synced, then
-    /// makes the renames durable with one fsync of the directory. A summary of an earlier
-    /// run is removed first, so that an interrupted run leaves none that disagrees with
-    /// the files; it is written again by [`OutDir::write_summary`]. Stops at the first
-    /// failure or signal, with no temporary file left.
+    /// Writes every file of `files`, each atomically and synced, then makes the renames
+    /// durable with one fsync of the directory. The files are rendered on the worker pool
+    /// and written by [`WRITERS`] writer threads, so that many fsyncs are in flight at once
+    /// (the file system commits them together) instead of being waited for in turn; at
+    /// most [`PENDING`] rendered files wait for a writer. A summary of an earlier run is
+    /// removed first, so that an interrupted run leaves none that disagrees with the
+    /// files; [`OutDir::write_summary`] writes the new one. Stops at the first failure or
+    /// signal, with no temporary file left.
     pub fn write_files<F: OutFile>(&self, files: &[F], interrupts: &Interrupts) -> Result<()> {
         interrupts.check(&self.path)?;
         match std::fs::remove_file(self.path.join(SUMMARY)) {
@@ -234,12 +244,48 @@ impl OutDir {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(Error::output_to(self.path.join(SUMMARY).display(), e)),
         }
-        files.par_iter().try_for_each(|f| {
-            interrupts.check(&self.path)?;
-            let bytes = f.render()?;
-            interrupts.check(&self.path)?;
-            write_atomic(&self.path, f.name(), &bytes)
-        })?;
+        let failed = AtomicBool::new(false);
+        let first_error: Mutex<Option<Error>> = Mutex::new(None);
+        let fail = |e: Error| {
+            failed.store(true, Ordering::Relaxed);
+            let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
+            slot.get_or_insert(e);
+        };
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<(&str, Vec<u8>)>(PENDING);
+        let receiver = Mutex::new(receiver);
+        std::thread::scope(|scope| {
+            for _ in 0..WRITERS.min(files.len()) {
+                scope.spawn(|| loop {
+                    let next = receiver.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                    let Ok((name, bytes)) = next else { break };
+                    // After a failure or a signal, what is queued is dropped unwritten.
+                    if failed.load(Ordering::Relaxed) || interrupts.seen().is_some() {
+                        continue;
+                    }
+                    if let Err(e) = write_atomic(&self.path, name, &bytes) {
+                        fail(e);
+                    }
+                });
+            }
+            // Stops early (with `Err(())`) after a failure or a signal, recorded above.
+            let _ = files.par_iter().try_for_each_with(sender, |sender, f| {
+                if failed.load(Ordering::Relaxed) || interrupts.seen().is_some() {
+                    return Err(());
+                }
+                match f.render() {
+                    Ok(bytes) => sender.send((f.name(), bytes)).map_err(|_| ()),
+                    Err(e) => {
+                        fail(e);
+                        Err(())
+                    }
+                }
+            });
+            // The senders are gone: the writers end once the queue is empty.
+        });
+        interrupts.check(&self.path)?;
+        if let Some(e) = first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            return Err(e);
+        }
         self.sync()
     }
 
@@ -307,6 +353,89 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
             .collect();
         assert!(leftovers.is_empty());
+    }
+
+    struct File(&'static str, &'static str);
+
+    impl OutFile for File {
+        fn name(&self) -> &str {
+            self.0
+        }
+        fn render(&self) -> Result<Vec<u8>> {
+            Ok(self.1.as_bytes().to_vec())
+        }
+    }
+
+    fn listing(dir: &Path) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read_to_string(e.path()).unwrap(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn files_then_summary_and_an_interrupt_stops_before_any() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("out");
+        let out = OutDir::open(&dir).unwrap();
+        let files = [File("a.yaml", "A"), File("b.yaml", "B")];
+        out.write_files(&files, &Interrupts::none()).unwrap();
+        out.write_summary(b"S", &Interrupts::none()).unwrap();
+        let want = |a: &str, b: &str| {
+            vec![
+                ("a.yaml".to_string(), a.to_string()),
+                ("b.yaml".to_string(), b.to_string()),
+                ("summary.json".to_string(), "S".to_string()),
+            ]
+        };
+        assert_eq!(listing(&dir), want("A", "B"));
+
+        // A second lock on the same directory fails while the first is held.
+        let again = OutDir::open(&dir).err().expect("held");
+        assert_eq!(again.exit_code(), crate::error::EXIT_OUTPUT);
+        assert!(
+            again.chain().contains("another audit2role run"),
+            "{}",
+            again.chain()
+        );
+
+        let signalled = Interrupts::none();
+        signalled.raise(true);
+        let files = [File("a.yaml", "A2"), File("b.yaml", "B2")];
+        let err = out.write_files(&files, &signalled).expect_err("stopped");
+        assert_eq!(err.exit_code(), 143);
+        assert_eq!(listing(&dir), want("A", "B"), "untouched");
+        let err = out.write_summary(b"S2", &signalled).expect_err("stopped");
+        assert_eq!(err.exit_code(), 143);
+
+        // Writing again first removes the old summary, which only the end writes back.
+        out.write_files(&files, &Interrupts::none()).unwrap();
+        assert_eq!(
+            listing(&dir),
+            vec![
+                ("a.yaml".to_string(), "A2".to_string()),
+                ("b.yaml".to_string(), "B2".to_string()),
+            ]
+        );
+        drop(out);
+        assert!(OutDir::open(&dir).is_ok(), "released with the OutDir");
+    }
+
+    #[test]
+    fn a_regular_file_is_no_out_dir() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("f");
+        std::fs::write(&file, "x").unwrap();
+        let err = OutDir::open(&file).err().expect("refused");
+        assert_eq!(err.exit_code(), crate::error::EXIT_OUTPUT);
     }
 
     #[test]
