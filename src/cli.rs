@@ -111,7 +111,8 @@ pub struct InputArgs {
     /// No summaries or warnings on stderr (errors are still printed).
     #[arg(short, long)]
     pub quiet: bool,
-    /// Decoding threads (default: one per available core; 1 reads and decodes in one thread).
+    /// Threads for decoding and for per-subject work (default: one per available core; 1
+    /// reads and decodes in one thread). Output is the same for any number.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// Follow symbolic links inside input directories (loops are detected and passed
