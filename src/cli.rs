@@ -109,6 +109,10 @@ pub struct InputArgs {
     /// over); by default links met while walking are not read.
     #[arg(short = 'L', long)]
     pub follow: bool,
+    /// Use the lines of a compressed member (gzip member, zstd frame) that fails its
+    /// checksum, with a warning; by default such damage fails the run.
+    #[arg(long)]
+    pub keep_damaged: bool,
 }
 
 impl InputArgs {

@@ -126,6 +126,7 @@ pub fn read_logs_folding(
         strict_input: input.strict_input,
         threads: input.threads.unwrap_or(0),
         block_size: 0,
+        keep_damaged: input.keep_damaged,
         progress: !input.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
     let (aggregate, reports) = read_inputs(&sources, &options)?;

