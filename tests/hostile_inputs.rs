@@ -109,3 +109,86 @@ fn a_truncated_gzip_stream_still_ends_early_and_is_not_called_damaged() {
     assert!(err.contains("input ends early after line"), "{err}");
     assert!(!err.contains("damaged"), "{err}");
 }
+
+/// `bytes` as zstd frames of at most `frame` bytes each, with content checksums.
+fn zstd(bytes: &[u8], frame: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for chunk in bytes.chunks(frame) {
+        let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+        enc.include_checksum(true).unwrap();
+        enc.write_all(chunk).unwrap();
+        out.extend(enc.finish().unwrap());
+    }
+    out
+}
+
+#[test]
+fn zstd_input_reads_as_the_plain_log_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let text: String = (0..300)
+        .map(|i| event(["dev", "ops", "qa"][i % 3], &format!("z{i}")))
+        .collect();
+    let plain = dir.path().join("audit.log");
+    std::fs::write(&plain, &text).unwrap();
+    let plain = plain.display().to_string();
+    let expected = run(&["--all-subjects", "--strict", &plain]);
+    assert_eq!(expected.status.code(), Some(0));
+    // One frame, and frames cut in the middle of lines.
+    for frame in [1 << 20, 1000] {
+        let z = dir.path().join(format!("audit-{frame}.log.zst"));
+        std::fs::write(&z, zstd(text.as_bytes(), frame)).unwrap();
+        let z = z.display().to_string();
+        for threads in ["1", "2"] {
+            let out = run(&["--all-subjects", "--strict", "--threads", threads, &z]);
+            assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+            assert_eq!(stdout(&out), stdout(&expected), "frame {frame}");
+            assert_eq!(stderr(&out), stderr(&expected).replace(&plain, &z));
+        }
+    }
+}
+
+#[test]
+fn damaged_and_truncated_zstd_are_handled_as_gzip_is() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two frames of 20 lines each.
+    let first: String = (0..20).map(|i| event("dev", &format!("y{i}"))).collect();
+    let second: String = (0..20).map(|i| event("ops", &format!("y{i}"))).collect();
+    let mut z = zstd(first.as_bytes(), 1 << 20);
+    z.extend(zstd(second.as_bytes(), 1 << 20));
+    let good = z.clone();
+    let n = z.len();
+    z[n - 1] ^= 0x10; // the second frame's content checksum
+    let damaged = dir.path().join("damaged.log.zst");
+    std::fs::write(&damaged, &z).unwrap();
+    let damaged = damaged.display().to_string();
+    let out = run(&["--user", "alice", &damaged]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(stdout(&out), "");
+    assert!(
+        err.contains(&format!(
+            "{damaged}: zstd frame 2 fails its checksum (Restored data doesn't match checksum): the data is damaged after line 20"
+        )),
+        "{err}"
+    );
+    // libzstd gives no data of the block whose checksum fails (here the whole frame).
+    let kept = run(&["--user", "alice", "--strict", "--keep-damaged", &damaged]);
+    assert_eq!(kept.status.code(), Some(0), "{}", stderr(&kept));
+    assert_eq!(role_namespaces(&stdout(&kept)), ["dev"]);
+    assert!(
+        stderr(&kept).contains("no whole line came from it (--keep-damaged)"),
+        "{}",
+        stderr(&kept)
+    );
+    // Truncated inside the second frame: the first frame's events are used.
+    let cut = dir.path().join("cut.log.zst");
+    std::fs::write(&cut, &good[..good.len() - 10]).unwrap();
+    let out = run(&["--user", "alice", "--strict", cut.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("input ends early after line") && err.contains("incomplete zstd frame"),
+        "{err}"
+    );
+    assert!(role_namespaces(&stdout(&out)).contains(&"dev".to_string()));
+}

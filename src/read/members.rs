@@ -1,5 +1,5 @@
-//! Members of a compressed stream (gzip members, zstd frames): where each starts in the
-//! decompressed bytes and lines, so that a member whose check fails (a CRC32 or length
+//! Members of a compressed stream (gzip members, zstd frames), read one after another by
+//! [`GzMembers`] and [`ZstdFrames`]: where each starts in the decompressed bytes and lines, so that a member whose check fails (a CRC32 or length
 //! mismatch, corrupt data) is reported as damaged from the line where it starts, told apart
 //! from a stream that merely ends early; and what a run does with such damage
 //! ([`end_of_input`]).
@@ -86,10 +86,12 @@ impl MemberTrack {
     }
 
     /// The error to return for `e`, met in the current member: a [`Damaged`] when the
-    /// member already handed out data and the stream did not simply end (truncation
-    /// stays an `UnexpectedEof` error); `checksum` says whether the check at its end failed.
+    /// checksum at its end failed (`checksum`), or its data is corrupt after it handed some
+    /// out; otherwise `e` itself (a truncated stream stays an `UnexpectedEof` error, and
+    /// what follows the last member without being one is not damage of a member).
     pub fn error(&self, unit: &'static str, e: io::Error, checksum: bool) -> io::Error {
-        if e.kind() == io::ErrorKind::UnexpectedEof || self.bytes == self.start_bytes {
+        let handed_out = self.bytes > self.start_bytes;
+        if e.kind() == io::ErrorKind::UnexpectedEof || !(checksum || handed_out) {
             return e;
         }
         let kind = e.kind();
@@ -168,6 +170,106 @@ impl<R: BufRead> Read for GzMembers<R> {
     }
 }
 
+/// Every frame of a zstd stream in turn (skippable frames passed over, as `zstd -dc` does),
+/// decompressed straight into the caller's buffer, with damage reported as [`Damaged`].
+pub struct ZstdFrames<R> {
+    reader: R,
+    decoder: zstd::stream::raw::Decoder<'static>,
+    track: MemberTrack,
+    /// Input of a frame was consumed and the frame has not ended.
+    in_frame: bool,
+    /// The error that stopped the stream, repeated by later reads.
+    failed: Option<(io::ErrorKind, String)>,
+    /// An error found in a call that also decompressed data: returned by the next read.
+    pending: Option<io::Error>,
+}
+
+impl<R: BufRead> ZstdFrames<R> {
+    pub fn new(reader: R) -> io::Result<ZstdFrames<R>> {
+        Ok(ZstdFrames {
+            reader,
+            decoder: zstd::stream::raw::Decoder::new()?,
+            track: MemberTrack::default(),
+            in_frame: false,
+            failed: None,
+            pending: None,
+        })
+    }
+
+    fn fail(&mut self, e: io::Error) -> io::Error {
+        self.failed = Some((e.kind(), e.to_string()));
+        // libzstd's message for a content checksum that does not match.
+        let checksum = e.to_string().contains("checksum");
+        self.track.error("zstd frame", e, checksum)
+    }
+}
+
+impl<R: BufRead> Read for ZstdFrames<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        use zstd::stream::raw::{InBuffer, Operation, OutBuffer};
+        if let Some((kind, message)) = &self.failed {
+            return Err(io::Error::new(*kind, message.clone()));
+        }
+        if let Some(e) = self.pending.take() {
+            return Err(self.fail(e));
+        }
+        if out.is_empty() {
+            return Ok(0);
+        }
+        // Calls that neither consume nor produce; two in a row mean no progress is possible.
+        let mut stalled = 0;
+        loop {
+            let input = self.reader.fill_buf()?;
+            let at_eof = input.is_empty();
+            let mut src = InBuffer::around(input);
+            let mut dst = OutBuffer::around(&mut *out);
+            let result = self.decoder.run(&mut src, &mut dst);
+            let (consumed, produced) = (src.pos(), dst.pos());
+            self.reader.consume(consumed);
+            let hint = match result {
+                Ok(hint) => hint,
+                Err(e) if produced > 0 => {
+                    // What was decompressed with the damage found goes out first, so that
+                    // the damage is reported with the lines it shaped.
+                    self.track.produced(&out[..produced]);
+                    self.pending = Some(e);
+                    return Ok(produced);
+                }
+                Err(e) => return Err(self.fail(e)),
+            };
+            self.track.produced(&out[..produced]);
+            if consumed > 0 {
+                self.in_frame = true;
+            }
+            if hint == 0 && self.in_frame {
+                // A frame ended and its checksum (when it has one) matched.
+                self.in_frame = false;
+                self.track.member_end();
+            }
+            if produced > 0 {
+                return Ok(produced);
+            }
+            if at_eof {
+                if self.in_frame {
+                    let e = io::Error::new(io::ErrorKind::UnexpectedEof, "incomplete zstd frame");
+                    return Err(self.fail(e));
+                }
+                return Ok(0);
+            }
+            if consumed == 0 {
+                stalled += 1;
+                if stalled > 1 {
+                    let e =
+                        io::Error::new(io::ErrorKind::InvalidData, "zstd decoder made no progress");
+                    return Err(self.fail(e));
+                }
+            } else {
+                stalled = 0;
+            }
+        }
+    }
+}
+
 /// What damage does to a run: whether lines of a damaged member may be used.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DamagePolicy {
@@ -195,14 +297,16 @@ pub fn end_of_input(
         }
         return Ok(message);
     };
-    let suspect = if lines > damage.after_line {
+    let came = lines > damage.after_line;
+    let suspect = if came {
         format!("lines {} to {lines} came from it", damage.after_line + 1)
     } else {
         "no whole line came from it".to_string()
     };
     if policy.keep_damaged && !policy.strict {
+        let used = if came { " and were used" } else { "" };
         return Ok(format!(
-            "{}; {suspect} and were used (--keep-damaged); input ends after line {lines}",
+            "{}; {suspect}{used} (--keep-damaged); input ends after line {lines}",
             damage.what()
         ));
     }
@@ -274,6 +378,50 @@ mod tests {
         let err = err.expect("garbage is an error");
         assert!(Damaged::of(&err).is_none(), "{err}");
         assert_eq!(out.len(), 2000);
+    }
+
+    /// One zstd frame of `bytes`, with a content checksum as `zstd` writes by default.
+    fn zstd(bytes: &[u8]) -> Vec<u8> {
+        let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+        enc.include_checksum(true).unwrap();
+        enc.write_all(bytes).unwrap();
+        enc.finish().unwrap()
+    }
+
+    #[test]
+    fn zstd_frames_are_read_in_turn_and_a_bad_checksum_is_damage_of_the_second() {
+        let first = b"a\nb\n".repeat(10);
+        let second = b"c\n".repeat(30);
+        let mut z = zstd(&first);
+        // A skippable frame between the two.
+        z.extend_from_slice(&[0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3]);
+        let good = z.len();
+        z.extend(zstd(&second));
+        let (out, err) = read_all(ZstdFrames::new(&z[..]).unwrap());
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(out, [&first[..], &second[..]].concat());
+        // The content checksum is the last four bytes.
+        let mut bad = z.clone();
+        let n = bad.len();
+        bad[n - 2] ^= 1;
+        let (out, err) = read_all(ZstdFrames::new(&bad[..]).unwrap());
+        let err = err.expect("damage is an error");
+        let d = Damaged::of(&err).unwrap_or_else(|| panic!("not damage: {err}"));
+        assert_eq!((d.unit, d.after_line, d.after_byte), ("zstd frame", 20, 40));
+        assert!(d.checksum, "{err}");
+        assert!(out.starts_with(&first), "the first frame is handed out");
+        // Truncated inside the second frame; garbage after the last frame.
+        let (out, err) = read_all(ZstdFrames::new(&z[..z.len() - 3]).unwrap());
+        let err = err.expect("truncation is an error");
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        assert!(Damaged::of(&err).is_none());
+        assert!(out.starts_with(&first));
+        let mut tail = z[..good].to_vec();
+        tail.extend_from_slice(b"not zstd");
+        let (out, err) = read_all(ZstdFrames::new(&tail[..]).unwrap());
+        let err = err.expect("garbage is an error");
+        assert!(Damaged::of(&err).is_none(), "{err}");
+        assert_eq!(out, first);
     }
 
     #[test]
