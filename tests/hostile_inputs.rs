@@ -192,3 +192,140 @@ fn damaged_and_truncated_zstd_are_handled_as_gzip_is() {
     );
     assert!(role_namespaces(&stdout(&out)).contains(&"dev".to_string()));
 }
+
+/// Runs the binary with its address space limited to `mib` MiB (`prlimit --as`).
+fn run_limited(mib: u64, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("prlimit")
+        .arg(format!("--as={}", mib << 20))
+        .arg("--")
+        .arg(common::BIN)
+        .args(args)
+        .output()
+        .expect("prlimit runs")
+}
+
+#[test]
+fn a_line_over_the_limit_is_skipped_and_reported_with_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = format!(
+        r#"{{"kind":"Event","verb":"get","user":{{"username":"alice"}},"requestObject":"{}"}}"#,
+        "x".repeat(3 << 20)
+    );
+    let text = format!("{}{long}\n{}", event("dev", "a"), event("dev", "b"));
+    let path = dir.path().join("long.log");
+    std::fs::write(&path, &text).unwrap();
+    let log = path.display().to_string();
+    for threads in ["1", "2"] {
+        let out = run(&[
+            "--user",
+            "alice",
+            "--strict",
+            "--max-line-bytes",
+            "1M",
+            "--threads",
+            threads,
+            &log,
+        ]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        assert!(
+            err.contains("skipped 1 of 3 lines (1 line too long)")
+                && err.contains(&format!(
+                    "{log}:2: a line of {} bytes is longer than the line limit (1048576 bytes, --max-line-bytes)",
+                    long.len()
+                )),
+            "{err}"
+        );
+        let set = audit2role::rbac::read::read_rbac_str(&stdout(&out), "out").unwrap();
+        let names: Vec<&String> = set
+            .roles
+            .iter()
+            .flat_map(|r| r.rules.iter().flat_map(|x| x.resource_names.iter()))
+            .collect();
+        assert_eq!(names, ["a", "b"], "the lines around it are read");
+    }
+    // Under the default limit the line is read.
+    let out = run(&["--user", "alice", "-q", &log]);
+    assert_eq!(out.status.code(), Some(0));
+    // Strict input refuses it, naming the line.
+    let strict = run(&[
+        "--user",
+        "alice",
+        "--strict-input",
+        "--max-line-bytes",
+        "1M",
+        &log,
+    ]);
+    assert_eq!(strict.status.code(), Some(2));
+    assert!(
+        stderr(&strict).contains(&format!("{log}:2: a line of")),
+        "{}",
+        stderr(&strict)
+    );
+    // A limit that is not a size is a usage error.
+    let bad = run(&["--user", "alice", "--max-line-bytes", "0", &log]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn a_gzip_bomb_under_a_memory_limit_is_an_error_not_an_abort() {
+    let dir = tempfile::tempdir().unwrap();
+    // 96 MiB of one byte and no line end, as 96 gzip members of 1 MiB (100 KB on disk),
+    // between two good events; the address space is limited to 64 MiB.
+    let member = gzip(&vec![b'a'; 1 << 20], flate2::Compression::default());
+    let mut bomb = gzip(event("dev", "a").as_bytes(), flate2::Compression::default());
+    for _ in 0..96 {
+        bomb.extend_from_slice(&member);
+    }
+    bomb.extend(gzip(
+        format!("\n{}", event("dev", "b")).as_bytes(),
+        flate2::Compression::default(),
+    ));
+    let path = dir.path().join("bomb.log.gz");
+    std::fs::write(&path, &bomb).unwrap();
+    let log = path.display().to_string();
+    // The default line limit (128 MiB) is more than the memory allowed.
+    let out = run_limited(64, &["--user", "alice", "--threads", "1", &log]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("{log}: input ends early after line 1"))
+            && err.contains("line 2 cannot be held: out of memory")
+            && err.contains("--max-line-bytes"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_zstd_bomb_below_the_line_limit_is_skipped_in_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    // 256 MiB of one byte and no line end as 256 zstd frames (a few KB on disk).
+    let frame = zstd(&vec![b'a'; 1 << 20], 1 << 20);
+    let mut bomb = zstd(event("dev", "a").as_bytes(), 1 << 20);
+    for _ in 0..256 {
+        bomb.extend_from_slice(&frame);
+    }
+    bomb.extend(zstd(format!("\n{}", event("dev", "b")).as_bytes(), 1 << 20));
+    let path = dir.path().join("bomb.log.zst");
+    std::fs::write(&path, &bomb).unwrap();
+    let log = path.display().to_string();
+    let out = run_limited(
+        64,
+        &[
+            "--user",
+            "alice",
+            "--strict",
+            "--max-line-bytes",
+            "4M",
+            &log,
+        ],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(&format!("{log}:2: a line of {} bytes", 256 << 20)),
+        "{err}"
+    );
+    let set = audit2role::rbac::read::read_rbac_str(&stdout(&out), "out").unwrap();
+    assert_eq!(set.roles.len(), 1);
+}

@@ -135,6 +135,36 @@ pub struct DecodeOptions<'a> {
     /// Lines that cannot mention the wanted subjects are counted as prefiltered, not
     /// decoded (see [`Prefilter`]).
     pub prefilter: Option<&'a Prefilter>,
+    /// Lines (and documents) longer than this many bytes, line ends not counted, are
+    /// skipped as too long; 0 means [`MAX_LINE_BYTES`].
+    pub max_line: usize,
+}
+
+/// The default line limit.
+pub const MAX_LINE_BYTES: usize = 128 << 20;
+
+impl DecodeOptions<'_> {
+    /// The line limit in force.
+    pub fn max_line(&self) -> usize {
+        if self.max_line == 0 {
+            MAX_LINE_BYTES
+        } else {
+            self.max_line
+        }
+    }
+}
+
+/// The reason given for a line, or a document of `lines` lines, of `length` bytes (its last
+/// line end not counted) over the line limit `limit`.
+pub fn too_long_detail(lines: u64, length: u64, limit: usize) -> String {
+    let what = if lines > 1 {
+        format!("a document of {lines} lines and at least {length} bytes")
+    } else {
+        format!("a line of {length} bytes")
+    };
+    format!(
+        "{what} is longer than the line limit ({limit} bytes, --max-line-bytes); skipped (one-line EventLists this large can be split: jq -c '.items[]')"
+    )
 }
 
 /// Decodes blocks of lines with fixed options (see the module comment for the contract).
@@ -164,8 +194,18 @@ impl<'a> Decoder<'a> {
         };
         let mut framing = Framing::default();
         let mut document: Option<Document> = None;
+        let max_line = self.options.max_line();
+        let mut last_line = first_line;
         for (line_no, raw) in (first_line..).zip(framing::lines(text)) {
             let line = framing::strip_line_end(raw);
+            last_line = line_no;
+            // A line over the limit outside documents is skipped before it could open
+            // one, as the reader does with a line it cannot hold.
+            if !framing.in_document() && line_length(raw) > max_line as u64 {
+                let detail = too_long_detail(1, line_length(raw), max_line);
+                pass.skip(line_no, TOO_LONG, detail)?;
+                continue;
+            }
             match framing.line(line) {
                 Frame::Blank => {}
                 Frame::Line => pass.line(line, line_no, self.options.prefilter)?,
@@ -174,19 +214,61 @@ impl<'a> Decoder<'a> {
                     debug_assert!(opens == (doc.start_line == line_no));
                     doc.text.extend_from_slice(line);
                     doc.text.push(b'\n');
+                    doc.length += raw.len() as u64;
+                    doc.ends_line = raw.last() == Some(&b'\n');
                     if closes {
                         if let Some(doc) = document.take() {
-                            pass.document(doc)?;
+                            pass.whole_document(doc, line_no, max_line)?;
                         }
                     }
                 }
             }
         }
         match document {
-            Some(doc) => pass.document(doc),
+            Some(doc) => pass.whole_document(doc, last_line, max_line),
             None => Ok(()),
         }
     }
+}
+
+impl Decoder<'_> {
+    /// Counts a line (or a document of `lines` lines) of `length` bytes that the reader
+    /// dropped unread because it is longer than `limit` (see [`crate::read::blocks`]), as a
+    /// skipped line at `first_line`, as [`Decoder::decode_block`] counts one it holds;
+    /// with strict input it is the error instead.
+    pub fn too_long(
+        &self,
+        first_line: u64,
+        lines: u64,
+        length: u64,
+        limit: usize,
+        report: &mut FileReport,
+    ) -> Result<()> {
+        let detail = too_long_detail(lines, length, limit);
+        skip(report, self.options.strict, first_line, TOO_LONG, detail)
+    }
+}
+
+/// The class of lines over the line limit.
+const TOO_LONG: &str = "line too long";
+
+/// Counts an unusable line (or event) by its class and keeps the first few as examples;
+/// with strict input it is the error instead.
+fn skip(
+    report: &mut FileReport,
+    strict: bool,
+    line_no: u64,
+    class: &str,
+    detail: String,
+) -> Result<()> {
+    if strict {
+        return Err(Error::input(&report.name, Some(line_no), detail));
+    }
+    *report.skipped.entry(class.to_string()).or_default() += 1;
+    if report.examples.len() < EXAMPLES_PER_FILE {
+        report.examples.push((line_no, detail));
+    }
+    Ok(())
 }
 
 /// The message for a read error that ends an input early.
@@ -235,15 +317,19 @@ impl Pass<'_> {
     /// Counts an unusable line (or event) by its class and keeps the first few as
     /// examples; with strict input it is the error instead.
     fn skip(&mut self, line_no: u64, class: &str, detail: String) -> Result<()> {
-        let report = &mut *self.report;
-        if self.strict {
-            return Err(Error::input(&report.name, Some(line_no), detail));
+        skip(self.report, self.strict, line_no, class, detail)
+    }
+
+    /// A document whose last line is `last_line`: decoded, or skipped when its raw bytes
+    /// (without its last `\n`) are more than `max_line`.
+    fn whole_document(&mut self, doc: Document, last_line: u64, max_line: usize) -> Result<()> {
+        let lines = last_line - doc.start_line + 1;
+        let length = doc.length - u64::from(doc.ends_line);
+        if length > max_line as u64 {
+            let detail = too_long_detail(lines, length, max_line);
+            return self.skip(doc.start_line, TOO_LONG, detail);
         }
-        *report.skipped.entry(class.to_string()).or_default() += 1;
-        if report.examples.len() < EXAMPLES_PER_FILE {
-            report.examples.push((line_no, detail));
-        }
-        Ok(())
+        self.document(doc)
     }
 
     /// A line outside documents (not blank): prefiltered, or decoded.
@@ -496,6 +582,9 @@ impl Pass<'_> {
 struct Document {
     start_line: u64,
     text: Vec<u8>,
+    /// Raw bytes of its lines, line ends included, and whether the last ends with `\n`.
+    length: u64,
+    ends_line: bool,
 }
 
 impl Document {
@@ -503,8 +592,15 @@ impl Document {
         Document {
             start_line,
             text: Vec::new(),
+            length: 0,
+            ends_line: false,
         }
     }
+}
+
+/// The bytes of a raw line before its final `\n`.
+pub fn line_length(raw: &[u8]) -> u64 {
+    (raw.len() - usize::from(raw.last() == Some(&b'\n'))) as u64
 }
 
 /// `bytes` as text, when UTF-8: audit lines are nearly always ASCII, which is checked 64

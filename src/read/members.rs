@@ -282,7 +282,8 @@ pub struct DamagePolicy {
 /// What the read error `e`, which ended input `name` after `lines` lines (`bytes`
 /// decompressed bytes), means for the run: the warning to report (the lines before it are
 /// used), or the error that fails the run. A truncated stream is a warning; damage (a
-/// member that fails its check after handing out lines) is an error unless it is kept.
+/// member that fails its check after handing out lines) is an error unless it is kept;
+/// running out of memory for a line is an error.
 pub fn end_of_input(
     name: &str,
     lines: u64,
@@ -292,7 +293,8 @@ pub fn end_of_input(
 ) -> Result<String> {
     let Some(damage) = Damaged::of(e) else {
         let message = crate::decode::read_error_message(lines, bytes, e);
-        if policy.strict {
+        // Input that cannot be held is an error, never a crash nor a silent short read.
+        if policy.strict || e.kind() == io::ErrorKind::OutOfMemory {
             return Err(Error::input(name, None, message));
         }
         return Ok(message);

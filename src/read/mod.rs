@@ -34,6 +34,9 @@ pub struct ReadOptions {
     /// Use the lines of a compressed member that fails its check (with a warning) instead
     /// of failing the run (see [`members`]).
     pub keep_damaged: bool,
+    /// Lines (and documents) longer than this many bytes are skipped unread and reported;
+    /// 0 means [`blocks::MAX_LINE_BYTES`].
+    pub max_line_bytes: usize,
 }
 
 impl ReadOptions {

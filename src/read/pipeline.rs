@@ -76,6 +76,8 @@ struct Shared<'a> {
     stop: AtomicBool,
     /// Bytes per block (0: the default) and buffers per reader.
     block_size: usize,
+    /// The line limit (0: the default).
+    max_line: usize,
     buffers: usize,
 }
 
@@ -163,10 +165,19 @@ fn decode(block: Block, shared: &Shared<'_>, own: &mut Aggregate) {
             aggregate: own,
             filter: shared.filter,
         };
-        match shared
-            .decoder
-            .decode_block(block.text(), block.first_line, &mut report, &mut sink)
-        {
+        let decoded = match block.too_long {
+            Some((limit, length)) => {
+                shared
+                    .decoder
+                    .too_long(block.first_line, block.lines, length, limit, &mut report)
+            }
+            None => {
+                shared
+                    .decoder
+                    .decode_block(block.text(), block.first_line, &mut report, &mut sink)
+            }
+        };
+        match decoded {
             Ok(()) => shared.merge(input, Some((seq, report))),
             Err(e) => shared.fail((input, seq), e),
         }
@@ -183,7 +194,8 @@ fn read_input(
     deliver: &mut dyn FnMut(Block) -> bool,
     shared: &Shared<'_>,
 ) {
-    let mut blocks = BlockReader::new(reader, input, shared.block_size);
+    let mut blocks =
+        BlockReader::new(reader, input, shared.block_size).with_max_line(shared.max_line);
     let mut in_flight = 0usize;
     loop {
         while let Ok(buffer) = pool.try_recv() {
@@ -229,6 +241,7 @@ pub fn read_logs(
     let decoder = Decoder::new(DecodeOptions {
         strict: options.strict_input,
         prefilter: prefilter.as_ref(),
+        max_line: options.max_line_bytes,
     });
     let total: u64 = inputs.iter().filter_map(|i| i.size).sum();
     let counters: Vec<Arc<AtomicU64>> = inputs.iter().map(|i| i.reader.raw_read()).collect();
@@ -265,6 +278,7 @@ pub fn read_logs(
             (size, _) => size,
         },
         buffers: buffers_per_reader(threads),
+        max_line: options.max_line_bytes,
     };
     let done = AtomicBool::new(false);
     let workers = std::thread::scope(|scope| {
