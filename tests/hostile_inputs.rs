@@ -329,3 +329,41 @@ fn a_zstd_bomb_below_the_line_limit_is_skipped_in_bounded_memory() {
     let set = audit2role::rbac::read::read_rbac_str(&stdout(&out), "out").unwrap();
     assert_eq!(set.roles.len(), 1);
 }
+
+#[test]
+fn a_full_disk_for_stdout_is_an_output_error_from_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.log");
+    std::fs::write(&path, event("dev", "a")).unwrap();
+    let log = path.display().to_string();
+    let rbac = common::testdata("cluster-rbac.yaml");
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["--user", "alice", &log],
+        vec!["--all-subjects", "-o", "json", &log],
+        vec!["stats", &log],
+        vec!["check", "--rbac", "/dev/null", "--user", "alice", &log],
+        vec!["diff", "--rbac", &rbac, "--user", "alice", &log],
+        vec!["who-can", "get", "configmaps", "-n", "dev", "--rbac", &rbac],
+        vec!["lookup", "alice", "--rbac", &rbac],
+        vec!["aggregate", "-o", "-", &log],
+        vec!["completions", "bash"],
+    ];
+    for args in &runs {
+        // Writes to /dev/full fail with ENOSPC, as on a full file system.
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = std::process::Command::new(common::BIN)
+            .args(args)
+            .stdout(full)
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(4), "{args:?}: {err}");
+        assert!(
+            err.contains("writing output: No space left on device") && !err.contains("panicked"),
+            "{args:?}: {err}"
+        );
+    }
+}
