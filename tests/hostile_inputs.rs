@@ -367,3 +367,75 @@ fn a_full_disk_for_stdout_is_an_output_error_from_every_command() {
         );
     }
 }
+
+#[test]
+fn a_damaged_line_gets_one_reason_whichever_path_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = [
+        ("[".repeat(100_000), "a JSON array of arrays"),
+        ("[[[1]]]".to_string(), "a JSON array of arrays"),
+        ("[1,2]".to_string(), "a JSON array of numbers"),
+        ("{\"verb\":".to_string(), "invalid JSON"),
+        ("key: value".to_string(), "this looks like YAML"),
+    ];
+    for (i, (line, reason)) in lines.iter().enumerate() {
+        let path = dir.path().join(format!("bad-{i}.log"));
+        std::fs::write(&path, format!("{line}\n{}", event("dev", "a"))).unwrap();
+        let log = path.display().to_string();
+        let reasons: Vec<String> = [
+            vec!["--all-subjects", &log],
+            vec!["--user", "alice", &log],
+            vec!["--user", "bob", &log],
+            vec!["stats", &log],
+        ]
+        .iter()
+        .map(|args| {
+            let err = stderr(&run(args));
+            err.lines()
+                .find(|l| l.starts_with(&format!("  {log}:1: ")))
+                .unwrap_or_else(|| panic!("{args:?}: no reason in {err}"))
+                .to_string()
+        })
+        .collect();
+        assert!(reasons[0].contains(reason), "{reasons:?}");
+        assert!(reasons.iter().all(|r| r == &reasons[0]), "{reasons:?}");
+    }
+}
+
+#[test]
+fn an_out_dir_that_is_a_file_or_a_dangling_link_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.log");
+    std::fs::write(&path, event("dev", "a")).unwrap();
+    let log = path.display().to_string();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let link = dir.path().join("dangling");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &link).unwrap();
+    let cases = [
+        (&file, "exists and is not a directory".to_string()),
+        (
+            &link,
+            format!(
+                "is a symbolic link to {}, which does not exist",
+                dir.path().join("nowhere").display()
+            ),
+        ),
+    ];
+    for (out_dir, reason) in cases {
+        let out = run(&[
+            "--user",
+            "alice",
+            "--out-dir",
+            out_dir.to_str().unwrap(),
+            &log,
+        ]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(4), "{err}");
+        assert!(
+            err.contains(&format!("writing output: {}: {reason}", out_dir.display()))
+                && !err.contains("os error 17"),
+            "{err}"
+        );
+    }
+}

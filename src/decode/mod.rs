@@ -298,6 +298,23 @@ fn looks_like_yaml(text: &str) -> bool {
     }
 }
 
+/// The reason for a JSON array whose first item is not an object (`[[[...`, `[1,2]`):
+/// serde's own message names the type deep inside, not what is wrong with the line.
+fn array_of_non_events(text: &str) -> Option<String> {
+    let inner = text.trim_start().strip_prefix('[')?.trim_start();
+    let what = match inner.bytes().next()? {
+        b'[' => "arrays",
+        b'"' => "strings",
+        b'{' | b']' => return None,
+        b't' | b'f' => "booleans",
+        b'n' => "nulls",
+        _ => "numbers",
+    };
+    Some(format!(
+        "wrong field type: a JSON array of {what}, where audit events (objects) are expected"
+    ))
+}
+
 /// Where a document was found: a cloud export record is unwrapped only at the top (of a
 /// line, a list or a batch); what a record holds must be a native event.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -336,18 +353,14 @@ impl Pass<'_> {
     fn line(&mut self, line: &[u8], line_no: u64, prefilter: Option<&Prefilter>) -> Result<()> {
         if let Some(p) = prefilter {
             if !p.may_mention(line) {
-                // Not parsed, but a line that cannot be a whole JSON object is still
-                // reported, so damage stays visible when one subject is asked for.
+                // Not parsed when it can be a whole JSON object; any other line (damage,
+                // or an array) is decoded as without a prefilter, so that damage stays
+                // visible when one subject is asked for, with the same reason.
                 let trimmed = line.trim_ascii();
                 if trimmed.first() == Some(&b'{') && trimmed.last() == Some(&b'}') {
                     self.report.prefiltered += 1;
                     return Ok(());
                 }
-                let detail = match std::str::from_utf8(line) {
-                    Ok(t) if looks_like_yaml(t) => YAML_DETAIL,
-                    _ => "invalid JSON: not a complete JSON object",
-                };
-                return self.skip(line_no, "invalid JSON", detail.to_string());
             }
         }
         self.value(line, line_no)
@@ -397,6 +410,10 @@ impl Pass<'_> {
                 };
                 if class == "invalid JSON" && looks_like_yaml(text) {
                     return self.skip(line_no, class, YAML_DETAIL.to_string());
+                }
+                if let Some(detail) = array_of_non_events(text).filter(|_| class != "invalid JSON")
+                {
+                    return self.skip(line_no, class, detail);
                 }
                 return self.skip(line_no, class, format!("{class}: {e}"));
             }
