@@ -439,3 +439,50 @@ fn an_out_dir_that_is_a_file_or_a_dangling_link_says_so() {
         );
     }
 }
+
+#[test]
+fn an_object_ref_that_is_null_or_incomplete_gives_the_request_of_the_uri_and_one_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = |uri: &str, object: &str| {
+        format!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","stage":"ResponseComplete","requestURI":"{uri}","verb":"get","user":{{"username":"alice"}},"objectRef":{object},"responseStatus":{{"code":200}}}}"#
+        ) + "\n"
+    };
+    let text = [
+        event("dev", "good"),
+        line("/api/v1/namespaces/dev/configmaps/n1", "null"),
+        line(
+            "/api/v1/namespaces/dev/configmaps/n2",
+            r#"{"resource":null}"#,
+        ),
+        line(
+            "/api/v1/namespaces/dev/configmaps/n3",
+            r#"{"resource":"configmaps","namespace":null,"name":"n3"}"#,
+        ),
+    ]
+    .concat();
+    let path = dir.path().join("refs.log");
+    std::fs::write(&path, text).unwrap();
+    let log = path.display().to_string();
+    let out = run(&["--user", "alice", "--strict", &log]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    // One Role in dev with the four names: nothing cluster-wide, no non-resource URL.
+    assert_eq!(role_namespaces(&stdout(&out)), ["dev"]);
+    let set = audit2role::rbac::read::read_rbac_str(&stdout(&out), "out").unwrap();
+    assert!(set.cluster_roles.is_empty(), "{}", stdout(&out));
+    let mut names: Vec<&String> = set.roles[0]
+        .rules
+        .iter()
+        .flat_map(|r| r.resource_names.iter())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["good", "n1", "n2", "n3"]);
+    let warnings: Vec<&str> = err.lines().filter(|l| l.contains("requestURI")).collect();
+    assert_eq!(warnings.len(), 1, "{err}");
+    assert!(
+        warnings[0].starts_with(&format!("warning: {log}: 3 events' objectRef"))
+            && warnings[0].contains(&format!("(first: {log}:2: objectRef is missing or names no resource; requestURI says configmaps n1 in dev)")),
+        "{err}"
+    );
+}

@@ -51,6 +51,10 @@ pub struct FileReport {
     pub read_error: Option<String>,
     /// Lines not decoded because they cannot mention the wanted subjects (`--user`).
     pub prefiltered: u64,
+    /// Events whose objectRef was missing, incomplete or disagreed with `requestURI`, so
+    /// that the request was taken from the URI; and the first of them (line, what differed).
+    pub from_uri: u64,
+    pub from_uri_example: Option<(u64, String)>,
 }
 
 impl FileReport {
@@ -64,6 +68,10 @@ impl FileReport {
         self.lines += other.lines;
         self.events += other.events;
         self.prefiltered += other.prefiltered;
+        self.from_uri += other.from_uri;
+        if self.from_uri_example.is_none() {
+            self.from_uri_example = other.from_uri_example;
+        }
         for (k, v) in other.skipped {
             *self.skipped.entry(k).or_default() += v;
         }

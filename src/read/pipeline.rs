@@ -127,10 +127,13 @@ impl Shared<'_> {
     }
 }
 
-/// The per-event step: normalize and add to the worker's aggregate.
+/// The per-event step: normalize and add to the worker's aggregate, counting the events
+/// whose request came from `requestURI` rather than the objectRef.
 struct AddTo<'a> {
     aggregate: &'a mut Aggregate,
     filter: &'a Filter,
+    from_uri: u64,
+    from_uri_example: Option<(u64, String)>,
 }
 
 impl Sink for AddTo<'_> {
@@ -138,9 +141,15 @@ impl Sink for AddTo<'_> {
         &mut self,
         event: &EventDoc<'_>,
         list_version: Option<&str>,
-        _line: u64,
+        line: u64,
     ) -> std::result::Result<(), Unusable> {
         let n = normalize::normalize(event, list_version)?;
+        if let Some(note) = &n.from_uri {
+            self.from_uri += 1;
+            if self.from_uri_example.is_none() {
+                self.from_uri_example = Some((line, note.clone()));
+            }
+        }
         self.aggregate.add(&n, self.filter);
         Ok(())
     }
@@ -164,6 +173,8 @@ fn decode(block: Block, shared: &Shared<'_>, own: &mut Aggregate) {
         let mut sink = AddTo {
             aggregate: own,
             filter: shared.filter,
+            from_uri: 0,
+            from_uri_example: None,
         };
         let decoded = match block.too_long {
             Some((limit, length)) => {
@@ -177,6 +188,8 @@ fn decode(block: Block, shared: &Shared<'_>, own: &mut Aggregate) {
                     .decode_block(block.text(), block.first_line, &mut report, &mut sink)
             }
         };
+        report.from_uri = sink.from_uri;
+        report.from_uri_example = sink.from_uri_example;
         match decoded {
             Ok(()) => shared.merge(input, Some((seq, report))),
             Err(e) => shared.fail((input, seq), e),
