@@ -18,6 +18,7 @@
 
 pub mod cloud;
 pub mod framing;
+pub mod items;
 pub mod native;
 pub mod prefilter;
 pub mod record;
@@ -389,6 +390,9 @@ impl Pass<'_> {
                 return self.event(&doc, None, line_no);
             }
         }
+        if text.len() >= items::STREAM_AT && self.list_item_by_item(text, line_no)? {
+            return Ok(());
+        }
         let parsed = match record::parse(text) {
             Ok(d) => d,
             Err(e) => {
@@ -434,6 +438,38 @@ impl Pass<'_> {
 
     /// Hands out the events of one decoded record: an event, a list, or (at the top) a
     /// cloud envelope.
+    /// A long one-line list decoded one item at a time (see [`items`]), with the result
+    /// the whole line's parse gives: only when the list's other fields and every item parse
+    /// on their own (checked first, each item parsed and dropped); `Ok(false)` when the
+    /// line is to be decoded whole instead.
+    fn list_item_by_item(&mut self, text: &str, line_no: u64) -> Result<bool> {
+        let Some((ranges, shell)) = items::split_items(text) else {
+            return Ok(false);
+        };
+        let Ok(record::Parsed::One(list)) = record::parse(&shell) else {
+            return Ok(false);
+        };
+        let kind = list.kind.as_deref().unwrap_or("");
+        let empty_items = list.items.as_ref().is_some_and(|v| v.is_empty());
+        if !matches!(kind, "EventList" | "List" | "") || !empty_items {
+            return Ok(false);
+        }
+        let one = |r: &std::ops::Range<usize>| match record::parse(&text[r.clone()]) {
+            Ok(record::Parsed::One(item)) => Some(item),
+            _ => None,
+        };
+        if !ranges.iter().all(|r| one(r).is_some()) {
+            return Ok(false);
+        }
+        let version = list.api_version.as_deref();
+        for r in &ranges {
+            if let Some(item) = one(r) {
+                self.dispatch(item, version, line_no, Place::Top)?;
+            }
+        }
+        Ok(true)
+    }
+
     fn dispatch(
         &mut self,
         mut doc: Record<'_>,
@@ -685,6 +721,37 @@ mod tests {
         )
         .unwrap();
         (seen, report)
+    }
+
+    #[test]
+    fn a_long_one_line_list_is_decoded_item_by_item_as_a_whole_parse_would() {
+        let item = |i: usize| {
+            format!(
+                r#"{{"kind":"Event","verb":"v{}","user":{{"username":"u"}},"requestURI":"/x","pad":"{}"}}"#,
+                i % 7,
+                "p".repeat(200)
+            )
+        };
+        let n = items::STREAM_AT / 200 + 10;
+        let items: Vec<String> = (0..n).map(item).collect();
+        let list = format!(
+            r#"{{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[{}]}}"#,
+            items.join(",")
+        );
+        assert!(list.len() >= items::STREAM_AT);
+        let (seen, report) = verbs_of(&format!("{list}\n"));
+        let want: Vec<(String, u64)> = (0..n).map(|i| (format!("v{}", i % 7), 1)).collect();
+        assert_eq!(seen, want);
+        assert_eq!((report.events, report.skipped_total()), (n as u64, 0));
+        // A damaged item: the line is decoded whole, with the whole line's reason.
+        let bad = list.replacen(r#""verb":"v3""#, r#""verb":3"#, 1);
+        let (seen, report) = verbs_of(&format!("{bad}\n"));
+        assert!(seen.is_empty());
+        assert_eq!(
+            report.skipped.get("wrong field type"),
+            Some(&1),
+            "{report:?}"
+        );
     }
 
     #[test]
