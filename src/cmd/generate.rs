@@ -123,6 +123,10 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         Pairs::Annotations,
         "--generate-annotations",
     )?;
+    if let Some(dir) = &args.out_dir {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::output_to(dir.display(), why_not_dir(dir, e)))?;
+    }
     // Locked before reading, so that a second run on the directory fails at once.
     let out = args.out_dir.as_deref().map(OutDir::open).transpose()?;
 
@@ -261,4 +265,24 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         }
     }
     Ok(EXIT_OK)
+}
+
+/// Why `--out-dir DIR` cannot be created, for people: `File exists` says nothing when DIR is
+/// a regular file or a dangling link.
+fn why_not_dir(dir: &std::path::Path, e: std::io::Error) -> std::io::Error {
+    if e.kind() != std::io::ErrorKind::AlreadyExists {
+        return e;
+    }
+    let reason = match std::fs::symlink_metadata(dir) {
+        Ok(m) if m.file_type().is_symlink() => match std::fs::read_link(dir) {
+            Ok(target) => format!(
+                "is a symbolic link to {}, which does not exist (create that directory, or name another)",
+                target.display()
+            ),
+            Err(_) => "is a symbolic link that leads to no directory".to_string(),
+        },
+        Ok(m) if !m.is_dir() => "exists and is not a directory; --out-dir needs a directory".to_string(),
+        _ => return e,
+    };
+    std::io::Error::new(e.kind(), reason)
 }

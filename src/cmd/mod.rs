@@ -126,6 +126,8 @@ pub fn read_logs_folding(
         strict_input: input.strict_input,
         threads: input.threads.unwrap_or(0),
         block_size: 0,
+        keep_damaged: input.keep_damaged,
+        max_line_bytes: input.max_line_bytes.unwrap_or(0),
         progress: !input.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
         fold_names_after,
     };
