@@ -218,6 +218,19 @@ pub fn normalize<'a>(
                         ..logged
                     })
                 }
+                // A create of a cluster-scoped custom resource whose body names a
+                // namespace: the objectRef takes it from the body, the URL (what the
+                // authorizer sees) has none.
+                Some(u) if !namespace.is_empty() && u.namespace.is_empty() => {
+                    from_uri = Some(format!(
+                        "objectRef says namespace {namespace}, requestURI names none: {}",
+                        u.describe()
+                    ));
+                    Some(UriResource {
+                        namespace: "",
+                        ..logged
+                    })
+                }
                 _ => Some(logged),
             }
         }
@@ -593,6 +606,24 @@ mod tests {
                 event("/api/v1/namespaces/foo", "get", "null"),
                 "get namespaces foo in foo",
                 true,
+            ),
+            (
+                event(
+                    "/apis/example.com/v1/widgets",
+                    "create",
+                    r#"{"resource":"widgets","apiGroup":"example.com","namespace":"dev","name":"w"}"#,
+                ),
+                "create widgets",
+                true,
+            ),
+            (
+                event(
+                    "/apis/example.com/v1/widgets/w",
+                    "get",
+                    r#"{"resource":"widgets","apiGroup":"example.com","name":"w"}"#,
+                ),
+                "get widgets w",
+                false,
             ),
             (
                 event("/api/v1/namespaces/dev/pods", "list", "null"),
