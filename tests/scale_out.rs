@@ -151,7 +151,7 @@ fn damaged_partial_aggregates_are_errors_with_file_and_line() {
     let future = tmp("future.agg");
     std::fs::write(
         &future,
-        "{\"kind\":\"Audit2roleAggregate\",\"version\":2}\n",
+        "{\"kind\":\"Audit2roleAggregate\",\"version\":99}\n",
     )
     .unwrap();
     let o = Command::new(BIN)
