@@ -1,8 +1,9 @@
 //! The diff command: subjects and dump from the flags, one `audit::diff` per subject, the
-//! report as tables or JSON (`--suggest` adds the least-privilege replacement).
+//! report as tables, JSON (`--suggest` adds the least-privilege replacement) or one HTML page
+//! (`render::html`, with the replacement).
 
-use crate::cli::{DiffArgs, ReportFormat};
-use crate::cmd::{load_rbac, no_match_message, read_logs, subject_name};
+use crate::cli::{DiffArgs, DiffFormat};
+use crate::cmd::{filter_from, load_rbac, no_match_message, read_logs, subject_name};
 use audit2role::audit::diff::{diff_subject, suggestion};
 use audit2role::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK};
 use audit2role::rbac::{Authorizer, RbacSet};
@@ -23,7 +24,7 @@ pub fn run(args: &DiffArgs) -> Result<i32> {
     };
     let dump = load_rbac(&args.rbac, false)?;
     let authorizer = Authorizer::new(dump);
-    let (aggregate, _) = read_logs(&args.input, subjects.clone(), &args.subject.window)?;
+    let (aggregate, reports) = read_logs(&args.input, subjects.clone(), &args.subject.window)?;
     let names: Vec<String> = if subjects.is_empty() {
         aggregate
             .subject_names()
@@ -54,7 +55,38 @@ pub fn run(args: &DiffArgs) -> Result<i32> {
     let mut writer = std::io::BufWriter::new(std::io::stdout().lock());
     let output_error = |e: std::io::Error| Error::output(e);
     match args.output {
-        ReportFormat::Json => {
+        DiffFormat::Html => {
+            let sets: Vec<RbacSet> = results
+                .iter()
+                .map(|d| suggestion(&d.subject, &d.observations()))
+                .collect::<Result<_>>()?;
+            let subjects: Vec<SubjectJson<'_, '_>> = results
+                .iter()
+                .zip(&sets)
+                .map(|(diff, set)| SubjectJson {
+                    diff,
+                    suggested: Some(set),
+                })
+                .collect();
+            let window = &args.subject.window;
+            let filter = filter_from(window, Vec::new())?;
+            let namespace = match (&window.namespace, &window.namespace_regex) {
+                (Some(n), _) => Some(n.clone()),
+                (None, Some(re)) => Some(format!("matching /{re}/")),
+                (None, None) => None,
+            };
+            let run = render::html::RunInfo {
+                version: env!("CARGO_PKG_VERSION"),
+                generated_at: audit2role::request::select::now_micros(),
+                rbac: &args.rbac,
+                inputs: &reports,
+                since: filter.since,
+                until: filter.until,
+                namespace: namespace.as_deref(),
+            };
+            render::html::write(&subjects, &run, &mut writer).map_err(output_error)?;
+        }
+        DiffFormat::Json => {
             let suggested = if args.suggest {
                 let sets: Result<Vec<RbacSet>> = results
                     .iter()
@@ -79,7 +111,7 @@ pub fn run(args: &DiffArgs) -> Result<i32> {
                 .and_then(|_| writer.write_all(b"\n"))
                 .map_err(output_error)?;
         }
-        ReportFormat::Table => {
+        DiffFormat::Table => {
             for d in &results {
                 writer
                     .write_all(table(d).as_bytes())

@@ -12,6 +12,7 @@
 
 pub mod diff;
 pub mod generated;
+pub mod html;
 pub mod lookup;
 pub mod outdir;
 pub mod table;
