@@ -2,7 +2,8 @@
 //! (csrc/isal_shim.c) and links libisal. It also tells the tests whether `../shared` (the
 //! corpus and the log generator) is beside the checkout: when it is missing outside CI,
 //! `cfg(shared_missing)` marks the tests that need it as ignored; under CI (`CI=true`) they
-//! run and fail.
+//! run and fail. Likewise `cfg(chromium_missing)` marks the browser tests of the HTML report
+//! as ignored when no `chromium` is on PATH outside CI.
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
@@ -10,6 +11,21 @@ fn main() {
         build_isal_shim();
     }
     mark_missing_shared();
+    mark_missing_chromium();
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+fn mark_missing_chromium() {
+    println!("cargo::rustc-check-cfg=cfg(chromium_missing)");
+    println!("cargo:rerun-if-env-changed=PATH");
+    let found = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("chromium").is_file()));
+    if !found && !in_ci() {
+        println!("cargo:rustc-cfg=chromium_missing");
+    }
 }
 
 fn mark_missing_shared() {
@@ -18,7 +34,7 @@ fn mark_missing_shared() {
     let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
     let shared = std::path::Path::new(&manifest).join("../shared");
     println!("cargo:rerun-if-changed={}", shared.display());
-    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    let in_ci = in_ci();
     let present = shared.join("corpus").is_dir() && shared.join("tools").is_dir();
     if !present && !in_ci {
         println!("cargo:rustc-cfg=shared_missing");

@@ -508,7 +508,10 @@ fn write_subject(
         risk_badge(sum.highest_unused),
         sum.not_allowed
     )?;
-    writeln!(out, "<h3>Requests per day</h3>")?;
+    writeln!(
+        out,
+        "<h3>Requests per day</h3><p class=\"muted\">UTC days; a day counts the events of its most-logged stage, so requests logged only at RequestReceived or ResponseStarted may be missing from it.</p>"
+    )?;
     write_activity(out, d.activity().days(), span)?;
 
     let scope = |scope: &str| {
