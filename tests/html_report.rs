@@ -422,3 +422,68 @@ fn browser_screenshot_is_not_blank() {
         "no high-risk colour"
     );
 }
+
+/// The page without the time it was made.
+fn without_made_at(html: &str) -> String {
+    let made = regex::Regex::new(r"made by audit2role \S+ at (\S+Z)\.</p></header>").unwrap();
+    let at = made.captures(html).expect("the time the page was made")[1].to_string();
+    html.replace(&at, "TIME")
+}
+
+#[test]
+#[cfg_attr(shared_missing, ignore = "../shared is missing (CI has it)")]
+fn the_page_is_the_same_whatever_the_threads_and_from_partial_aggregates() {
+    let tool = common::shared_dir().join("tools/gen_audit_log.py");
+    let log = tmp("threads.log");
+    let status = Command::new("python3")
+        .arg(&tool)
+        .args([
+            "--events",
+            "8000",
+            "--seed",
+            "5",
+            "--subjects",
+            "40",
+            "--body-ratio",
+            "0",
+            "--out",
+        ])
+        .arg(&log)
+        .status()
+        .expect("python3 runs the shared generator");
+    assert!(status.success());
+    let log = log.display().to_string();
+    let rbac = testdata("cluster-rbac.yaml");
+    let page = |extra: &[&str], input: &str| {
+        let mut args = vec![
+            "diff",
+            "-q",
+            "--rbac",
+            &rbac,
+            "--all-subjects",
+            "-o",
+            "html",
+        ];
+        args.extend_from_slice(extra);
+        args.push(input);
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+        without_made_at(&stdout(&o))
+    };
+    let one = page(&["--threads", "1"], &log);
+    assert_eq!(page(&["--threads", "3"], &log), one);
+    assert!(overview(&one).len() >= 30);
+    // The activity survives a partial aggregate (only the inputs table differs).
+    let agg = tmp("threads.agg");
+    let o = run(&["aggregate", "-q", "-o", agg.to_str().unwrap(), &log]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let merged = page(&[], agg.to_str().unwrap());
+    let charts = |html: &str| -> Vec<String> {
+        let re = regex::Regex::new(r#"(?s)<svg class="activity".*?</svg>"#).unwrap();
+        re.find_iter(html).map(|m| m.as_str().to_string()).collect()
+    };
+    assert_eq!(charts(&merged), charts(&one));
+    assert_eq!(charts(&one).len(), overview(&one).len());
+    let body = |html: &str| html[..html.find("id=\"run\"").unwrap()].to_string();
+    assert_eq!(body(&merged), body(&one));
+}
