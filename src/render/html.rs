@@ -56,12 +56,17 @@ header{padding-top:18px}
 h1{font-size:22px;margin:0 0 4px}
 h2{font-size:18px;margin:28px 0 8px;word-break:break-all}
 h3{font-size:15px;margin:16px 0 6px}
+h3 .muted{font-weight:400;font-size:13px}
 .muted{color:#5c6773}
 .card{background:#fff;border:1px solid #dde1e6;border-radius:6px;padding:12px 16px;margin:14px 0}
+section.subject{content-visibility:auto;contain-intrinsic-size:auto 1200px}
 table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #e6e9ed;vertical-align:top}
 td{word-break:break-word}
 td.kind{white-space:nowrap}
+#overview td.subject{min-width:13em;word-break:normal;overflow-wrap:anywhere}
+#overview th{white-space:normal}
+.card>h2:first-child{margin-top:4px}
 th{background:#eef1f4;font-weight:600;white-space:nowrap}
 #overview th{cursor:pointer;user-select:none}
 #overview th[aria-sort=ascending]::after{content:" \25B2"}
@@ -76,6 +81,7 @@ pre{background:#1f2430;color:#e6e6e6;padding:10px;border-radius:4px;overflow:aut
 input[type=search]{padding:5px 8px;width:320px;max-width:100%;border:1px solid #c5ccd3;border-radius:4px}
 button.copy{float:right;font-size:12px}
 .score{font-weight:600}
+.pair{display:flex;flex-wrap:wrap;gap:8px 48px}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:0}
 dt{color:#5c6773}dd{margin:0;word-break:break-all}
 "#;
@@ -348,24 +354,24 @@ fn write_risk_overview(out: &mut dyn Write, summaries: &[Summary]) -> io::Result
     }
     writeln!(
         out,
-        "<section class=\"card\" id=\"risk-overview\"><h2>Risk overview</h2>"
+        "<section class=\"card\" id=\"risk-overview\"><h2>Risk overview</h2><div class=\"pair\">"
     )?;
     for (title, counts, id) in [
         (
-            "Subjects by the highest risk among their unused grants",
+            "Subjects by their highest unused risk",
             &subjects_at,
             "risk-subjects",
         ),
         ("Unused grants by risk", &grants_at, "risk-grants"),
     ] {
         let max = counts.iter().copied().max().unwrap_or(0).max(1);
-        let (w, row) = (520.0, 22.0);
+        let (w, row) = (300.0, 20.0);
         writeln!(
             out,
-            "<h3>{title}</h3><svg id=\"{id}\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" role=\"img\" aria-label=\"{title}\">",
-            w + 160.0,
+            "<div><h3>{title}</h3><svg id=\"{id}\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" role=\"img\" aria-label=\"{title}\">",
+            w + 120.0,
             row * 5.0 + 4.0,
-            w + 160.0,
+            w + 120.0,
             row * 5.0 + 4.0
         )?;
         let names = ["critical", "high", "medium", "low", "none"];
@@ -385,9 +391,9 @@ fn write_risk_overview(out: &mut dyn Write, summaries: &[Summary]) -> io::Result
                 y + 14.0
             )?;
         }
-        writeln!(out, "</svg>")?;
+        writeln!(out, "</svg></div>")?;
     }
-    writeln!(out, "</section>")
+    writeln!(out, "</div></section>")
 }
 
 /// The activity chart of one subject: requests per day (denied ones in their own colour)
@@ -510,7 +516,7 @@ fn write_subject(
     )?;
     writeln!(
         out,
-        "<h3>Requests per day</h3><p class=\"muted\">UTC days; a day counts the events of its most-logged stage, so requests logged only at RequestReceived or ResponseStarted may be missing from it.</p>"
+        "<h3>Requests per day <span class=\"muted\">(UTC; a day counts the events of its most-logged stage: requests logged only at RequestReceived or ResponseStarted may be missing)</span></h3>"
     )?;
     write_activity(out, d.activity().days(), span)?;
 
