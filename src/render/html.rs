@@ -64,6 +64,8 @@ table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #e6e9ed;vertical-align:top}
 td{word-break:break-word}
 td.kind{white-space:nowrap}
+td.t{word-break:normal;min-width:6em}
+td.scope{min-width:6em}
 #overview td.subject{min-width:13em;word-break:normal;overflow-wrap:anywhere}
 #overview th{white-space:normal}
 .card>h2:first-child{margin-top:4px}
@@ -220,6 +222,22 @@ fn risk_badge(level: Option<Level>) -> String {
     match level {
         Some(l) => format!("<span class=\"risk risk-{0}\">{0}</span>", l.as_str()),
         None => "<span class=\"risk risk-none\">none</span>".to_string(),
+    }
+}
+
+/// A time cell: `YYYY-MM-DD HH:MM:SS` (UTC, wrapping between date and time), the exact time
+/// in its title.
+fn time_cell(t: Option<i64>) -> String {
+    match t {
+        None => "<td class=\"t\">-</td>".to_string(),
+        Some(t) => {
+            let full = format_rfc3339_micros(t);
+            format!(
+                "<td class=\"t\" title=\"{full}\">{} {}</td>",
+                &full[..10],
+                &full[11..19]
+            )
+        }
     }
 }
 
@@ -549,7 +567,7 @@ fn write_subject(
                 .collect();
             writeln!(
                 out,
-                "<tr><td>{}<br><span class=\"muted\">{}</span></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}<br><span class=\"muted\">{}</span></td><td>{}</td><td class=\"scope\">{}</td><td>{}</td></tr>",
                 risk_badge(highest(&g.risks)),
                 reasons.join("<br>"),
                 escape(&describe_rule(&g.bound.rule)),
@@ -570,21 +588,21 @@ fn write_subject(
     if !used.is_empty() {
         writeln!(
             out,
-            "<table class=\"used\"><thead><tr><th>Rule</th><th>Scope</th><th>Granted by</th><th class=\"num\">Requests</th><th class=\"num\">Distinct</th><th class=\"num\">Denied</th><th>First seen</th><th>Last seen</th></tr></thead><tbody>"
+            "<table class=\"used\"><thead><tr><th>Rule</th><th>Scope</th><th>Granted by</th><th class=\"num\">Requests</th><th class=\"num\">Distinct</th><th class=\"num\">Denied</th><th>First seen (UTC)</th><th>Last seen (UTC)</th></tr></thead><tbody>"
         )?;
         for g in used.iter().take(MAX_ROWS) {
             let e = &g.evidence;
             writeln!(
                 out,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td class=\"scope\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>{}{}</tr>",
                 escape(&describe_rule(&g.bound.rule)),
                 scope(&g.bound.scope),
                 escape(&binding_text(&g.bound)),
                 e.requests,
                 e.distinct,
                 e.denied,
-                time_text(e.first),
-                time_text(e.last)
+                time_cell(e.first),
+                time_cell(e.last)
             )?;
         }
         writeln!(out, "</tbody></table>")?;
@@ -599,17 +617,17 @@ fn write_subject(
     if sum.not_allowed > 0 {
         writeln!(
             out,
-            "<table class=\"not-allowed\"><thead><tr><th>Request</th><th class=\"num\">Requests</th><th class=\"num\">Denied</th><th>First seen</th><th>Last seen</th></tr></thead><tbody>"
+            "<table class=\"not-allowed\"><thead><tr><th>Request</th><th class=\"num\">Requests</th><th class=\"num\">Denied</th><th>First seen (UTC)</th><th>Last seen (UTC)</th></tr></thead><tbody>"
         )?;
         for (request, e) in d.not_allowed().take(MAX_ROWS) {
             writeln!(
                 out,
-                "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>{}{}</tr>",
                 escape(&request.to_string()),
                 e.count(),
                 e.denied,
-                time_text(e.first),
-                time_text(e.last)
+                time_cell(e.first),
+                time_cell(e.last)
             )?;
         }
         writeln!(out, "</tbody></table>")?;
