@@ -225,18 +225,13 @@ fn risk_badge(level: Option<Level>) -> String {
     }
 }
 
-/// A time cell: `YYYY-MM-DD HH:MM:SS` (UTC, wrapping between date and time), the exact time
-/// in its title.
+/// A time cell: `YYYY-MM-DD HH:MM:SS` (UTC, to the second; it wraps between date and time).
 fn time_cell(t: Option<i64>) -> String {
     match t {
         None => "<td class=\"t\">-</td>".to_string(),
         Some(t) => {
             let full = format_rfc3339_micros(t);
-            format!(
-                "<td class=\"t\" title=\"{full}\">{} {}</td>",
-                &full[..10],
-                &full[11..19]
-            )
+            format!("<td class=\"t\">{} {}</td>", &full[..10], &full[11..19])
         }
     }
 }
