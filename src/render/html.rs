@@ -242,7 +242,9 @@ fn time_text(t: Option<i64>) -> String {
 }
 
 /// Writes the report for `subjects` (in the order given; the overview puts the worst
-/// first) made by `run` to `out`, section by section as it is made.
+/// first) made by `run` to `out`, section by section as it is made. This is the page's one
+/// entry point, for `diff -o html` and for any other caller (a server's report endpoint):
+/// the diffs with their suggestions, what to say about the run, and a writer.
 pub fn write(
     subjects: &[SubjectJson<'_, '_>],
     run: &RunInfo<'_>,
