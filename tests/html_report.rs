@@ -308,10 +308,24 @@ fn file_url(path: &Path) -> String {
     format!("file://{}", path.display())
 }
 
-/// The DOM Chromium builds from the page at `path` once its script has run.
-fn dom(path: &Path) -> String {
-    let o = chromium(&["--dump-dom", &file_url(path)]);
-    String::from_utf8(o.stdout).expect("the DOM is UTF-8")
+/// The DOM Chromium builds from the page at `path` once its script has run, and what the
+/// page wrote to the console (script errors, Content-Security-Policy violations).
+fn dom(path: &Path) -> (String, String) {
+    let o = chromium(&[
+        "--enable-logging=stderr",
+        "--v=0",
+        "--dump-dom",
+        &file_url(path),
+    ]);
+    let console: Vec<String> = String::from_utf8_lossy(&o.stderr)
+        .lines()
+        .filter(|l| l.contains(":CONSOLE"))
+        .map(String::from)
+        .collect();
+    (
+        String::from_utf8(o.stdout).expect("the DOM is UTF-8"),
+        console.join("\n"),
+    )
 }
 
 #[test]
@@ -325,9 +339,11 @@ fn browser_shows_every_subject_with_the_json_numbers() {
     let page = tmp("audit.html");
     std::fs::write(&page, diff(&rbac, &log, "html").stdout).unwrap();
     let json: Value = serde_json::from_slice(&diff(&rbac, &log, "json").stdout).unwrap();
-    let dom = dom(&page);
-    // The page's own script ran, allowed by the policy's hash.
+    let (dom, console) = dom(&page);
+    // The page's own script ran, allowed by the policy's hash, with no error, and nothing
+    // (style sheet included) was refused.
     assert!(dom.contains("<html lang=\"en\" class=\"js\">"), "{dom}");
+    assert_eq!(console, "", "the page wrote to the console");
     assert_eq!(sorted(overview(&dom)), rows_of_json(&json));
     assert!(dom.contains("<title>Permission audit: 4 subjects</title>"));
 }
@@ -359,7 +375,10 @@ fn browser_runs_none_of_the_injected_names() {
     ] {
         let page = tmp(&format!("hostile-{label}.html"));
         std::fs::write(&page, &text).unwrap();
-        let dom = dom(&page);
+        let (dom, console) = dom(&page);
+        // Nothing tried to run (an injected script would be refused, and say so, under the
+        // policy) and our script raised no error.
+        assert_eq!(console, "", "{label}: the page wrote to the console");
         // Had any payload run, the title would be "pwned".
         assert!(
             dom.contains("<title>Permission audit: 3 subjects</title>"),
