@@ -2,7 +2,8 @@
 //! (csrc/isal_shim.c) and links libisal. It also tells the tests whether `../shared` (the
 //! corpus and the log generator) is beside the checkout: when it is missing outside CI,
 //! `cfg(shared_missing)` marks the tests that need it as ignored; under CI (`CI=true`) they
-//! run and fail. The same goes for `kubernetes-validate` (`cfg(kubernetes_validate_missing)`).
+//! run and fail. The same goes for `kubernetes-validate` (`cfg(kubernetes_validate_missing)`)
+//! and for `chromium`, which the HTML report's browser tests need (`cfg(chromium_missing)`).
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
@@ -10,21 +11,24 @@ fn main() {
         build_isal_shim();
     }
     mark_missing_shared();
-    mark_missing_kubernetes_validate();
+    mark_missing_program("kubernetes-validate", "kubernetes_validate_missing");
+    mark_missing_program("chromium", "chromium_missing");
 }
 
-/// `cfg(kubernetes_validate_missing)` when the `kubernetes-validate` program (pip package
-/// kubernetes-validate, which .ci/run installs) is not on PATH outside CI: the tests that
-/// validate manifests with it are then ignored; under CI they run and fail.
-fn mark_missing_kubernetes_validate() {
-    println!("cargo::rustc-check-cfg=cfg(kubernetes_validate_missing)");
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// `cfg(CFG)` when `program` is not on PATH outside CI: the tests that need it (manifests
+/// validated by `kubernetes-validate`, the HTML report in `chromium`; `.ci/run` installs
+/// both) are then ignored; under CI they run and fail.
+fn mark_missing_program(program: &str, cfg: &str) {
+    println!("cargo::rustc-check-cfg=cfg({cfg})");
     println!("cargo:rerun-if-env-changed=PATH");
-    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-    let found = std::env::var_os("PATH").is_some_and(|path| {
-        std::env::split_paths(&path).any(|dir| dir.join("kubernetes-validate").is_file())
-    });
-    if !found && !in_ci {
-        println!("cargo:rustc-cfg=kubernetes_validate_missing");
+    let found = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()));
+    if !found && !in_ci() {
+        println!("cargo:rustc-cfg={cfg}");
     }
 }
 
@@ -34,7 +38,7 @@ fn mark_missing_shared() {
     let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
     let shared = std::path::Path::new(&manifest).join("../shared");
     println!("cargo:rerun-if-changed={}", shared.display());
-    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    let in_ci = in_ci();
     let present = shared.join("corpus").is_dir() && shared.join("tools").is_dir();
     if !present && !in_ci {
         println!("cargo:rustc-cfg=shared_missing");

@@ -290,6 +290,19 @@ pub enum ReportFormat {
     Json,
 }
 
+/// Output of `diff`: the report formats, and the HTML page.
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DiffFormat {
+    /// An aligned table.
+    #[default]
+    Table,
+    /// One JSON document.
+    Json,
+    /// One self-contained HTML page (overview, risks, a section per subject with the
+    /// suggested RBAC, activity charts, the run's inputs); loads nothing from anywhere.
+    Html,
+}
+
 #[derive(Args, Debug, Clone, Default)]
 pub struct DiffArgs {
     /// The RBAC dump: YAML streams or JSON Lists (kubectl get ... -o yaml).
@@ -302,12 +315,13 @@ pub struct DiffArgs {
     /// Every subject seen in the logs.
     #[arg(long)]
     pub all_subjects: bool,
-    /// Also write the least-privilege RBAC that would replace what the dump grants.
+    /// Also write the least-privilege RBAC that would replace what the dump grants
+    /// (the HTML page always has it).
     #[arg(long)]
     pub suggest: bool,
     /// Output format.
-    #[arg(short = 'o', long, value_enum, default_value_t = ReportFormat::Table)]
-    pub output: ReportFormat,
+    #[arg(short = 'o', long, value_enum, default_value_t = DiffFormat::Table)]
+    pub output: DiffFormat,
 }
 
 #[derive(Args, Debug, Clone, Default)]

@@ -94,6 +94,33 @@ pub fn format_rfc3339_micros(t: i64) -> String {
     }
 }
 
+/// Formats a UTC day (days since 1970-01-01) as `YYYY-MM-DD`.
+pub fn format_date(day: i64) -> String {
+    let (y, m, d) = civil_from_days(day);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Parses `YYYY-MM-DD` as a UTC day (days since 1970-01-01).
+pub fn parse_date(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = &s[r];
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
+    };
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let day = days_from_civil(y, m, d);
+    // 2026-02-30 and the like do not come back the same.
+    (civil_from_days(day) == (y, m, d)).then_some(day)
+}
+
 // Howard Hinnant's days-from-civil algorithm (proleptic Gregorian calendar).
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -140,6 +167,25 @@ mod tests {
         assert_eq!(parse_rfc3339_micros("2024-13-01T00:00:00Z"), None);
         assert_eq!(parse_rfc3339_micros("garbage"), None);
         assert_eq!(parse_rfc3339_micros("2024-05-01T12:00:00.Z"), None);
+    }
+
+    #[test]
+    fn dates_round_trip_and_bad_ones_are_refused() {
+        for day in [-1, 0, 19_000, 20_786, 2_932_896] {
+            assert_eq!(parse_date(&format_date(day)), Some(day));
+        }
+        assert_eq!(format_date(0), "1970-01-01");
+        assert_eq!(parse_date("2026-11-29"), Some(20_786));
+        for bad in [
+            "2026-02-30",
+            "2026-13-01",
+            "2026-1-01",
+            "2026-01-0x",
+            "+026-01-01",
+            "",
+        ] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -14,7 +14,10 @@
 //! stays bounded by the operations, not the names. Only `generate` asks for it, and only
 //! when its output cannot depend on which names were folded (see `cmd::generate`).
 
+pub mod activity;
 pub mod partial;
+
+pub use activity::{Activity, DayCount};
 
 use crate::request::normalize::{with_implied_groups, Normalized, Stage};
 use crate::request::{Request, RequestRef, ResourceRef, TargetRef, UserInfo};
@@ -109,6 +112,8 @@ pub struct SubjectAggregate {
     pub group_sets: Vec<Vec<String>>,
     /// Distinct (request, group set index) → evidence.
     pub requests: Requests,
+    /// Requests per UTC day (for the report's activity chart).
+    pub activity: Activity,
 }
 
 impl SubjectAggregate {
@@ -138,6 +143,7 @@ impl SubjectAggregate {
         self.requests
             .evidence_mut(request, g)
             .record(stage, time, denied);
+        self.activity.record(stage, time, denied);
     }
 
     /// Adds evidence gathered elsewhere (a partial aggregate) for `request` with `groups`.
@@ -180,6 +186,7 @@ impl SubjectAggregate {
     fn clear(&mut self) {
         self.group_sets.clear();
         self.requests.clear();
+        self.activity.clear();
     }
 
     pub fn merge(&mut self, other: &SubjectAggregate) {
@@ -192,12 +199,13 @@ impl SubjectAggregate {
             })
             .collect();
         self.requests.merge(&other.requests, &remap);
+        self.activity.merge(&other.activity);
     }
 
     /// [`SubjectAggregate::merge`], taking `other` by value (taken over whole when this one
     /// is empty).
     pub fn merge_owned(&mut self, other: SubjectAggregate) {
-        if self.group_sets.is_empty() && self.requests.is_empty() {
+        if self.group_sets.is_empty() && self.requests.is_empty() && self.activity.is_empty() {
             *self = other;
             return;
         }

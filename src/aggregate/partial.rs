@@ -1,22 +1,25 @@
 //! Partial aggregates: the distinct requests of every subject with their evidence, saved by
 //! `audit2role aggregate` and read back in place of logs, so that shards of a big job can be
 //! aggregated on many machines and merged once. The format (docs/aggregate-format.md) is
-//! JSON lines, optionally gzipped: a header line, then one line per input summary and one
-//! per (subject, group set, request). Merging is associative and commutative.
+//! JSON lines, optionally gzipped: a header line, then one line per input summary, one per
+//! (subject, group set, request) and one per (subject, UTC day) of activity. Merging is
+//! associative and commutative. Version 1 files (no activity lines) are still read.
 
-use crate::aggregate::{Aggregate, Evidence};
+use crate::aggregate::{Aggregate, DayCount, Evidence};
 use crate::decode::FileReport;
 use crate::error::{Error, Result};
 use crate::read::{Opened, Source};
 use crate::request::select::Filter;
 use crate::request::{Request, RequestRef, ResourceRef, Target, TargetRef};
-use crate::time::{format_rfc3339_micros, parse_rfc3339_micros};
+use crate::time::{format_date, format_rfc3339_micros, parse_date};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 
 /// The first line of every partial aggregate, byte for byte.
-pub const HEADER: &str = r#"{"kind":"Audit2roleAggregate","version":1}"#;
+pub const HEADER: &str = r#"{"kind":"Audit2roleAggregate","version":2}"#;
+/// The versions this build reads: 1 had no activity lines.
+const READABLE_VERSIONS: [u64; 2] = [1, 2];
 const HEADER_PREFIX: &[u8] = br#"{"kind":"Audit2roleAggregate""#;
 
 /// One input the aggregate was made from.
@@ -62,10 +65,24 @@ pub struct RequestRecord {
     pub last: Option<String>,
 }
 
+/// The requests of one subject on one UTC day (version 2 on).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityRecord {
+    pub subject: String,
+    /// `YYYY-MM-DD`, in UTC.
+    pub day: String,
+    pub received: u64,
+    pub started: u64,
+    pub completed: u64,
+    pub denied: u64,
+}
+
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum Line {
     Input { input: InputRecord },
+    Activity { activity: ActivityRecord },
     Request(Box<RequestRecord>),
 }
 
@@ -129,6 +146,18 @@ pub fn write(
             let line = serde_json::to_string(&r).map_err(std::io::Error::other)?;
             writeln!(out, "{line}")?;
         }
+        for d in sub.activity.days() {
+            let record = ActivityRecord {
+                subject: subject.to_string(),
+                day: format_date(d.day),
+                received: d.received,
+                started: d.started,
+                completed: d.completed,
+                denied: d.denied,
+            };
+            let line = serde_json::json!({ "activity": record });
+            writeln!(out, "{line}")?;
+        }
     }
     Ok(())
 }
@@ -168,13 +197,15 @@ pub fn is_partial(source: &Source, head: &[u8]) -> bool {
 fn time_field(value: &Option<String>, src: &str, line: u64, field: &str) -> Result<Option<i64>> {
     match value {
         None => Ok(None),
-        Some(v) => parse_rfc3339_micros(v).map(Some).ok_or_else(|| {
-            Error::input(
-                src,
-                Some(line),
-                format!("{field}: not an RFC 3339 time: {v:?}"),
-            )
-        }),
+        Some(v) => crate::time::parse_rfc3339_micros(v)
+            .map(Some)
+            .ok_or_else(|| {
+                Error::input(
+                    src,
+                    Some(line),
+                    format!("{field}: not an RFC 3339 time: {v:?}"),
+                )
+            }),
     }
 }
 
@@ -211,6 +242,10 @@ pub fn read_from<R: BufRead>(
         ..FileReport::default()
     };
     let mut inputs = Vec::new();
+    let mut version = 0;
+    // Day counters are per subject: a namespace filter cannot cut them, so they are left
+    // out rather than shown for requests the filter dropped.
+    let keep_activity = filter.namespace.is_none() && filter.namespace_regex.is_none();
     for (i, line) in reader.split(b'\n').enumerate() {
         let line_no = i as u64 + 1;
         let line =
@@ -223,16 +258,19 @@ pub fn read_from<R: BufRead>(
         if line_no == 1 {
             let header: serde_json::Value = serde_json::from_str(text)
                 .map_err(|e| Error::input(name, Some(1), format!("invalid header: {e}")))?;
-            if header["version"] != 1 {
-                return Err(Error::input(
-                    name,
-                    Some(1),
-                    format!(
-                        "unsupported partial aggregate version {}; this audit2role reads version 1",
-                        header["version"]
-                    ),
-                ));
-            }
+            version = match header["version"].as_u64() {
+                Some(v) if READABLE_VERSIONS.contains(&v) => v,
+                _ => {
+                    return Err(Error::input(
+                        name,
+                        Some(1),
+                        format!(
+                            "unsupported partial aggregate version {}; this audit2role reads versions 1 and 2",
+                            header["version"]
+                        ),
+                    ))
+                }
+            };
             continue;
         }
         if text.trim().is_empty() {
@@ -255,6 +293,43 @@ pub fn read_from<R: BufRead>(
                 read_error: input.read_error,
                 ..FileReport::default()
             }),
+            Line::Activity { activity: a } => {
+                if version < 2 {
+                    return Err(Error::input(
+                        name,
+                        Some(line_no),
+                        "an activity line in a version 1 partial aggregate",
+                    ));
+                }
+                let day = parse_date(&a.day).ok_or_else(|| {
+                    Error::input(
+                        name,
+                        Some(line_no),
+                        format!("day: not a YYYY-MM-DD date: {:?}", a.day),
+                    )
+                })?;
+                if a.subject.is_empty() {
+                    return Err(Error::input(
+                        name,
+                        Some(line_no),
+                        "activity without subject",
+                    ));
+                }
+                if keep_activity && filter.wants_subject(&a.subject) {
+                    aggregate
+                        .subjects
+                        .entry_ref(a.subject.as_str())
+                        .or_default()
+                        .activity
+                        .add(&DayCount {
+                            day,
+                            received: a.received,
+                            started: a.started,
+                            completed: a.completed,
+                            denied: a.denied,
+                        });
+                }
+            }
             Line::Request(r) => {
                 let evidence = Evidence {
                     received: r.received,
@@ -300,4 +375,144 @@ pub fn read_from<R: BufRead>(
         return Err(Error::input(name, None, "empty partial aggregate"));
     }
     Ok((report, inputs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::normalize::Stage;
+
+    const DAY: i64 = 86_400_000_000;
+    const V1: &str = concat!(
+        "{\"kind\":\"Audit2roleAggregate\",\"version\":1}\n",
+        "{\"input\":{\"name\":\"a.log\",\"bytes\":10,\"lines\":2,\"events\":2,\"skipped\":{}}}\n",
+        "{\"subject\":\"alice\",\"groups\":[\"devs\"],\"verb\":\"get\",\"path\":\"/x\",",
+        "\"received\":0,\"started\":0,\"completed\":2,\"denied\":1,",
+        "\"first\":\"2026-11-29T10:00:00Z\",\"last\":\"2026-11-30T10:00:00Z\"}\n",
+    );
+
+    fn read_text(text: &str, filter: &Filter) -> Result<Aggregate> {
+        let mut aggregate = Aggregate::default();
+        read_from(text.as_bytes(), "t.agg", filter, &mut aggregate)?;
+        Ok(aggregate)
+    }
+
+    fn sample() -> Aggregate {
+        let mut aggregate = Aggregate::default();
+        let sub = aggregate.subjects.entry_ref("alice").or_default();
+        let x = Request::non_resource("get", "/x");
+        let y = Request::non_resource("list", "/y");
+        let day0 = 20_786 * DAY;
+        sub.record(
+            x.as_ref(),
+            &["devs"],
+            Stage::Completed,
+            Some(day0 + 5),
+            false,
+        );
+        sub.record(
+            x.as_ref(),
+            &["devs"],
+            Stage::Completed,
+            Some(day0 + DAY),
+            true,
+        );
+        sub.record(
+            y.as_ref(),
+            &[],
+            Stage::RequestReceived,
+            Some(day0 + 3 * DAY),
+            false,
+        );
+        sub.record(y.as_ref(), &[], Stage::Completed, None, false);
+        aggregate
+    }
+
+    fn written(aggregate: &Aggregate) -> String {
+        let mut out = Vec::new();
+        write(aggregate, &[], &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn activity_round_trips_through_version_2() {
+        let a = sample();
+        let text = written(&a);
+        assert!(text.starts_with("{\"kind\":\"Audit2roleAggregate\",\"version\":2}\n"));
+        assert!(text.contains(
+            "{\"activity\":{\"completed\":1,\"day\":\"2026-11-30\",\"denied\":1,\"received\":0,\"started\":0,\"subject\":\"alice\"}}\n"
+        ));
+        let back = read_text(&text, &Filter::default()).unwrap();
+        let (mine, theirs) = (&a.subjects["alice"], &back.subjects["alice"]);
+        assert_eq!(theirs.activity, mine.activity);
+        assert_eq!(theirs.evidence_by_request(), mine.evidence_by_request());
+        let days: Vec<(String, u64)> = theirs
+            .activity
+            .days()
+            .iter()
+            .map(|d| (crate::time::format_date(d.day), d.requests()))
+            .collect();
+        assert_eq!(
+            days,
+            [
+                ("2026-11-29".to_string(), 1),
+                ("2026-11-30".to_string(), 1),
+                ("2026-12-02".to_string(), 1)
+            ]
+        );
+        // Written again, the same bytes.
+        assert_eq!(written(&back), text);
+    }
+
+    #[test]
+    fn version_1_files_are_still_read_without_activity() {
+        let a = read_text(V1, &Filter::default()).unwrap();
+        let alice = &a.subjects["alice"];
+        let evidence = alice.evidence_by_request();
+        assert_eq!(evidence.len(), 1);
+        assert_eq!((evidence[0].1.count(), evidence[0].1.denied), (2, 1));
+        assert!(alice.activity.is_empty());
+        // An activity line belongs to version 2 only.
+        let v1_with_activity = format!(
+            "{V1}{{\"activity\":{{\"subject\":\"alice\",\"day\":\"2026-11-29\",\"received\":0,\"started\":0,\"completed\":1,\"denied\":0}}}}\n"
+        );
+        let e = read_text(&v1_with_activity, &Filter::default()).unwrap_err();
+        assert!(e.to_string().contains("t.agg:4"), "{e}");
+    }
+
+    #[test]
+    fn damaged_activity_lines_are_errors_with_the_line() {
+        let header = "{\"kind\":\"Audit2roleAggregate\",\"version\":2}\n";
+        for bad in [
+            "{\"activity\":{\"subject\":\"a\",\"day\":\"2026-02-30\",\"received\":0,\"started\":0,\"completed\":1,\"denied\":0}}",
+            "{\"activity\":{\"subject\":\"\",\"day\":\"2026-02-03\",\"received\":0,\"started\":0,\"completed\":1,\"denied\":0}}",
+            "{\"activity\":{\"subject\":\"a\",\"day\":\"2026-02-03\",\"received\":-1,\"started\":0,\"completed\":1,\"denied\":0}}",
+            "{\"activity\":{\"subject\":\"a\",\"day\":\"2026-02-03\",\"completed\":1}}",
+        ] {
+            let e = read_text(&format!("{header}{bad}\n"), &Filter::default()).unwrap_err();
+            assert!(e.to_string().contains("t.agg:2"), "{bad}: {e}");
+        }
+        let e = read_text(
+            "{\"kind\":\"Audit2roleAggregate\",\"version\":3}\n",
+            &Filter::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("version 3"), "{e}");
+    }
+
+    #[test]
+    fn a_namespace_filter_leaves_activity_out() {
+        let text = written(&sample());
+        let filter = Filter {
+            namespace: Some("dev".to_string()),
+            ..Filter::default()
+        };
+        let a = read_text(&text, &filter).unwrap();
+        assert!(a.subjects.values().all(|s| s.activity.is_empty()));
+        let users = Filter {
+            users: vec!["bob".to_string()],
+            ..Filter::default()
+        };
+        assert!(read_text(&text, &users).unwrap().subjects.is_empty());
+    }
 }

@@ -4,7 +4,7 @@
 //! default grants every cluster gives are shown apart and not scored); and
 //! the least-privilege RBAC that would replace it ([`suggestion`]).
 
-use crate::aggregate::{Evidence, SortedRequests, SubjectAggregate, Totals};
+use crate::aggregate::{Activity, Evidence, SortedRequests, SubjectAggregate, Totals};
 use crate::error::Result;
 use crate::generate::names::{
     object_name, parse_pairs, Pairs, DEFAULT_LABELS, DEFAULT_NAME_TEMPLATE,
@@ -58,6 +58,20 @@ impl<'a> SubjectDiff<'a> {
             requests: &self.aggregate.requests,
             identities: self.identities.clone(),
         }
+    }
+
+    /// The subject's requests per UTC day.
+    pub fn activity(&self) -> &'a Activity {
+        &self.aggregate.activity
+    }
+
+    /// The observed requests, added up.
+    pub fn totals(&self) -> Totals {
+        let mut totals = Totals::default();
+        for (_, entries) in self.observed.iter() {
+            totals.add(&entries.total());
+        }
+        totals
     }
 
     pub fn used(&self) -> usize {

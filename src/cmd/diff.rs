@@ -1,8 +1,9 @@
-//! The diff command: subjects and dump from the flags, one `audit::diff` per subject, the
-//! report as tables or JSON (`--suggest` adds the least-privilege replacement).
+//! The diff command: subjects and dump from the flags, one `audit::diff` per subject (on the
+//! worker pool), the report as tables, JSON (`--suggest` adds the least-privilege
+//! replacement) or one HTML page (`render::html`, with the replacement).
 
-use crate::cli::{DiffArgs, ReportFormat};
-use crate::cmd::{load_rbac, read_logs, report_no_match, subject_name};
+use crate::cli::{DiffArgs, DiffFormat};
+use crate::cmd::{filter_from, load_rbac, read_logs, report_no_match, subject_name};
 use audit2role::audit::diff::{diff_subject, suggestion};
 use audit2role::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK};
 use audit2role::rbac::{Authorizer, RbacSet};
@@ -27,7 +28,7 @@ pub fn run(args: &DiffArgs) -> Result<i32> {
     };
     let dump = load_rbac(&args.rbac, false)?;
     let authorizer = Authorizer::new(dump);
-    let (aggregate, _) = read_logs(&args.input, subjects.clone(), &args.subject.window)?;
+    let (aggregate, reports) = read_logs(&args.input, subjects.clone(), &args.subject.window)?;
     let names: Vec<String> = if subjects.is_empty() {
         aggregate
             .subject_names()
@@ -56,17 +57,47 @@ pub fn run(args: &DiffArgs) -> Result<i32> {
         eprintln!("No audit events matched any subject");
         return Ok(EXIT_NOT_FOUND);
     }
+    let suggestions = || -> Result<Vec<RbacSet>> {
+        results
+            .par_iter()
+            .map(|d| suggestion(&d.subject, &d.observations()))
+            .collect()
+    };
     // Written as it is made, through a buffer: the report is never whole in memory.
     let mut writer = std::io::BufWriter::new(std::io::stdout().lock());
     let output_error = |e: std::io::Error| Error::output(e);
     match args.output {
-        ReportFormat::Json => {
+        DiffFormat::Html => {
+            let sets = suggestions()?;
+            let subjects: Vec<SubjectJson<'_, '_>> = results
+                .iter()
+                .zip(&sets)
+                .map(|(diff, set)| SubjectJson {
+                    diff,
+                    suggested: Some(set),
+                })
+                .collect();
+            let window = &args.subject.window;
+            let filter = filter_from(window, Vec::new())?;
+            let namespace = match (&window.namespace, &window.namespace_regex) {
+                (Some(n), _) => Some(n.clone()),
+                (None, Some(re)) => Some(format!("matching /{re}/")),
+                (None, None) => None,
+            };
+            let run = render::html::RunInfo {
+                version: env!("CARGO_PKG_VERSION"),
+                generated_at: audit2role::request::select::now_micros(),
+                rbac: &args.rbac,
+                inputs: &reports,
+                since: filter.since,
+                until: filter.until,
+                namespace: namespace.as_deref(),
+            };
+            render::html::write(&subjects, &run, &mut writer).map_err(output_error)?;
+        }
+        DiffFormat::Json => {
             let suggested = if args.suggest {
-                let sets: Result<Vec<RbacSet>> = results
-                    .par_iter()
-                    .map(|d| suggestion(&d.subject, &d.observations()))
-                    .collect();
-                Some(sets?)
+                Some(suggestions()?)
             } else {
                 None
             };
@@ -85,7 +116,7 @@ pub fn run(args: &DiffArgs) -> Result<i32> {
                 .and_then(|_| writer.write_all(b"\n"))
                 .map_err(output_error)?;
         }
-        ReportFormat::Table => {
+        DiffFormat::Table => {
             // Rendered a chunk at a time on the workers, written in order: the report is
             // never whole in memory.
             for chunk in results.chunks(RENDER_CHUNK) {

@@ -14,7 +14,8 @@ use crate::time::format_rfc3339_micros;
 use serde_json::json;
 use std::fmt::Write as _;
 
-fn binding_text(b: &BoundRule) -> String {
+/// `Kind/[namespace/]name -> RoleKind/name rule N`: where a granted rule comes from.
+pub fn binding_text(b: &BoundRule) -> String {
     let g = &b.grant;
     let binding = if g.binding_namespace.is_empty() {
         format!("{}/{}", g.binding_kind, g.binding_name)

@@ -13,6 +13,7 @@
 pub mod check;
 pub mod diff;
 pub mod generated;
+pub mod html;
 pub mod lookup;
 pub mod outdir;
 pub mod stale;
