@@ -50,6 +50,7 @@ pub mod rbac;
 pub mod read;
 pub mod render;
 pub mod request;
+pub mod serve;
 pub mod similar;
 pub mod time;
 

@@ -1,0 +1,491 @@
+//! The durable state: one aggregate per UTC day, kept in memory and on disk as a snapshot
+//! (one partial-aggregate file per day, see [`crate::aggregate::partial`]) plus a journal of
+//! the batches stored since (see [`super::journal`]).
+//!
+//! On disk, in the state directory: `CURRENT` names the generation N; `snapshot-N/` holds
+//! its day files (none for generation 0) and `journal-N` the records after it. A snapshot
+//! is written whole into a temporary directory, each file and the directory synced, then
+//! renamed into place; only then does `CURRENT` move to it (written atomically), and the
+//! older generation is removed. A crash at any point leaves one complete generation.
+//!
+//! One writer thread owns the journal. It takes every batch waiting in its bounded queue
+//! at once, appends them, syncs once (group commit), applies them to the in-memory state
+//! and only then answers each request: an acknowledged batch is on disk.
+
+use super::ingest::{read_payload, DAY_MICROS};
+use super::journal::{self, AppendError, Journal};
+use super::metrics::Metrics;
+use crate::aggregate::{partial, Aggregate, Filter, SubjectAggregate};
+use crate::time::{format_rfc3339_micros, parse_rfc3339_micros};
+use std::collections::BTreeMap;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+/// The aggregates per UTC day (days since 1970-01-01).
+#[derive(Debug, Default)]
+pub struct Days {
+    pub days: BTreeMap<i64, Aggregate>,
+}
+
+impl Days {
+    /// Adds a batch's per-day aggregates.
+    pub fn apply(&mut self, days: BTreeMap<i64, Aggregate>) {
+        for (day, aggregate) in days {
+            match self.days.get_mut(&day) {
+                Some(mine) => mine.merge_owned(aggregate),
+                None => {
+                    self.days.insert(day, aggregate);
+                }
+            }
+        }
+    }
+
+    /// Drops the days before `first_day`; returns how many were dropped.
+    pub fn retain_from(&mut self, first_day: i64) -> usize {
+        let kept = self.days.split_off(&first_day);
+        let dropped = self.days.len();
+        self.days = kept;
+        dropped
+    }
+
+    /// Every subject of the days from `from_day` on (all days when `None`), merged.
+    pub fn merged(&self, from_day: Option<i64>) -> Aggregate {
+        let mut out = Aggregate::default();
+        for (_, aggregate) in self.days.range(from_day.unwrap_or(i64::MIN)..) {
+            out.merge(aggregate);
+        }
+        out
+    }
+
+    /// One subject over the days from `from_day` on, merged; `None` if it made no request.
+    pub fn subject(&self, name: &str, from_day: Option<i64>) -> Option<Aggregate> {
+        let mut merged: Option<SubjectAggregate> = None;
+        for (_, aggregate) in self.days.range(from_day.unwrap_or(i64::MIN)..) {
+            if let Some(sub) = aggregate.subjects.get(name) {
+                match &mut merged {
+                    Some(m) => m.merge(sub),
+                    None => merged = Some(sub.clone()),
+                }
+            }
+        }
+        let mut out = Aggregate::default();
+        out.subjects.insert(name.to_string(), merged?);
+        Some(out)
+    }
+}
+
+/// The name of a day's snapshot file: `YYYY-MM-DD.agg`.
+pub fn day_file(day: i64) -> String {
+    let text = format_rfc3339_micros(day * DAY_MICROS);
+    format!("{}.agg", &text[..10.min(text.len())])
+}
+
+/// The day a snapshot file name stands for.
+fn day_of_file(name: &str) -> Option<i64> {
+    let date = name.strip_suffix(".agg")?;
+    let micros = parse_rfc3339_micros(&format!("{date}T00:00:00Z"))?;
+    Some(micros.div_euclid(DAY_MICROS))
+}
+
+/// Errors of the state directory, worded for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("{path}: cannot {action}: {source}")]
+    Io {
+        path: String,
+        action: &'static str,
+        source: std::io::Error,
+    },
+    #[error("{path}: {reason}")]
+    Damaged { path: String, reason: String },
+}
+
+fn io_error(path: &Path, action: &'static str) -> impl FnOnce(std::io::Error) -> StateError {
+    let path = path.display().to_string();
+    move |source| StateError::Io {
+        path,
+        action,
+        source,
+    }
+}
+
+/// What recovery found, for the start-up message.
+#[derive(Debug, Default)]
+pub struct Recovery {
+    pub generation: u64,
+    pub snapshot_days: usize,
+    pub journal_records: usize,
+    /// Bytes of a torn or damaged journal tail that were dropped.
+    pub dropped_bytes: u64,
+}
+
+/// The state directory: where the generation's files are.
+pub struct Store {
+    dir: PathBuf,
+    generation: u64,
+}
+
+impl Store {
+    fn journal_path(&self, generation: u64) -> PathBuf {
+        self.dir.join(format!("journal-{generation}"))
+    }
+
+    fn snapshot_path(&self, generation: u64) -> PathBuf {
+        self.dir.join(format!("snapshot-{generation}"))
+    }
+
+    /// Opens `dir` (created if missing) and recovers its state: the snapshot of the current
+    /// generation, then every whole journal record; a torn tail is cut off and reported.
+    pub fn open(dir: &Path) -> Result<(Store, Journal, Days, Recovery), StateError> {
+        std::fs::create_dir_all(dir).map_err(io_error(dir, "create the state directory"))?;
+        let current = dir.join("CURRENT");
+        let generation = match std::fs::read_to_string(&current) {
+            Ok(text) => text
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| StateError::Damaged {
+                    path: current.display().to_string(),
+                    reason: format!("not a generation number: {:?}", text.trim()),
+                })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+            Err(e) => return Err(io_error(&current, "read")(e)),
+        };
+        let store = Store {
+            dir: dir.to_path_buf(),
+            generation,
+        };
+        let mut days = Days::default();
+        let mut recovery = Recovery {
+            generation,
+            ..Recovery::default()
+        };
+        if generation > 0 {
+            let snap = store.snapshot_path(generation);
+            let entries = std::fs::read_dir(&snap).map_err(io_error(&snap, "read the snapshot"))?;
+            for entry in entries {
+                let entry = entry.map_err(io_error(&snap, "read the snapshot"))?;
+                let name = entry.file_name().to_string_lossy().to_string();
+                let Some(day) = day_of_file(&name) else {
+                    continue;
+                };
+                let path = entry.path();
+                let file = std::fs::File::open(&path).map_err(io_error(&path, "open"))?;
+                let reader = std::io::BufReader::with_capacity(1 << 20, file);
+                let aggregate = days.days.entry(day).or_default();
+                partial::read_from(
+                    reader,
+                    &path.display().to_string(),
+                    &Filter::default(),
+                    aggregate,
+                )
+                .map_err(|e| StateError::Damaged {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+                recovery.snapshot_days += 1;
+            }
+        }
+        let jpath = store.journal_path(generation);
+        let (journal, recovered) =
+            Journal::open(&jpath).map_err(io_error(&jpath, "open the journal"))?;
+        recovery.dropped_bytes = recovered.dropped;
+        for (i, record) in recovered.records.iter().enumerate() {
+            let batch = read_payload(record).ok_or_else(|| StateError::Damaged {
+                path: jpath.display().to_string(),
+                reason: format!("record {} passed its checksum but cannot be read", i + 1),
+            })?;
+            days.apply(batch);
+        }
+        recovery.journal_records = recovered.records.len();
+        store.remove_other_generations();
+        Ok((store, journal, days, recovery))
+    }
+
+    /// Removes what other generations (and interrupted snapshots) left.
+    fn remove_other_generations(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let keep = [
+            format!("journal-{}", self.generation),
+            format!("snapshot-{}", self.generation),
+        ];
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            let ours = name.starts_with("journal-")
+                || name.starts_with("snapshot-")
+                || name.starts_with(".snapshot-");
+            if !ours || keep.contains(&name) {
+                continue;
+            }
+            let path = entry.path();
+            let _ = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+        }
+    }
+
+    /// Writes `days` as the snapshot of the next generation and moves to it, with a new,
+    /// empty journal; returns the journal and the snapshot's bytes. On failure the current
+    /// generation stays as it was.
+    pub fn compact(&mut self, days: &Days) -> Result<(Journal, u64), StateError> {
+        let next = self.generation + 1;
+        let tmp = self.dir.join(format!(".snapshot-{next}.tmp"));
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir(&tmp).map_err(io_error(&tmp, "create"))?;
+        let mut bytes = 0u64;
+        for (day, aggregate) in &days.days {
+            let path = tmp.join(day_file(*day));
+            let file = std::fs::File::create(&path).map_err(io_error(&path, "create"))?;
+            let mut out = BufWriter::with_capacity(1 << 20, file);
+            partial::write(aggregate, &[], &mut out).map_err(io_error(&path, "write"))?;
+            let file = out
+                .into_inner()
+                .map_err(|e| io_error(&path, "write")(e.into_error()))?;
+            file.sync_all().map_err(io_error(&path, "sync"))?;
+            bytes += file.metadata().map(|m| m.len()).unwrap_or(0);
+        }
+        journal::sync_dir(&tmp).map_err(io_error(&tmp, "sync"))?;
+        let snap = self.snapshot_path(next);
+        let _ = std::fs::remove_dir_all(&snap);
+        std::fs::rename(&tmp, &snap).map_err(io_error(&snap, "rename into place"))?;
+        let jpath = self.journal_path(next);
+        let _ = std::fs::remove_file(&jpath);
+        let (journal, _) = Journal::open(&jpath).map_err(io_error(&jpath, "create"))?;
+        journal::sync_dir(&self.dir).map_err(io_error(&self.dir, "sync"))?;
+        journal::write_atomic(&self.dir, "CURRENT", format!("{next}\n").as_bytes())
+            .map_err(io_error(&self.dir.join("CURRENT"), "write"))?;
+        self.generation = next;
+        self.remove_other_generations();
+        Ok((journal, bytes))
+    }
+
+    /// The bytes of the current snapshot.
+    pub fn snapshot_bytes(&self) -> u64 {
+        let Ok(entries) = std::fs::read_dir(self.snapshot_path(self.generation)) else {
+            return 0;
+        };
+        entries
+            .flatten()
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.len())
+            .sum()
+    }
+}
+
+/// Why a batch was not stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotStored {
+    /// The write or sync failed (disk full or failing); nothing of it is on disk.
+    Failed(String),
+    /// The server is shutting down.
+    Closing,
+}
+
+/// One batch for the writer: its per-day effect, the journal payload that records it,
+/// and where the answer goes.
+pub struct Job {
+    pub days: BTreeMap<i64, Aggregate>,
+    pub payload: Vec<u8>,
+    pub events: u64,
+    pub skipped: u64,
+    pub reply: oneshot::Sender<Result<(), NotStored>>,
+}
+
+/// What the writer's queue carries.
+pub enum Message {
+    Batch(Job),
+    /// Store what came before, then stop.
+    Stop,
+}
+
+/// How the writer works.
+#[derive(Clone, Debug)]
+pub struct WriterOptions {
+    /// Compact into a snapshot once the journal has this many bytes.
+    pub snapshot_bytes: u64,
+    /// Keep this many UTC days (today included); `None` keeps every day.
+    pub retain_days: Option<i64>,
+    /// At most this many batches per group.
+    pub max_group: usize,
+}
+
+/// What the writer shares with the request handlers.
+pub struct Shared {
+    pub days: RwLock<Days>,
+    pub metrics: Metrics,
+    /// False once the journal is broken (a failed write could not be undone).
+    pub healthy: AtomicBool,
+}
+
+/// The first day kept by a retention of `retain` days at time `now` (µs).
+pub fn first_kept_day(retain: i64, now: i64) -> i64 {
+    now.div_euclid(DAY_MICROS) - retain.max(1) + 1
+}
+
+/// Updates the subject and distinct-request gauges from the whole state.
+pub fn count_state(shared: &Shared) {
+    let days = shared.days.read().unwrap_or_else(|e| e.into_inner());
+    let merged = days.merged(None);
+    let distinct: usize = merged.subjects.values().map(|s| s.distinct()).sum();
+    shared.metrics.subjects.set(merged.subjects.len() as i64);
+    shared.metrics.distinct_requests.set(distinct as i64);
+}
+
+/// The writer thread's loop (see the module comment); returns when told to stop or when
+/// every sender is gone, after the last group is synced.
+pub fn writer(
+    mut store: Store,
+    mut journal: Journal,
+    rx: Receiver<Message>,
+    shared: Arc<Shared>,
+    options: WriterOptions,
+) {
+    let mut framed = Vec::new();
+    let mut group: Vec<Job> = Vec::new();
+    let mut next_compaction = options.snapshot_bytes;
+    let mut broken = false;
+    let mut stop = false;
+    let mut last_retention = Instant::now();
+    while !stop {
+        let first = match rx.recv_timeout(Duration::from_secs(1)) {
+            Ok(m) => m,
+            Err(RecvTimeoutError::Timeout) => {
+                if last_retention.elapsed() > Duration::from_secs(60) {
+                    last_retention = Instant::now();
+                    apply_retention(&shared, &options);
+                }
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        match first {
+            Message::Batch(job) => group.push(job),
+            Message::Stop => stop = true,
+        }
+        while !stop && group.len() < options.max_group {
+            match rx.try_recv() {
+                Ok(Message::Batch(job)) => group.push(job),
+                Ok(Message::Stop) => stop = true,
+                Err(_) => break,
+            }
+        }
+        if group.is_empty() {
+            continue;
+        }
+        if broken {
+            for job in group.drain(..) {
+                let _ = job.reply.send(Err(NotStored::Failed(
+                    "the journal is damaged; restart the server".to_string(),
+                )));
+            }
+            continue;
+        }
+        framed.clear();
+        for job in &group {
+            journal::frame(&job.payload, &mut framed);
+        }
+        let started = Instant::now();
+        let result = journal.append_sync(&framed);
+        shared
+            .metrics
+            .fsync_seconds
+            .observe(started.elapsed().as_secs_f64());
+        match result {
+            Ok(()) => {
+                shared.metrics.group_batches.observe(group.len() as f64);
+                let mut days = shared.days.write().unwrap_or_else(|e| e.into_inner());
+                let mut replies = Vec::with_capacity(group.len());
+                for job in group.drain(..) {
+                    days.apply(job.days);
+                    shared.metrics.events.inc_by(job.events);
+                    shared.metrics.skipped_lines.inc_by(job.skipped);
+                    shared.metrics.batches.inc();
+                    replies.push(job.reply);
+                }
+                drop(days);
+                for reply in replies {
+                    let _ = reply.send(Ok(()));
+                }
+                shared.metrics.journal_bytes.set(journal.len() as i64);
+            }
+            Err(e) => {
+                if matches!(e, AppendError::Broken(_)) {
+                    broken = true;
+                    shared.healthy.store(false, Ordering::SeqCst);
+                }
+                eprintln!("audit2role serve: {e}");
+                for job in group.drain(..) {
+                    let _ = job.reply.send(Err(NotStored::Failed(e.to_string())));
+                }
+            }
+        }
+        if !broken && journal.len() >= next_compaction {
+            apply_retention(&shared, &options);
+            let days = shared.days.read().unwrap_or_else(|e| e.into_inner());
+            match store.compact(&days) {
+                Ok((fresh, bytes)) => {
+                    journal = fresh;
+                    next_compaction = options.snapshot_bytes;
+                    shared.metrics.snapshot_bytes.set(bytes as i64);
+                    shared.metrics.journal_bytes.set(0);
+                }
+                Err(e) => {
+                    // The journal goes on; try again after as many bytes more.
+                    eprintln!("audit2role serve: snapshot failed: {e}");
+                    next_compaction = journal.len() + options.snapshot_bytes;
+                }
+            }
+        }
+    }
+    // Whatever was acknowledged is already synced; answer what is still queued.
+    while let Ok(m) = rx.try_recv() {
+        if let Message::Batch(job) = m {
+            let _ = job.reply.send(Err(NotStored::Closing));
+        }
+    }
+}
+
+/// Drops the days the retention no longer keeps (from memory; the next snapshot leaves
+/// them out, and recovery applies the retention again).
+pub fn apply_retention(shared: &Shared, options: &WriterOptions) {
+    if let Some(retain) = options.retain_days {
+        let first = first_kept_day(retain, crate::request::select::now_micros());
+        let mut days = shared.days.write().unwrap_or_else(|e| e.into_inner());
+        days.retain_from(first);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn day_files_name_their_day() {
+        let day = parse_rfc3339_micros("2026-11-02T13:00:00Z").unwrap() / DAY_MICROS;
+        assert_eq!(day_file(day), "2026-11-02.agg");
+        assert_eq!(day_of_file("2026-11-02.agg"), Some(day));
+        assert_eq!(day_of_file("notes.txt"), None);
+    }
+
+    #[test]
+    fn retention_keeps_today_and_the_days_before() {
+        let now = parse_rfc3339_micros("2026-11-10T08:00:00Z").unwrap();
+        let today = now / DAY_MICROS;
+        assert_eq!(first_kept_day(1, now), today);
+        assert_eq!(first_kept_day(90, now), today - 89);
+        let mut days = Days::default();
+        for d in today - 5..=today {
+            days.days.insert(d, Aggregate::default());
+        }
+        assert_eq!(days.retain_from(today - 2), 3);
+        assert_eq!(days.days.len(), 3);
+    }
+}
