@@ -365,9 +365,9 @@ pub struct ServeArgs {
     /// Batches waiting to be written; past it requests get 429 with Retry-After.
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub queue: usize,
-    /// Compact the journal into a snapshot once it has this many MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 64)]
-    pub snapshot_mb: u64,
+    /// Compact the journal into a snapshot once it has this many MiB (fractions allowed).
+    #[arg(long, value_name = "MIB", default_value_t = 64.0)]
+    pub snapshot_mb: f64,
     /// Worker threads (default: one per available core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
