@@ -368,6 +368,12 @@ pub struct ServeArgs {
     /// Compact the journal into a snapshot once it has this many MiB (fractions allowed).
     #[arg(long, value_name = "MIB", default_value_t = 64.0)]
     pub snapshot_mb: f64,
+    /// Seconds a client has to send its request headers (and to finish the TLS handshake).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub header_timeout: u64,
+    /// Seconds a client has to send a request body.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub body_timeout: u64,
     /// Worker threads (default: one per available core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,

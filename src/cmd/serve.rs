@@ -36,6 +36,8 @@ pub fn run(args: &ServeArgs) -> Result<i32> {
         queue: args.queue,
         snapshot_bytes: (args.snapshot_mb.max(0.0) * f64::from(1u32 << 20)).max(1.0) as u64,
         retain_days: args.retain.as_deref().map(retain_days).transpose()?,
+        header_timeout: std::time::Duration::from_secs(args.header_timeout.max(1)),
+        body_timeout: std::time::Duration::from_secs(args.body_timeout.max(1)),
         threads: args.threads.unwrap_or(0),
         ..ServeOptions::default()
     };
