@@ -155,8 +155,8 @@ pub fn run(options: &ServeOptions) -> Result<()> {
         ),
         _ => None,
     };
-    let (store, journal, mut days, recovery) =
-        Store::open(&options.state_dir).map_err(|e| Error::Input {
+    let (store, journal, journal_generation, mut days, recovery) = Store::open(&options.state_dir)
+        .map_err(|e| Error::Input {
             path: options.state_dir.display().to_string(),
             line: None,
             reason: e.to_string(),
@@ -201,7 +201,16 @@ pub fn run(options: &ServeOptions) -> Result<()> {
         let shared = shared.clone();
         std::thread::Builder::new()
             .name("journal-writer".to_string())
-            .spawn(move || state::writer(store, journal, rx, shared, writer_options))
+            .spawn(move || {
+                state::writer(
+                    store,
+                    journal,
+                    journal_generation,
+                    rx,
+                    shared,
+                    writer_options,
+                )
+            })
             .map_err(|e| Error::Usage(format!("cannot start the writer thread: {e}")))?
     };
     let threads = if options.threads == 0 {

@@ -1,12 +1,16 @@
 //! The durable state: one aggregate per UTC day, kept in memory and on disk as a snapshot
-//! (one partial-aggregate file per day, see [`crate::aggregate::partial`]) plus a journal of
+//! (one partial-aggregate file per day, see [`crate::aggregate::partial`]) plus journals of
 //! the batches stored since (see [`super::journal`]).
 //!
-//! On disk, in the state directory: `CURRENT` names the generation N; `snapshot-N/` holds
-//! its day files (none for generation 0) and `journal-N` the records after it. A snapshot
-//! is written whole into a temporary directory, each file and the directory synced, then
-//! renamed into place; only then does `CURRENT` move to it (written atomically), and the
-//! older generation is removed. A crash at any point leaves one complete generation.
+//! On disk, in the state directory: `CURRENT` names the generation N of the snapshot,
+//! `snapshot-N/` holds its day files (there is none for generation 0), and `journal-K` for
+//! K ≥ N hold the records after it, in order. When the journal grows past its limit the
+//! writer starts `journal-K+1` at once and a snapshot thread writes the state as it was
+//! then (everything before `journal-K+1`) into a temporary directory, each file and the
+//! directory synced, renames it to `snapshot-K+1`, and only then moves `CURRENT` to K+1
+//! (written atomically) and removes the older files. A crash at any point leaves a
+//! snapshot and the journals after it: recovery reads `snapshot-N` and replays every
+//! `journal-K`, K ≥ N.
 //!
 //! One writer thread owns the journal. It takes every batch waiting in its bounded queue
 //! at once, appends them, syncs once (group commit), applies them to the in-memory state
@@ -27,7 +31,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 /// The aggregates per UTC day (days since 1970-01-01).
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Days {
     pub days: BTreeMap<i64, Aggregate>,
 }
@@ -125,9 +129,29 @@ pub struct Recovery {
 }
 
 /// The state directory: where the generation's files are.
+#[derive(Clone, Debug)]
 pub struct Store {
     dir: PathBuf,
+    /// The generation `CURRENT` names: its snapshot is the base of the state.
     generation: u64,
+}
+
+/// The journal generations present in `dir` from `from` on, sorted.
+fn journals_from(dir: &Path, from: u64) -> Vec<u64> {
+    let mut out: Vec<u64> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| {
+                    let name = e.file_name().to_string_lossy().to_string();
+                    name.strip_prefix("journal-")?.parse::<u64>().ok()
+                })
+                .filter(|g| *g >= from)
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort_unstable();
+    out
 }
 
 impl Store {
@@ -140,8 +164,10 @@ impl Store {
     }
 
     /// Opens `dir` (created if missing) and recovers its state: the snapshot of the current
-    /// generation, then every whole journal record; a torn tail is cut off and reported.
-    pub fn open(dir: &Path) -> Result<(Store, Journal, Days, Recovery), StateError> {
+    /// generation, then every whole record of its journal and of the later ones (written
+    /// while a snapshot was being made); a torn tail is cut off and reported. Returns the
+    /// journal to append to and its generation.
+    pub fn open(dir: &Path) -> Result<(Store, Journal, u64, Days, Recovery), StateError> {
         std::fs::create_dir_all(dir).map_err(io_error(dir, "create the state directory"))?;
         let current = dir.join("CURRENT");
         let generation = match std::fs::read_to_string(&current) {
@@ -190,37 +216,49 @@ impl Store {
                 recovery.snapshot_days += 1;
             }
         }
-        let jpath = store.journal_path(generation);
-        let (journal, recovered) =
-            Journal::open(&jpath).map_err(io_error(&jpath, "open the journal"))?;
-        recovery.dropped_bytes = recovered.dropped;
-        for (i, record) in recovered.records.iter().enumerate() {
-            let batch = read_payload(record).ok_or_else(|| StateError::Damaged {
-                path: jpath.display().to_string(),
-                reason: format!("record {} passed its checksum but cannot be read", i + 1),
-            })?;
-            days.apply(batch);
+        let mut generations = journals_from(dir, generation);
+        if generations.is_empty() {
+            generations.push(generation);
         }
-        recovery.journal_records = recovered.records.len();
-        store.remove_other_generations();
-        Ok((store, journal, days, recovery))
+        let mut active = None;
+        for g in generations {
+            let jpath = store.journal_path(g);
+            let (journal, recovered) =
+                Journal::open(&jpath).map_err(io_error(&jpath, "open the journal"))?;
+            recovery.dropped_bytes += recovered.dropped;
+            for (i, record) in recovered.records.iter().enumerate() {
+                let batch = read_payload(record).ok_or_else(|| StateError::Damaged {
+                    path: jpath.display().to_string(),
+                    reason: format!("record {} passed its checksum but cannot be read", i + 1),
+                })?;
+                days.apply(batch);
+            }
+            recovery.journal_records += recovered.records.len();
+            active = Some((journal, g));
+        }
+        let (journal, journal_generation) = active.ok_or_else(|| StateError::Damaged {
+            path: dir.display().to_string(),
+            reason: "no journal".to_string(),
+        })?;
+        store.remove_older();
+        Ok((store, journal, journal_generation, days, recovery))
     }
 
-    /// Removes what other generations (and interrupted snapshots) left.
-    fn remove_other_generations(&self) {
+    /// Removes what older generations (and interrupted snapshots) left.
+    fn remove_older(&self) {
         let Ok(entries) = std::fs::read_dir(&self.dir) else {
             return;
         };
-        let keep = [
-            format!("journal-{}", self.generation),
-            format!("snapshot-{}", self.generation),
-        ];
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().to_string();
-            let ours = name.starts_with("journal-")
-                || name.starts_with("snapshot-")
-                || name.starts_with(".snapshot-");
-            if !ours || keep.contains(&name) {
+            let stale = if let Some(g) = name.strip_prefix("journal-") {
+                g.parse::<u64>().is_ok_and(|g| g < self.generation)
+            } else if let Some(g) = name.strip_prefix("snapshot-") {
+                g.parse::<u64>().is_ok_and(|g| g != self.generation)
+            } else {
+                name.starts_with(".snapshot-")
+            };
+            if !stale {
                 continue;
             }
             let path = entry.path();
@@ -232,12 +270,20 @@ impl Store {
         }
     }
 
-    /// Writes `days` as the snapshot of the next generation and moves to it, with a new,
-    /// empty journal; returns the journal and the snapshot's bytes. On failure the current
-    /// generation stays as it was.
-    pub fn compact(&mut self, days: &Days) -> Result<(Journal, u64), StateError> {
-        let next = self.generation + 1;
-        let tmp = self.dir.join(format!(".snapshot-{next}.tmp"));
+    /// Starts journal `generation` (empty), durably: the writer appends there from now on.
+    pub fn rotate(&self, generation: u64) -> Result<Journal, StateError> {
+        let jpath = self.journal_path(generation);
+        let _ = std::fs::remove_file(&jpath);
+        let (journal, _) = Journal::open(&jpath).map_err(io_error(&jpath, "create"))?;
+        journal::sync_dir(&self.dir).map_err(io_error(&self.dir, "sync"))?;
+        Ok(journal)
+    }
+
+    /// Writes `days` (everything in the journals before `generation`) as snapshot
+    /// `generation` and moves `CURRENT` to it; then the older files go. Returns the
+    /// snapshot's bytes. On failure the current generation stays as it was.
+    pub fn snapshot(&mut self, generation: u64, days: &Days) -> Result<u64, StateError> {
+        let tmp = self.dir.join(format!(".snapshot-{generation}.tmp"));
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir(&tmp).map_err(io_error(&tmp, "create"))?;
         let mut bytes = 0u64;
@@ -253,18 +299,14 @@ impl Store {
             bytes += file.metadata().map(|m| m.len()).unwrap_or(0);
         }
         journal::sync_dir(&tmp).map_err(io_error(&tmp, "sync"))?;
-        let snap = self.snapshot_path(next);
+        let snap = self.snapshot_path(generation);
         let _ = std::fs::remove_dir_all(&snap);
         std::fs::rename(&tmp, &snap).map_err(io_error(&snap, "rename into place"))?;
-        let jpath = self.journal_path(next);
-        let _ = std::fs::remove_file(&jpath);
-        let (journal, _) = Journal::open(&jpath).map_err(io_error(&jpath, "create"))?;
-        journal::sync_dir(&self.dir).map_err(io_error(&self.dir, "sync"))?;
-        journal::write_atomic(&self.dir, "CURRENT", format!("{next}\n").as_bytes())
+        journal::write_atomic(&self.dir, "CURRENT", format!("{generation}\n").as_bytes())
             .map_err(io_error(&self.dir.join("CURRENT"), "write"))?;
-        self.generation = next;
-        self.remove_other_generations();
-        Ok((journal, bytes))
+        self.generation = generation;
+        self.remove_older();
+        Ok(bytes)
     }
 
     /// The bytes of the current snapshot.
@@ -342,12 +384,15 @@ pub fn count_state(shared: &Shared) {
 /// The writer thread's loop (see the module comment); returns when told to stop or when
 /// every sender is gone, after the last group is synced.
 pub fn writer(
-    mut store: Store,
+    store: Store,
     mut journal: Journal,
+    mut journal_generation: u64,
     rx: Receiver<Message>,
     shared: Arc<Shared>,
     options: WriterOptions,
 ) {
+    let store = Arc::new(std::sync::Mutex::new(store));
+    let mut snapshotting: Option<std::thread::JoinHandle<()>> = None;
     let mut framed = Vec::new();
     let mut group: Vec<Job> = Vec::new();
     let mut next_compaction = options.snapshot_bytes;
@@ -427,23 +472,54 @@ pub fn writer(
                 }
             }
         }
-        if !broken && journal.len() >= next_compaction {
-            apply_retention(&shared, &options);
-            let days = shared.days.read().unwrap_or_else(|e| e.into_inner());
-            match store.compact(&days) {
-                Ok((fresh, bytes)) => {
+        if snapshotting.as_ref().is_some_and(|t| t.is_finished()) {
+            if let Some(t) = snapshotting.take() {
+                let _ = t.join();
+            }
+        }
+        if !broken && snapshotting.is_none() && journal.len() >= next_compaction {
+            // The journal moves to the next generation at once; the snapshot of everything
+            // before it is written beside the writer, which goes on appending.
+            match store
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .rotate(journal_generation + 1)
+            {
+                Ok(fresh) => {
                     journal = fresh;
+                    journal_generation += 1;
                     next_compaction = options.snapshot_bytes;
-                    shared.metrics.snapshot_bytes.set(bytes as i64);
                     shared.metrics.journal_bytes.set(0);
+                    apply_retention(&shared, &options);
+                    let copy = {
+                        let days = shared.days.read().unwrap_or_else(|e| e.into_inner());
+                        days.clone()
+                    };
+                    let (store, shared, generation) =
+                        (store.clone(), shared.clone(), journal_generation);
+                    snapshotting = std::thread::Builder::new()
+                        .name("snapshot".to_string())
+                        .spawn(move || {
+                            let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
+                            match store.snapshot(generation, &copy) {
+                                Ok(bytes) => {
+                                    shared.metrics.snapshot_bytes.set(bytes as i64);
+                                }
+                                // The journals stay until a later snapshot succeeds.
+                                Err(e) => eprintln!("audit2role serve: snapshot failed: {e}"),
+                            }
+                        })
+                        .ok();
                 }
                 Err(e) => {
-                    // The journal goes on; try again after as many bytes more.
-                    eprintln!("audit2role serve: snapshot failed: {e}");
+                    eprintln!("audit2role serve: cannot start a new journal: {e}");
                     next_compaction = journal.len() + options.snapshot_bytes;
                 }
             }
         }
+    }
+    if let Some(t) = snapshotting.take() {
+        let _ = t.join();
     }
     // Whatever was acknowledged is already synced; answer what is still queued.
     while let Ok(m) = rx.try_recv() {
