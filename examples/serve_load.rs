@@ -5,8 +5,12 @@
 //!
 //! ```text
 //! cargo run --release --example serve_load -- --url http://127.0.0.1:8080 \
-//!     --log bench-data/serve.log --clients 8 --batch 400 --seconds 30 --pid PID
+//!     --log bench-data/serve.log --clients 8 --batch 400 --seconds 30 --pid PID [--rate 50000]
 //! ```
+//!
+//! Without `--rate` every client posts its next batch as soon as the last is answered (the
+//! most the server takes); with `--rate N` the clients offer N events per second between
+//! them on a fixed schedule, and latency is counted from when each batch was due.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -20,6 +24,9 @@ struct Args {
     seconds: u64,
     pid: Option<u32>,
     token: Option<String>,
+    /// Offered load in events per second over all clients (0: each client posts as fast
+    /// as it is answered).
+    rate: u64,
 }
 
 fn args() -> Args {
@@ -31,6 +38,7 @@ fn args() -> Args {
         seconds: 30,
         pid: None,
         token: None,
+        rate: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -43,6 +51,7 @@ fn args() -> Args {
             "--seconds" => a.seconds = value.parse().expect("--seconds N"),
             "--pid" => a.pid = Some(value.parse().expect("--pid PID")),
             "--token" => a.token = Some(value),
+            "--rate" => a.rate = value.parse().expect("--rate EVENTS_PER_SECOND"),
             other => panic!("unknown flag {other}"),
         }
     }
@@ -101,13 +110,26 @@ async fn main() {
         let url = format!("{}/v1/events", a.url);
         let token = a.token.clone();
         let batch = a.batch as u64;
+        // With a rate, each client posts on a fixed schedule, and latency counts from the
+        // time the batch was due (so that a slow answer also delays what follows).
+        let interval = (a.rate > 0)
+            .then(|| Duration::from_secs_f64(a.clients as f64 * batch as f64 / a.rate as f64));
         tasks.push(tokio::spawn(async move {
             let mut mine = Vec::new();
             let mut n = i;
+            let mut due =
+                Instant::now() + interval.map_or(Duration::ZERO, |d| d.mul_f64(i as f64 / 8.0));
             while !stop.load(Ordering::Relaxed) {
                 let body: &'static str = bodies[n % bodies.len()];
                 n += 7;
-                let t = Instant::now();
+                if let Some(interval) = interval {
+                    tokio::time::sleep_until(due.into()).await;
+                    due += interval;
+                }
+                let t = match interval {
+                    Some(interval) => due - interval,
+                    None => Instant::now(),
+                };
                 let mut r = client.post(&url).body(body);
                 if let Some(t) = &token {
                     r = r.bearer_auth(t);
