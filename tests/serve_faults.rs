@@ -134,7 +134,7 @@ async fn sigkill_under_load_loses_no_acknowledged_event() {
             }));
         }
         next_id += 10_000;
-        tokio::time::sleep(Duration::from_millis(rng.range(30, 400))).await;
+        tokio::time::sleep(Duration::from_millis(rng.range(20, 250))).await;
         s.kill();
         for t in tasks {
             let _ = t.await;

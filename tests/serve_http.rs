@@ -380,6 +380,71 @@ async fn questions_take_a_window_of_days_and_retention_drops_old_days() {
     assert_eq!(subjects(&c, &s, "").await, vec!["recent", "today"]);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overload_gets_429_with_retry_after_and_a_second_server_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // One batch in the queue and one runtime thread: 3 bodies in flight at most.
+    let s = http_server(dir.path(), &["--queue", "1", "--threads", "1"]);
+    let log = std::fs::read_to_string(testdata("audit.log")).unwrap();
+    let body = log.repeat(200);
+    let c = client();
+    let mut tasks = Vec::new();
+    for _ in 0..24 {
+        let (c, url, body) = (c.clone(), s.url("/v1/events"), body.clone());
+        tasks.push(tokio::spawn(async move {
+            let r = c.post(url).body(body).send().await.unwrap();
+            let retry = r.headers().get("retry-after").cloned();
+            (r.status().as_u16(), retry)
+        }));
+    }
+    let mut busy = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            (200, _) => {}
+            (429, Some(retry)) => {
+                assert_eq!(retry, "1");
+                busy += 1;
+            }
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    assert!(busy > 0, "24 bodies at once never met a full server");
+    let m = c
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let refused: u64 = m
+        .lines()
+        .filter(|l| {
+            l.starts_with("audit2role_rejects_total{reason=\"busy\"}")
+                || l.starts_with("audit2role_rejects_total{reason=\"queue full\"}")
+        })
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(refused, busy);
+    let stored = (24 - busy) * 22 * 200;
+    assert!(
+        m.contains(&format!("audit2role_events_total {stored}\n")),
+        "{m}"
+    );
+
+    // A second server on the same state directory is refused.
+    let out = cli(&[
+        "serve",
+        "--state-dir",
+        dir.path().to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--insecure-http",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("another audit2role serve"));
+}
+
 #[test]
 fn plain_http_is_refused_off_loopback() {
     let dir = tempfile::tempdir().unwrap();

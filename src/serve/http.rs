@@ -173,24 +173,50 @@ async fn post_events(
     response
 }
 
+/// Reads and drops a body that will not be used, so that the answer reaches a client
+/// still sending it (closing with unread data would reset the connection and lose the
+/// answer). Bounded by the body limits; memory stays constant.
+async fn drain(body: Body, limits: &Limits) {
+    let mut body = body;
+    let mut seen = 0usize;
+    let deadline = tokio::time::Instant::now() + limits.body_timeout;
+    while seen <= limits.max_body {
+        match tokio::time::timeout_at(deadline, body.frame()).await {
+            Ok(Some(Ok(frame))) => {
+                seen += frame.data_ref().map_or(0, |d| d.len());
+            }
+            _ => break,
+        }
+    }
+}
+
 async fn ingest_events(app: &Arc<App>, conn: Conn, headers: HeaderMap, body: Body) -> Response {
-    if !app.may_ingest(&conn, &headers) {
-        return app.denied("POST /v1/events");
-    }
-    if app.closing.load(Ordering::SeqCst) {
+    let early = if !app.may_ingest(&conn, &headers) {
+        Some(app.denied("POST /v1/events"))
+    } else if app.closing.load(Ordering::SeqCst) {
         app.shared.metrics.reject("closing");
-        return retry_later(StatusCode::SERVICE_UNAVAILABLE, 5, "shutting down");
-    }
-    if !app.shared.healthy.load(Ordering::SeqCst) {
+        Some(retry_later(
+            StatusCode::SERVICE_UNAVAILABLE,
+            5,
+            "shutting down",
+        ))
+    } else if !app.shared.healthy.load(Ordering::SeqCst) {
         app.shared.metrics.reject("store failing");
-        return retry_later(
+        Some(retry_later(
             StatusCode::SERVICE_UNAVAILABLE,
             30,
             "the journal cannot be written; nothing is accepted",
-        );
+        ))
+    } else {
+        None
+    };
+    if let Some(response) = early {
+        drain(body, &app.limits).await;
+        return response;
     }
     let Ok(_permit) = app.in_flight.try_acquire() else {
         app.shared.metrics.reject("busy");
+        drain(body, &app.limits).await;
         return retry_later(StatusCode::TOO_MANY_REQUESTS, 1, "too many batches at once");
     };
     let limits = app.limits;

@@ -134,6 +134,32 @@ pub struct Store {
     dir: PathBuf,
     /// The generation `CURRENT` names: its snapshot is the base of the state.
     generation: u64,
+    /// `LOCK`, held (flock) while the server runs: two servers never share a directory.
+    _lock: Arc<std::fs::File>,
+}
+
+/// Takes the exclusive lock of the state directory, or says who holds it.
+fn lock(dir: &Path) -> Result<std::fs::File, StateError> {
+    let path = dir.join("LOCK");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io_error(&path, "open"))?;
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor this function owns; no memory is involved.
+        let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if r != 0 {
+            return Err(StateError::Damaged {
+                path: dir.display().to_string(),
+                reason: "another audit2role serve uses this state directory".to_string(),
+            });
+        }
+    }
+    Ok(file)
 }
 
 /// The journal generations present in `dir` from `from` on, sorted.
@@ -184,6 +210,7 @@ impl Store {
         let store = Store {
             dir: dir.to_path_buf(),
             generation,
+            _lock: Arc::new(lock(dir)?),
         };
         let mut days = Days::default();
         let mut recovery = Recovery {
