@@ -365,6 +365,20 @@ async fn questions_take_a_window_of_days_and_retention_drops_old_days() {
     assert_eq!(r.status(), 200);
     assert_eq!(subjects(&c, &s, "").await, vec!["recent", "today"]);
     assert_eq!(subjects(&c, &s, "?since=5d").await, vec!["today"]);
+    let v: serde_json::Value = c
+        .get(s.url("/v1/subjects"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let recent = &v["subjects"][0];
+    assert_eq!(recent["kind"], "User");
+    assert_eq!(recent["requests"], 2);
+    assert_eq!(recent["distinct"], 2);
+    assert_eq!(recent["first"].as_str().unwrap()[..10], days_ago(40)[..10]);
+    assert_eq!(recent["last"].as_str().unwrap()[..10], days_ago(10)[..10]);
     let (_, month) = rbac(&c, &s, "recent", "since=30d").await;
     assert!(
         month.contains("- pods\n") && !month.contains("secrets"),
