@@ -27,6 +27,7 @@ pub struct Recovered {
 }
 
 /// An open journal, appended to by one writer.
+#[derive(Debug)]
 pub struct Journal {
     path: PathBuf,
     file: File,

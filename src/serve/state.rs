@@ -570,6 +570,82 @@ pub fn apply_retention(shared: &Shared, options: &WriterOptions) {
 mod tests {
     use super::*;
 
+    /// The distinct requests of every subject, all days merged, as partial-aggregate text.
+    fn text_of(days: &Days) -> String {
+        let mut out = Vec::new();
+        partial::write(&days.merged(None), &[], &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn batch(user: &str, name: &str) -> BTreeMap<i64, Aggregate> {
+        let line = format!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/dev/pods/{name}","verb":"get","user":{{"username":"{user}"}},"objectRef":{{"resource":"pods","namespace":"dev","name":"{name}"}},"responseStatus":{{"code":200}},"requestReceivedTimestamp":"2026-11-02T10:00:00Z","stageTimestamp":"2026-11-02T10:00:00Z"}}"#
+        );
+        super::super::ingest::decode(line.as_bytes(), 0)
+            .unwrap()
+            .days
+    }
+
+    fn append(journal: &mut Journal, days: &BTreeMap<i64, Aggregate>) {
+        let mut framed = Vec::new();
+        journal::frame(&super::super::ingest::payload(days).unwrap(), &mut framed);
+        journal.append_sync(&framed).unwrap();
+    }
+
+    #[test]
+    fn a_crash_at_any_step_of_a_snapshot_leaves_the_whole_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut expected = Days::default();
+        let (store, mut journal, generation, _, _) = Store::open(dir.path()).unwrap();
+        assert_eq!(generation, 0);
+        for name in ["a", "b"] {
+            append(&mut journal, &batch("alice", name));
+            expected.apply(batch("alice", name));
+        }
+        // The journal rotates; a crash before the snapshot is written: both journals count.
+        let copy = expected.clone();
+        let mut next = store.rotate(1).unwrap();
+        append(&mut next, &batch("bob", "c"));
+        expected.apply(batch("bob", "c"));
+        drop((store, journal, next));
+        let (store, mut journal, generation, days, recovery) = Store::open(dir.path()).unwrap();
+        assert_eq!((generation, recovery.generation), (1, 0));
+        assert_eq!(recovery.journal_records, 3);
+        assert_eq!(text_of(&days), text_of(&expected));
+        // The snapshot written, CURRENT moved: the snapshot and the later journal count.
+        let mut store = store;
+        store.snapshot(1, &copy).unwrap();
+        append(&mut journal, &batch("bob", "d"));
+        expected.apply(batch("bob", "d"));
+        drop((store, journal));
+        assert!(!dir.path().join("journal-0").exists());
+        assert!(!dir.path().join("snapshot-0").exists());
+        let (store, _journal, generation, days, recovery) = Store::open(dir.path()).unwrap();
+        assert_eq!((generation, recovery.generation), (1, 1));
+        assert_eq!((recovery.snapshot_days, recovery.journal_records), (1, 2));
+        assert_eq!(text_of(&days), text_of(&expected));
+        // A snapshot interrupted before its rename leaves a temporary directory: ignored
+        // and removed.
+        drop(store);
+        std::fs::create_dir(dir.path().join(".snapshot-2.tmp")).unwrap();
+        let (_store, _journal, _, days, _) = Store::open(dir.path()).unwrap();
+        assert_eq!(text_of(&days), text_of(&expected));
+        assert!(!dir.path().join(".snapshot-2.tmp").exists());
+    }
+
+    #[test]
+    fn a_second_server_is_refused_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Store::open(dir.path()).unwrap();
+        let second = Store::open(dir.path()).unwrap_err();
+        assert!(
+            second.to_string().contains("another audit2role serve"),
+            "{second}"
+        );
+        drop(first);
+        assert!(Store::open(dir.path()).is_ok());
+    }
+
     #[test]
     fn day_files_name_their_day() {
         let day = parse_rfc3339_micros("2026-11-02T13:00:00Z").unwrap() / DAY_MICROS;
