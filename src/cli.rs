@@ -365,6 +365,9 @@ pub struct ServeArgs {
     /// Batches waiting to be written; past it requests get 429 with Retry-After.
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub queue: usize,
+    /// Bodies received and decoded at once; past it requests get 429 with Retry-After.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub max_in_flight: usize,
     /// Compact the journal into a snapshot once it has this many MiB (fractions allowed).
     #[arg(long, value_name = "MIB", default_value_t = 64.0)]
     pub snapshot_mb: f64,

@@ -397,8 +397,8 @@ async fn questions_take_a_window_of_days_and_retention_drops_old_days() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overload_gets_429_with_retry_after_and_a_second_server_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    // One batch in the queue and one runtime thread: 3 bodies in flight at most.
-    let s = http_server(dir.path(), &["--queue", "1", "--threads", "1"]);
+    // One batch in the queue, two bodies in flight at most.
+    let s = http_server(dir.path(), &["--queue", "1", "--max-in-flight", "2"]);
     let log = std::fs::read_to_string(testdata("audit.log")).unwrap();
     let body = log.repeat(200);
     let c = client();

@@ -34,6 +34,7 @@ pub fn run(args: &ServeArgs) -> Result<i32> {
         read_token_file: args.read_token_file.clone(),
         max_body: args.max_body_mb.saturating_mul(1 << 20),
         queue: args.queue,
+        max_in_flight: args.max_in_flight,
         snapshot_bytes: (args.snapshot_mb.max(0.0) * f64::from(1u32 << 20)).max(1.0) as u64,
         retain_days: args.retain.as_deref().map(retain_days).transpose()?,
         header_timeout: std::time::Duration::from_secs(args.header_timeout.max(1)),

@@ -43,6 +43,9 @@ pub struct ServeOptions {
     pub max_decompressed: u64,
     /// Batches waiting for the writer; more are answered 429.
     pub queue: usize,
+    /// Bodies being received and decoded at once; more are answered 429. Memory for
+    /// bodies stays under `max_in_flight × (max_body + max_decompressed)`.
+    pub max_in_flight: usize,
     /// Compact the journal into a snapshot past this many bytes.
     pub snapshot_bytes: u64,
     /// Keep this many UTC days; `None` keeps all.
@@ -68,7 +71,8 @@ impl Default for ServeOptions {
             token_file: None,
             read_token_file: None,
             max_body: 16 << 20,
-            max_decompressed: 256 << 20,
+            max_decompressed: 64 << 20,
+            max_in_flight: 16,
             queue: 64,
             snapshot_bytes: 64 << 20,
             retain_days: None,
@@ -126,9 +130,9 @@ pub fn validate(options: &ServeOptions) -> Result<()> {
             ));
         }
     }
-    if options.max_body == 0 || options.queue == 0 {
+    if options.max_body == 0 || options.queue == 0 || options.max_in_flight == 0 {
         return Err(Error::Usage(
-            "--max-body-mb and --queue must be at least 1".to_string(),
+            "--max-body-mb, --queue and --max-in-flight must be at least 1".to_string(),
         ));
     }
     Ok(())
@@ -226,9 +230,9 @@ pub fn run(options: &ServeOptions) -> Result<()> {
             max_body: options.max_body,
             max_decompressed: options.max_decompressed,
             body_timeout: options.body_timeout,
-            max_in_flight: options.queue + 2 * threads,
+            max_in_flight: options.max_in_flight,
         },
-        in_flight: tokio::sync::Semaphore::new(options.queue + 2 * threads),
+        in_flight: tokio::sync::Semaphore::new(options.max_in_flight),
         closing: AtomicBool::new(false),
         retain_days: options.retain_days,
     });
