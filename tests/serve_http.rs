@@ -293,6 +293,25 @@ async fn partly_bad_batches_keep_their_events_and_bad_bodies_get_the_reason() {
         "{m}"
     );
     assert!(m.contains("audit2role_subjects 4\n"), "{m}");
+    let v: serde_json::Value = c
+        .get(s.url("/v1/subjects"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let distinct: u64 = v["subjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["distinct"].as_u64().unwrap())
+        .sum();
+    assert!(distinct > 4);
+    assert!(
+        m.contains(&format!("audit2role_distinct_requests {distinct}\n")),
+        "{m}"
+    );
     assert_eq!(c.get(s.url("/healthz")).send().await.unwrap().status(), 200);
     assert_eq!(c.get(s.url("/readyz")).send().await.unwrap().status(), 200);
 }

@@ -402,9 +402,18 @@ pub fn first_kept_day(retain: i64, now: i64) -> i64 {
 /// Updates the subject and distinct-request gauges from the whole state.
 pub fn count_state(shared: &Shared) {
     let days = shared.days.read().unwrap_or_else(|e| e.into_inner());
-    let merged = days.merged(None);
-    let distinct: usize = merged.subjects.values().map(|s| s.distinct()).sum();
-    shared.metrics.subjects.set(merged.subjects.len() as i64);
+    let names: std::collections::BTreeSet<&str> = days
+        .days
+        .values()
+        .flat_map(|a| a.subjects.keys().map(String::as_str))
+        .collect();
+    // One subject merged at a time, so that counting never holds a second copy of the state.
+    let distinct: usize = names
+        .iter()
+        .filter_map(|name| days.subject(name, None))
+        .map(|a| a.subjects.values().map(|s| s.distinct()).sum::<usize>())
+        .sum();
+    shared.metrics.subjects.set(names.len() as i64);
     shared.metrics.distinct_requests.set(distinct as i64);
 }
 
