@@ -496,3 +496,39 @@ fn plain_http_is_refused_off_loopback() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--tls-cert and --tls-key"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_a_request_in_flight_finish_and_store_it() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let s = http_server(dir.path(), &[]);
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let body = std::fs::read(testdata("audit.log")).unwrap();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    let head = format!(
+        "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(&body[..100]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // SIGTERM while the body is half sent; then the rest of it.
+    unsafe {
+        libc::kill(s.child.id() as i32, libc::SIGTERM);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    stream.write_all(&body[100..]).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"events\":22"), "{answer}");
+    let status = s.terminate();
+    assert!(status.success(), "{status:?}");
+    // The batch answered during the drain is in the state after a restart.
+    let s = http_server(dir.path(), &[]);
+    let c = client();
+    let (status, text) = rbac(&c, &s, "alice", "").await;
+    assert_eq!(status, 200, "{text}");
+    let expected = cli(&["--user", "alice", testdata("audit.log").to_str().unwrap()]);
+    assert_eq!(text, String::from_utf8(expected.stdout).unwrap());
+}
