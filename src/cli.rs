@@ -81,6 +81,12 @@ pub enum Command {
         after_help = "Examples:\n  audit2role subjects audit.log.gz\n  audit2role subjects --since 2026-11-02 -n dev logs/\n  audit2role subjects --subject-regex '^system:serviceaccount:' -o json logs/\n\nKIND is user, serviceaccount (system:serviceaccount:NS:NAME), node (system:node:NAME) or\nanonymous (system:anonymous). Exit 1 when no subject is left after the filters."
     )]
     Subjects(SubjectsArgs),
+    /// Run the audit webhook backend: take audit events over HTTPS, keep the aggregate
+    /// durable, answer the generate questions over HTTP.
+    #[command(
+        after_help = "Examples:\n  audit2role serve --state-dir /tmp/a2r --listen 127.0.0.1:8080 --insecure-http\n  audit2role serve --state-dir /var/lib/audit2role --tls-cert tls.crt --tls-key tls.key --client-ca ca.crt --read-token-file read.token --retain 90d\n\nSee docs/serve.md for the API server's webhook configuration."
+    )]
+    Serve(ServeArgs),
 }
 
 /// A boolean flag value as audit2rbac's flag library (Go's `strconv.ParseBool`) reads it:
@@ -459,4 +465,58 @@ pub struct ManArgs {
     /// Write every page (audit2role.1, audit2role-check.1, ...) into DIR, created if missing.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<std::path::PathBuf>,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct ServeArgs {
+    /// Where the state is kept (snapshot and journal); created if missing.
+    #[arg(long, value_name = "DIR", required = true)]
+    pub state_dir: std::path::PathBuf,
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "0.0.0.0:8443")]
+    pub listen: String,
+    /// Plain HTTP without credentials, for development: only on a loopback address.
+    #[arg(long)]
+    pub insecure_http: bool,
+    /// Server certificate chain (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// Server private key (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: Option<std::path::PathBuf>,
+    /// CA whose client certificates may post events (as the API server's webhook
+    /// kubeconfig presents one).
+    #[arg(long, value_name = "FILE")]
+    pub client_ca: Option<std::path::PathBuf>,
+    /// File holding the bearer token that may post events.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<std::path::PathBuf>,
+    /// File holding the bearer token for the questions (/v1/subjects, /v1/rbac,
+    /// /v1/aggregate).
+    #[arg(long, value_name = "FILE")]
+    pub read_token_file: Option<std::path::PathBuf>,
+    /// Keep this many UTC days of activity (e.g. 90d); older days are dropped.
+    #[arg(long, value_name = "DAYS")]
+    pub retain: Option<String>,
+    /// Largest request body as sent, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 16)]
+    pub max_body_mb: usize,
+    /// Batches waiting to be written; past it requests get 429 with Retry-After.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub queue: usize,
+    /// Bodies received and decoded at once; past it requests get 429 with Retry-After.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub max_in_flight: usize,
+    /// Compact the journal into a snapshot once it has this many MiB (fractions allowed).
+    #[arg(long, value_name = "MIB", default_value_t = 64.0)]
+    pub snapshot_mb: f64,
+    /// Seconds a client has to send its request headers (and to finish the TLS handshake).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub header_timeout: u64,
+    /// Seconds a client has to send a request body.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub body_timeout: u64,
+    /// Worker threads (default: one per available core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
 }

@@ -13,6 +13,7 @@
 //! | rbac | [`rbac`] | types, reading dumps, the authorizer, compaction, the built-in resource table |
 //! | render | [`render`] | YAML, JSON, tables, `--out-dir` files |
 //! | audit | [`audit`] | check, diff, who-can and lookup over a dump and an aggregate |
+//! | serve | [`serve`] | the audit webhook backend: posted batches go through the same decode, normalize and aggregate steps, per UTC day, journaled; its questions are answered by `generate` |
 //!
 //! The three calls below are the whole path from logs to YAML:
 //!
@@ -50,6 +51,7 @@ pub mod rbac;
 pub mod read;
 pub mod render;
 pub mod request;
+pub mod serve;
 pub mod similar;
 pub mod time;
 

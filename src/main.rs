@@ -57,6 +57,7 @@ fn main() {
         Some(Command::Stats(args)) => cmd::stats::run(args),
         Some(Command::Aggregate(args)) => cmd::aggregate::run(args),
         Some(Command::Subjects(args)) => cmd::subjects::run(args),
+        Some(Command::Serve(args)) => cmd::serve::run(args),
         None => cmd::generate::run(&cli.generate),
     };
     match result {

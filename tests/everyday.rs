@@ -591,6 +591,7 @@ fn man_pages_one_per_command_with_exit_status() {
         "generate",
         "lookup",
         "man",
+        "serve",
         "stats",
         "subjects",
         "who-can",

@@ -7,6 +7,7 @@ pub mod diff;
 pub mod docs;
 pub mod generate;
 pub mod lookup;
+pub mod serve;
 pub mod stats;
 pub mod subjects;
 pub mod who_can;
