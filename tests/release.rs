@@ -97,6 +97,7 @@ fn release_archives_sums_and_krew_manifest() {
         "generate",
         "lookup",
         "man",
+        "serve",
         "stats",
         "subjects",
         "who-can",
