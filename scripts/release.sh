@@ -15,8 +15,8 @@
 # --features: cargo features of the build (default none: zlib-rs, no system library).
 #
 # Each archive, audit2role-VERSION-TRIPLE.tar.gz, holds one folder of the same name with the
-# binary, LICENSE, README.md, completions/ (bash, zsh, fish) and man/man1/ (one page per
-# command). Archives are reproducible: sorted names, owner 0, the commit's time as mtime.
+# binary (stripped, except in the dev profile), LICENSE, README.md, completions/ (bash, zsh,
+# fish) and man/man1/ (one page per command). Archives are reproducible: sorted names, owner 0, the commit's time as mtime.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
     --target) targets+=("$2"); shift 2 ;;
     --target-dir) target_dir=$2; shift 2 ;;
     --features) features=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "release.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -95,6 +95,10 @@ for target in "${targets[@]}"; do
   dir="$stage/$name"
   mkdir -p "$dir/completions" "$dir/man/man1"
   cp "$bin" "$dir/audit2role"
+  # The release profile keeps line tables for profiling (Cargo.toml); archives ship without.
+  if [ "$profile" != dev ] && command -v strip >/dev/null 2>&1; then
+    strip "$dir/audit2role"
+  fi
   cp LICENSE README.md "$dir/"
   # Completions and man pages come from the binary itself; a binary for another machine
   # cannot run here, so the host's build writes them (they are the same for every target).
