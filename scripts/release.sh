@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
     --target) targets+=("$2"); shift 2 ;;
     --target-dir) target_dir=$2; shift 2 ;;
     --features) features=$2; shift 2 ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "release.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
