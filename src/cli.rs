@@ -303,6 +303,10 @@ pub struct WhoCanArgs {
     /// The API group of RESOURCE (instead of RESOURCE.GROUP); "" is the core group.
     #[arg(long, value_name = "GROUP")]
     pub group: Option<String>,
+    /// The cluster's resources as `kubectl api-resources -o wide` prints them: resolves
+    /// the short names, kinds and scope of custom resources.
+    #[arg(long, value_name = "FILE")]
+    pub api_resources: Option<String>,
     /// RBAC dump: YAML streams or JSON Lists (kubectl get ... -o yaml) (repeatable).
     #[arg(long, value_name = "FILE", required = true)]
     pub rbac: Vec<String>,

@@ -1,7 +1,8 @@
 //! The diff command against a small hand-written dump (testdata/diff-rbac.yaml), with the
-//! expected table worked out by hand in testdata/expected/diff-alice.txt: alice uses five
-//! of the seven rules bound to her (two through her group `devs`), never uses `get
-//! services` and `list secrets`, and six of her requests are not allowed.
+//! expected table worked out by hand in testdata/expected/diff-alice.txt: alice uses four
+//! of the six scored rules bound to her (two through her group `devs`), never uses `get
+//! services` and `list secrets`, and six of her requests are not allowed. The default
+//! `system:discovery` grant every authenticated user has is shown apart, not scored.
 
 mod common;
 
@@ -21,7 +22,8 @@ fn table_matches_the_hand_worked_expectation() {
     assert_eq!(o.status.code(), Some(0));
     let want = std::fs::read_to_string(testdata("expected/diff-alice.txt")).unwrap();
     assert_eq!(String::from_utf8(o.stdout).unwrap(), want);
-    assert!(want.starts_with("subject alice: 5 of 7 granted rules used (score 71%), 6 of 13 observed requests not allowed\n"));
+    assert!(want.starts_with("subject alice: 4 of 6 granted rules used (score 67%), 6 of 13 observed requests not allowed, 1 default rule not scored\n"));
+    assert!(want.contains("  default   ClusterRoleBinding/system:discovery -> ClusterRole/system:discovery rule 1 [cluster]: get /api,"));
     assert!(want.contains("unused    RoleBinding/dev/alice-secrets -> Role/secret-reader rule 2 [ns dev]: list secrets (core) (risk high"));
     assert!(want.contains("missing   get pods/log web-0 -n dev"));
 }
@@ -44,9 +46,13 @@ fn json_report_and_suggestion() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let alice = &v["subjects"][0];
     assert_eq!(alice["subject"], "alice");
-    assert_eq!(alice["granted"], 7);
-    assert_eq!(alice["used"], 5);
-    assert_eq!(alice["score"], 71.4);
+    assert_eq!(alice["granted"], 6);
+    assert_eq!(alice["used"], 4);
+    assert_eq!(alice["score"], 66.7);
+    let defaults = alice["defaultGrants"].as_array().unwrap();
+    assert_eq!(defaults.len(), 1);
+    assert_eq!(defaults[0]["roleName"], "system:discovery");
+    assert_eq!(defaults[0]["distinct"], 1);
     assert_eq!(alice["unusedGrants"].as_array().unwrap().len(), 2);
     assert_eq!(alice["notAllowed"].as_array().unwrap().len(), 6);
     let pods = &alice["usedGrants"][0];
@@ -81,7 +87,7 @@ fn all_subjects_and_usage_errors() {
     assert_eq!(subjects.len(), 4, "{text}");
     assert!(
         text.contains(
-            "subject system:serviceaccount:ops:reconciler: 0 of 1 granted rules used (score 0%), 6 of 6 observed requests not allowed"
+            "subject system:serviceaccount:ops:reconciler: 0 of 0 granted rules used (score 100%), 6 of 6 observed requests not allowed, 1 default rule not scored"
         ),
         "{text}"
     );
@@ -154,9 +160,30 @@ fn aggregated_roles_of_the_kubeadm_dump_are_resolved() {
     );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let d = &v["subjects"][0];
-    // admin (7 rules after aggregation) + basic-user (2) + discovery (1) + public-info-viewer (1).
-    assert_eq!(d["granted"], 11, "{d:#}");
-    assert_eq!(d["used"], 5, "{d:#}");
+    // admin: 7 rules after aggregation. basic-user (2), discovery (1) and
+    // public-info-viewer (1) are the defaults every cluster has: apart, not scored.
+    assert_eq!(d["granted"], 7, "{d:#}");
+    assert_eq!(d["used"], 4, "{d:#}");
+    let defaults: Vec<(&str, bool)> = d["defaultGrants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["roleName"].as_str().unwrap(),
+                g["distinct"].as_u64() > Some(0),
+            )
+        })
+        .collect();
+    assert_eq!(defaults.len(), 4, "{d:#}");
+    assert!(defaults.contains(&("system:discovery", true)), "{d:#}");
+    assert_eq!(
+        defaults
+            .iter()
+            .filter(|(r, _)| *r == "system:basic-user")
+            .count(),
+        2
+    );
     let used: Vec<(String, u64)> = d["usedGrants"]
         .as_array()
         .unwrap()
@@ -171,7 +198,6 @@ fn aggregated_roles_of_the_kubeadm_dump_are_resolved() {
     assert_eq!(
         used,
         vec![
-            ("system:discovery".to_string(), 0),
             ("admin".to_string(), 0),
             ("admin".to_string(), 1),
             ("admin".to_string(), 3),

@@ -512,6 +512,88 @@ fn who_can_resolves_resources_as_kubectl_does() {
     );
 }
 
+/// `--api-resources` (kubectl api-resources -o wide) makes a cluster's custom resources
+/// resolvable like built-in ones: short names, kinds and scope; with the server's own list
+/// given, a resource it does not serve is unknown, not taken literally.
+#[test]
+fn who_can_resolves_custom_resources_from_api_resources() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dump = dir.path().join("dump.yaml");
+    std::fs::write(
+        &dump,
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: certs\nrules:\n- apiGroups: [\"cert-manager.io\"]\n  resources: [\"certificates\", \"clusterissuers\"]\n  verbs: [\"get\"]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: certs\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: certs\nsubjects:\n- apiGroup: rbac.authorization.k8s.io\n  kind: User\n  name: carol\n",
+    )
+    .unwrap();
+    let dump = dump.to_str().unwrap();
+    let resources = common::testdata("api-resources.txt");
+    let ask = |args: &[&str]| {
+        let mut all = vec!["who-can"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--rbac", dump, "--api-resources", &resources, "-o", "json"]);
+        run(&all)
+    };
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = ask(args);
+        assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+        serde_json::from_slice(&out.stdout).expect("JSON")
+    };
+    let full = json(&["get", "certificates.cert-manager.io", "-n", "dev"]);
+    assert_eq!(full["request"]["resource"], "certificates", "{full:#}");
+    assert_eq!(full["request"]["apiGroup"], "cert-manager.io", "{full:#}");
+    assert!(full["subjects"].to_string().contains("carol"), "{full:#}");
+    for short in ["cert", "certs", "Certificate", "certificate"] {
+        assert_eq!(json(&["get", short, "-n", "dev"]), full, "{short}");
+    }
+    // A cluster-scoped custom resource is asked about cluster-wide, whatever -n says.
+    let issuers = json(&["get", "ciss", "-n", "dev"]);
+    assert_eq!(
+        issuers["request"]["resource"], "clusterissuers",
+        "{issuers:#}"
+    );
+    assert_eq!(
+        issuers["request"]["namespace"],
+        serde_json::Value::Null,
+        "{issuers:#}"
+    );
+    assert!(
+        issuers["subjects"].to_string().contains("carol"),
+        "{issuers:#}"
+    );
+    // The server's own list is complete: a group it does not serve is unknown (exit 2).
+    let unknown = ask(&["get", "widgets.example.com"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        common::stderr(&unknown).contains("doesn't have a resource type"),
+        "{}",
+        common::stderr(&unknown)
+    );
+    // Without the list, such a group is taken as written (a custom resource).
+    let literal = run(&["who-can", "get", "widgets.example.com", "--rbac", dump]);
+    assert_eq!(literal.status.code(), Some(0));
+    // A file that is not api-resources output is an error naming it.
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(
+        &bad,
+        "NAME   SHORTNAMES   APIVERSION   NAMESPACED   KIND\npods   po           v1           maybe        Pod\n",
+    )
+    .unwrap();
+    let out = run(&[
+        "who-can",
+        "get",
+        "pods",
+        "--rbac",
+        dump,
+        "--api-resources",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = common::stderr(&out);
+    assert!(
+        err.contains("bad.txt") && err.contains("bad.txt:2:") && err.contains("NAMESPACED"),
+        "{err}"
+    );
+}
+
 #[test]
 fn expansion_looks_only_at_what_the_existing_rbac_does_not_allow() {
     let dir = tempfile::tempdir().expect("temp dir");

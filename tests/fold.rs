@@ -1,4 +1,4 @@
-//! Name folding while reading (`Filter::fold_names_after`): the generated RBAC is the same as
+//! Name folding while reading (`ReadOptions::fold_names_after`): the generated RBAC is the same as
 //! from every name, for any number of threads and block size; the aggregate keeps at most K
 //! names and one "many names" entry per operation; `generate` folds only when its output
 //! cannot show the difference (`-q`, no `--evidence`, `--strict`, `--existing`,
@@ -142,7 +142,7 @@ fn read(path: &str, threads: usize, block_size: usize, fold: Option<u32>) -> Agg
         block_size,
         ..ReadOptions::default()
     };
-    options.filter.fold_names_after = fold;
+    options.fold_names_after = fold;
     read_inputs(&sources, &options).unwrap().0
 }
 

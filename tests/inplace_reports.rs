@@ -16,7 +16,7 @@ use audit2role::generate::policy::{generate_from, Naming, Observations, Policy};
 use audit2role::generate::review::describe_rule;
 use audit2role::generate::risk::assess;
 use audit2role::rbac::authorize::{rule_allows, BoundRule};
-use audit2role::rbac::bootstrap::bootstrap_rbac;
+use audit2role::rbac::bootstrap::{bootstrap_rbac, is_baseline};
 use audit2role::rbac::read::read_rbac_file;
 use audit2role::rbac::Authorizer;
 use audit2role::render;
@@ -310,8 +310,14 @@ fn score(grants: &[OldGrant]) -> f64 {
     }
 }
 
+/// The scored grants and, apart, the defaults every cluster gives.
+fn scored_and_default(grants: Vec<OldGrant>) -> (Vec<OldGrant>, Vec<OldGrant>) {
+    grants.into_iter().partition(|g| !is_baseline(&g.bound))
+}
+
 fn old_table(subject: &str, observed: &[OwnedObservation], authorizer: &Authorizer) -> String {
-    let grants = old_grants(observed, authorizer);
+    let (grants, defaults) = scored_and_default(old_grants(observed, authorizer));
+    assert!(defaults.is_empty(), "the fixture binds no default role");
     let missing = old_not_allowed(observed, authorizer);
     let mut s = String::new();
     let _ = writeln!(
@@ -379,7 +385,7 @@ fn old_json(
     aggregate: &Aggregate,
     authorizer: &Authorizer,
 ) -> serde_json::Value {
-    let grants = old_grants(observed, authorizer);
+    let (grants, defaults) = scored_and_default(old_grants(observed, authorizer));
     let grant = |g: &OldGrant| {
         json!({
             "bindingKind": g.bound.grant.binding_kind,
@@ -399,6 +405,7 @@ fn old_json(
     let set = suggestion(subject, aggregate);
     json!({
         "subject": subject,
+        "defaultGrants": defaults.iter().map(grant).collect::<Vec<_>>(),
         "granted": grants.len(),
         "used": grants.iter().filter(|g| g.distinct > 0).count(),
         "score": (score(&grants) * 10.0).round() / 10.0,

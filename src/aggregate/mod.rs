@@ -7,9 +7,10 @@
 //! an aggregate sorts (subjects, requests, records of a partial aggregate), sums, or asks
 //! order-free questions (whether all identities are allowed, whether two values exist).
 //!
-//! Name folding (opt-in, [`Filter::fold_names_after`]): once an operation (verb, group,
-//! resource, subresource, namespace) of a subject has K distinct names, requests on further
-//! new names are counted in one "many names" entry of that operation instead, so that memory
+//! Name folding (opt-in, set once for a whole read: [`Aggregate::folding_names_after`]):
+//! once an operation (verb, group, resource, subresource, namespace) of a subject has K
+//! distinct names, requests on further new names are counted in one "many names" entry of
+//! that operation instead, so that memory
 //! stays bounded by the operations, not the names. Only `generate` asks for it, and only
 //! when its output cannot depend on which names were folded (see `cmd::generate`).
 
@@ -135,16 +136,14 @@ impl SubjectAggregate {
     ) {
         let g = self.group_set_index(groups);
         self.requests
-            .counts_mut(request, g)
+            .evidence_mut(request, g)
             .record(stage, time, denied);
     }
 
     /// Adds evidence gathered elsewhere (a partial aggregate) for `request` with `groups`.
     pub fn add_evidence(&mut self, request: RequestRef<'_>, groups: &[&str], evidence: &Evidence) {
         let g = self.group_set_index(groups);
-        self.requests
-            .counts_mut(request, g)
-            .merge(&Counts::from(evidence));
+        self.requests.evidence_mut(request, g).merge(evidence);
     }
 
     /// Total evidence of each distinct request, across group sets, sorted by request.
@@ -407,79 +406,6 @@ impl Key {
     }
 }
 
-/// [`Evidence`] as stored: no first time is `i64::MAX`, no last time `i64::MIN` (times are
-/// parsed from four-digit years, far from either).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Counts {
-    received: u64,
-    started: u64,
-    completed: u64,
-    denied: u64,
-    first: i64,
-    last: i64,
-}
-
-impl Default for Counts {
-    fn default() -> Counts {
-        Counts {
-            received: 0,
-            started: 0,
-            completed: 0,
-            denied: 0,
-            first: i64::MAX,
-            last: i64::MIN,
-        }
-    }
-}
-
-impl Counts {
-    fn record(&mut self, stage: Stage, time: Option<i64>, denied: bool) {
-        match stage {
-            Stage::RequestReceived => self.received += 1,
-            Stage::ResponseStarted => self.started += 1,
-            Stage::Completed => self.completed += 1,
-        }
-        self.denied += u64::from(denied);
-        if let Some(t) = time {
-            self.first = self.first.min(t);
-            self.last = self.last.max(t);
-        }
-    }
-
-    fn merge(&mut self, other: &Counts) {
-        self.received += other.received;
-        self.started += other.started;
-        self.completed += other.completed;
-        self.denied += other.denied;
-        self.first = self.first.min(other.first);
-        self.last = self.last.max(other.last);
-    }
-
-    fn evidence(&self) -> Evidence {
-        Evidence {
-            received: self.received,
-            started: self.started,
-            completed: self.completed,
-            denied: self.denied,
-            first: (self.first != i64::MAX).then_some(self.first),
-            last: (self.last != i64::MIN).then_some(self.last),
-        }
-    }
-}
-
-impl From<&Evidence> for Counts {
-    fn from(e: &Evidence) -> Counts {
-        Counts {
-            received: e.received,
-            started: e.started,
-            completed: e.completed,
-            denied: e.denied,
-            first: e.first.unwrap_or(i64::MAX),
-            last: e.last.unwrap_or(i64::MIN),
-        }
-    }
-}
-
 /// One (request, group set) pair with its evidence.
 #[derive(Clone, Copy, Debug)]
 struct Entry {
@@ -489,7 +415,7 @@ struct Entry {
     group_set: u32,
     /// The next entry of the same request (another group set), or [`NONE`].
     next: u32,
-    counts: Counts,
+    evidence: Evidence,
 }
 
 /// The distinct requests of one subject: strings interned per subject, one entry per
@@ -701,7 +627,7 @@ impl Requests {
             hash,
             group_set,
             next: NONE,
-            counts: Counts::default(),
+            evidence: Evidence::default(),
         });
         match tail {
             Some(t) => self.entries[t as usize].next = id,
@@ -762,7 +688,7 @@ impl Requests {
         }
     }
 
-    fn counts_mut(&mut self, request: RequestRef<'_>, group_set: u32) -> &mut Counts {
+    fn evidence_mut(&mut self, request: RequestRef<'_>, group_set: u32) -> &mut Evidence {
         let hash = request_hash(&request);
         let at = match self.find(&request, hash) {
             Some(head) => match self.in_chain(head, group_set) {
@@ -782,7 +708,7 @@ impl Requests {
                 }
             },
         };
-        &mut self.entries[at as usize].counts
+        &mut self.entries[at as usize].evidence
     }
 
     /// For a request not recorded yet: its operation and folded hash when it folds.
@@ -880,7 +806,7 @@ impl Requests {
                     },
                 };
                 let entry = &mut self.entries[target as usize];
-                entry.counts.merge(&theirs.counts);
+                entry.evidence.merge(&theirs.evidence);
                 at = theirs.next;
             }
         }
@@ -942,11 +868,11 @@ pub struct RequestEntries<'a> {
 impl RequestEntries<'_> {
     /// The evidence summed over group sets.
     pub fn total(&self) -> Evidence {
-        let mut total = Counts::default();
+        let mut total = Evidence::default();
         for e in self.chain() {
-            total.merge(&e.counts);
+            total.merge(&e.evidence);
         }
-        total.evidence()
+        total
     }
 
     fn chain(&self) -> impl Iterator<Item = &Entry> + '_ {
@@ -966,7 +892,7 @@ impl Iterator for RequestEntries<'_> {
     fn next(&mut self) -> Option<(u32, Evidence)> {
         let e = self.requests.entries.get(self.at as usize)?;
         self.at = e.next;
-        Some((e.group_set, e.counts.evidence()))
+        Some((e.group_set, e.evidence))
     }
 }
 
@@ -1019,20 +945,40 @@ pub struct Aggregate {
     pub subjects: HashMap<String, SubjectAggregate>,
     /// Emptied subject aggregates, reused for new subjects (see [`Aggregate::recycle`]).
     spare: Vec<SubjectAggregate>,
+    /// Name folding for every subject of this aggregate (see the module comment), set once.
+    fold_names_after: Option<u32>,
 }
 
 impl Aggregate {
+    /// An empty aggregate whose subjects fold names once an operation has `after` distinct
+    /// ones (`None`: every name is kept). Only for output that cannot depend on the names
+    /// folded (see the module comment).
+    pub fn folding_names_after(after: Option<u32>) -> Aggregate {
+        Aggregate {
+            fold_names_after: after,
+            ..Aggregate::default()
+        }
+    }
+
     fn subject_mut(&mut self, name: &str) -> &mut SubjectAggregate {
-        let Aggregate { subjects, spare } = self;
-        subjects
-            .entry_ref(name)
-            .or_insert_with(|| spare.pop().unwrap_or_default())
+        let Aggregate {
+            subjects,
+            spare,
+            fold_names_after,
+        } = self;
+        subjects.entry_ref(name).or_insert_with(|| {
+            let mut sub = spare.pop().unwrap_or_default();
+            sub.requests.set_fold(*fold_names_after);
+            sub
+        })
     }
 
     /// Empties the aggregate for reuse, keeping its subjects' tables allocated (so that a
     /// worker aggregating block after block does not allocate them again).
     pub fn recycle(&mut self) {
-        let Aggregate { subjects, spare } = self;
+        let Aggregate {
+            subjects, spare, ..
+        } = self;
         for (_, mut sub) in subjects.drain() {
             sub.clear();
             spare.push(sub);
@@ -1048,7 +994,6 @@ impl Aggregate {
         let request = event.request();
         if filter.wants_subject(event.subject) && filter.wants_request(&request) {
             let sub = self.subject_mut(event.subject);
-            sub.requests.set_fold(filter.fold_names_after);
             sub.record(
                 request,
                 &event.groups,
@@ -1063,7 +1008,6 @@ impl Aggregate {
                     let r = check.as_ref();
                     if filter.wants_request(&r) {
                         let sub = self.subject_mut(impersonator);
-                        sub.requests.set_fold(filter.fold_names_after);
                         sub.record(r, groups, event.stage, event.time, false);
                     }
                 }

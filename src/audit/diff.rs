@@ -1,6 +1,7 @@
 //! diff: for one subject, the permissions an RBAC dump grants it against the requests the
 //! audit logs show it making: which grants were used (with evidence), which were never used
-//! (with their risks), which observed requests the dump does not allow, and a score; and
+//! (with their risks), which observed requests the dump does not allow, and a score (the
+//! default grants every cluster gives are shown apart and not scored); and
 //! the least-privilege RBAC that would replace it ([`suggestion`]).
 
 use crate::aggregate::{Evidence, SortedRequests, SubjectAggregate, Totals};
@@ -11,6 +12,7 @@ use crate::generate::names::{
 use crate::generate::policy::{generate_from, Naming, Observations, Policy, Users};
 use crate::generate::risk::{assess, Risk};
 use crate::rbac::authorize::{rule_allows, BoundRule};
+use crate::rbac::bootstrap::is_baseline;
 use crate::rbac::{Authorizer, RbacSet};
 use crate::request::{RequestRef, UserInfo};
 
@@ -27,7 +29,11 @@ pub struct GrantUse {
 /// subject's aggregate (one index per request), never copied.
 pub struct SubjectDiff<'a> {
     pub subject: String,
+    /// The granted rules that are scored: every grant but the baseline ones.
     pub grants: Vec<GrantUse>,
+    /// The grants every cluster gives every authenticated user (or every service account),
+    /// shown apart and left out of the score ([`is_baseline`]).
+    pub baseline: Vec<GrantUse>,
     /// The observed requests, in request order.
     pub observed: SortedRequests<'a>,
     /// Positions in `observed` of the requests the dump does not allow.
@@ -83,6 +89,7 @@ pub fn diff_subject<'a>(
     let mut diff = SubjectDiff {
         subject: subject.to_string(),
         grants: Vec::new(),
+        baseline: Vec::new(),
         observed,
         not_allowed: Vec::new(),
         aggregate,
@@ -96,7 +103,7 @@ pub fn diff_subject<'a>(
             }
         }
     }
-    diff.grants = bound
+    let (grants, baseline): (Vec<GrantUse>, Vec<GrantUse>) = bound
         .into_iter()
         .map(|b| {
             let mut evidence = Totals::default();
@@ -113,7 +120,9 @@ pub fn diff_subject<'a>(
                 risks,
             }
         })
-        .collect();
+        .partition(|g| !is_baseline(&g.bound));
+    diff.grants = grants;
+    diff.baseline = baseline;
     diff.not_allowed = diff
         .observed
         .iter()

@@ -21,6 +21,9 @@ pub struct Question {
     pub namespace: Option<String>,
     pub name: Option<String>,
     pub group: Option<String>,
+    /// The resources names are resolved against: the built-in ones, and a cluster's own
+    /// (custom resources) when given ([`ResourceTable::add_api_resources`]).
+    pub resources: ResourceTable,
 }
 
 /// Where the request is asked about.
@@ -80,17 +83,18 @@ fn usage(message: impl Into<String>) -> Error {
 
 /// The resource a person typed (`po`, `deploy`, `deployments.apps`, `hpa.autoscaling`) as
 /// RBAC matches it: group, plural and subresource, resolved against the built-in resources
-/// as kubectl resolves them. A group the table does not know (a custom resource's) is taken
-/// as written. In kubectl-who-can's `TYPE/NAME` form the part after the slash is a name
+/// as kubectl resolves them. A group the table does not know (a custom resource's the
+/// table was not given) is taken as written. In kubectl-who-can's `TYPE/NAME` form the part after the slash is a name
 /// when it is no subresource of the type: it comes back as the fourth value.
 fn resolve_resource<'t>(
+    table: &ResourceTable,
     resource: &str,
     api_group: &str,
     subresource: &'t str,
     group_given: bool,
 ) -> Result<(String, String, &'t str, Option<&'t str>)> {
-    let table = ResourceTable::builtin();
     if group_given
+        && !table.from_server
         && !table
             .iter()
             .any(|r| r.group == api_group || r.group.starts_with(&format!("{api_group}.")))
@@ -179,6 +183,7 @@ pub fn parse_query(args: &Question, warn: &mut dyn FnMut(String)) -> Result<Quer
         )));
     }
     let (api_group, resource, subresource, name_in_type) = resolve_resource(
+        &args.resources,
         resource,
         &api_group,
         subresource,
@@ -201,7 +206,10 @@ pub fn parse_query(args: &Question, warn: &mut dyn FnMut(String)) -> Result<Quer
             "warning: the authorizer sees no name on a {verb} of {resource}: --name {given} is ignored (RBAC cannot restrict {verb} by name)"
         ));
     }
-    let cluster_scoped = is_builtin_cluster_scoped(&api_group, resource);
+    let cluster_scoped = match args.resources.get(&api_group, resource) {
+        Some(known) => !known.namespaced,
+        None => is_builtin_cluster_scoped(&api_group, resource),
+    };
     // A request on one namespace object is made in that namespace (semantics §1).
     let namespace_object = api_group.is_empty() && resource == "namespaces" && !name.is_empty();
     let scope = if namespace_object {

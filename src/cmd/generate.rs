@@ -24,7 +24,7 @@ pub const FOLD_NAMES_AFTER: u32 = 64;
 /// compare the two.
 pub const NO_FOLD_ENV: &str = "AUDIT2ROLE_NO_FOLD";
 
-/// Whether names may fold while reading ([`audit2role::request::select::Filter::fold_names_after`]): only
+/// Whether names may fold while reading ([`audit2role::read::ReadOptions::fold_names_after`]): only
 /// when nothing written can depend on which names were folded.
 ///
 /// - The output lists no names of an operation with K ≥ 2 names: name expansion is on

@@ -83,7 +83,6 @@ pub fn filter_from(args: &WindowArgs, subjects: Vec<String>) -> Result<Filter> {
         namespace_regex,
         since: bound(&args.since, "--since")?,
         until: bound(&args.until, "--until")?,
-        fold_names_after: None,
     };
     if let (Some(s), Some(u)) = (filter.since, filter.until) {
         if s >= u {
@@ -103,15 +102,14 @@ pub fn read_logs(
 }
 
 /// [`read_logs`], folding names after `fold_names_after` distinct ones per operation (see
-/// [`Filter::fold_names_after`]).
+/// [`ReadOptions::fold_names_after`]).
 pub fn read_logs_folding(
     input: &InputArgs,
     subjects: Vec<String>,
     args: &WindowArgs,
     fold_names_after: Option<u32>,
 ) -> Result<(Aggregate, Vec<FileReport>)> {
-    let mut filter = filter_from(args, subjects)?;
-    filter.fold_names_after = fold_names_after;
+    let filter = filter_from(args, subjects)?;
     let args = input.all_inputs();
     if args.is_empty() {
         return Err(Error::Usage(
@@ -128,6 +126,7 @@ pub fn read_logs_folding(
         threads: input.threads.unwrap_or(0),
         block_size: 0,
         progress: !input.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        fold_names_after,
     };
     let (aggregate, reports) = read_inputs(&sources, &options)?;
     if !input.quiet {

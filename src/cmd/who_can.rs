@@ -7,6 +7,7 @@ use crate::cmd::{load_rbac, read_logs, write_document};
 use audit2role::aggregate::Totals;
 use audit2role::audit::who_can::{answer, parse_query, seen, seen_through_groups, Question, Row};
 use audit2role::error::{Error, Result, EXIT_OK};
+use audit2role::rbac::resources::ResourceTable;
 use audit2role::rbac::Authorizer;
 use audit2role::render::table::write_table;
 use audit2role::render::terminal::printable;
@@ -16,20 +17,27 @@ use audit2role::render::who_can::{
 use serde_json::{json, Value};
 use std::io::Write;
 
-/// The question the arguments ask.
-fn question(args: &WhoCanArgs) -> Question {
-    Question {
+/// The question the arguments ask, its resource resolved against the built-in resources
+/// and those of `--api-resources`.
+fn question(args: &WhoCanArgs) -> Result<Question> {
+    let mut resources = ResourceTable::builtin();
+    if let Some(path) = &args.api_resources {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read", e))?;
+        resources.add_api_resources(&text, path)?;
+    }
+    Ok(Question {
         verb: args.verb.clone(),
         resource: args.resource.clone(),
         namespace: args.namespace.clone(),
         name: args.name.clone(),
         group: args.group.clone(),
-    }
+        resources,
+    })
 }
 
 pub fn run(args: &WhoCanArgs) -> Result<i32> {
     let quiet = args.quiet;
-    let query = parse_query(&question(args), &mut |w| {
+    let query = parse_query(&question(args)?, &mut |w| {
         if !quiet {
             eprintln!("{}", printable(&w));
         }

@@ -2,6 +2,7 @@
 //! user (and, for issuer discovery, any service account) may already do. Requests they allow
 //! need no generated rules; `check` assumes them too.
 
+use crate::rbac::authorize::BoundRule;
 use crate::rbac::{
     ClusterRole, ClusterRoleBinding, ObjectMeta, PolicyRule, RbacSet, RoleRef, Subject, RBAC_GROUP,
 };
@@ -124,6 +125,44 @@ pub fn bootstrap_rbac() -> RbacSet {
     }
 }
 
+/// Whether `bound` is one of the grants every cluster gives: a rule reached through one of
+/// the default ClusterRoleBindings above (`system:discovery`, `system:public-info-viewer`,
+/// `system:basic-user`, `system:service-account-issuer-discovery`) of the ClusterRole of the
+/// same name, granting nothing beyond what that default role grants. A default role that
+/// was widened in the dump (another verb, a wildcard, another path) is not baseline: it is
+/// scored like any other grant.
+pub fn is_baseline(bound: &BoundRule) -> bool {
+    let grant = &bound.grant;
+    if grant.binding_kind != "ClusterRoleBinding"
+        || grant.role_kind != "ClusterRole"
+        || grant.binding_name != grant.role_name
+    {
+        return false;
+    }
+    let defaults = bootstrap_rbac();
+    let Some(role) = defaults
+        .cluster_roles
+        .iter()
+        .find(|r| r.metadata.name == grant.role_name)
+    else {
+        return false;
+    };
+    role.rules
+        .iter()
+        .any(|default| within(&bound.rule, default))
+}
+
+/// Every value `rule` lists is listed by `default` (which has no wildcards), so `rule`
+/// grants a subset of what `default` grants (resource names only narrow it further).
+fn within(rule: &PolicyRule, default: &PolicyRule) -> bool {
+    let subset = |part: &[String], whole: &[String]| part.iter().all(|v| whole.contains(v));
+    !rule.verbs.is_empty()
+        && subset(&rule.verbs, &default.verbs)
+        && subset(&rule.api_groups, &default.api_groups)
+        && subset(&rule.resources, &default.resources)
+        && subset(&rule.non_resource_urls, &default.non_resource_urls)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,5 +210,94 @@ mod tests {
             count += 1;
         }
         assert!(count >= 5);
+    }
+
+    fn bound(binding: &str, role: &str, rule: PolicyRule) -> BoundRule {
+        BoundRule {
+            grant: crate::rbac::authorize::Grant {
+                binding_kind: "ClusterRoleBinding",
+                binding_namespace: String::new(),
+                binding_name: binding.to_string(),
+                role_kind: "ClusterRole".to_string(),
+                role_name: role.to_string(),
+            },
+            rule_index: 0,
+            rule,
+            scope: String::new(),
+        }
+    }
+
+    #[test]
+    fn baseline_is_a_default_binding_granting_no_more_than_the_default_role() {
+        let discovery = |urls: &[&str], verbs: &[&str]| url_rule(verbs, urls);
+        let cases: Vec<(&str, BoundRule, bool)> = vec![
+            (
+                "the default rule, another order",
+                bound(
+                    "system:discovery",
+                    "system:discovery",
+                    discovery(&["/version", "/api", "/healthz"], &["get"]),
+                ),
+                true,
+            ),
+            (
+                "an older, narrower default",
+                bound(
+                    "system:public-info-viewer",
+                    "system:public-info-viewer",
+                    discovery(&["/healthz"], &["get"]),
+                ),
+                true,
+            ),
+            (
+                "widened to every path",
+                bound(
+                    "system:discovery",
+                    "system:discovery",
+                    discovery(&["*"], &["get"]),
+                ),
+                false,
+            ),
+            (
+                "widened to another verb",
+                bound(
+                    "system:discovery",
+                    "system:discovery",
+                    discovery(&["/api"], &["get", "post"]),
+                ),
+                false,
+            ),
+            (
+                "a default role bound by another binding",
+                bound(
+                    "everyone-discovers",
+                    "system:discovery",
+                    discovery(&["/api"], &["get"]),
+                ),
+                false,
+            ),
+            (
+                "basic-user widened to a resource it never had",
+                bound(
+                    "system:basic-user",
+                    "system:basic-user",
+                    PolicyRule {
+                        verbs: strings(&["create"]),
+                        api_groups: strings(&["authorization.k8s.io"]),
+                        resources: strings(&["subjectaccessreviews"]),
+                        ..PolicyRule::default()
+                    },
+                ),
+                false,
+            ),
+            (
+                "a role that is no default",
+                bound("view", "view", discovery(&["/api"], &["get"])),
+                false,
+            ),
+        ];
+        for (what, b, want) in cases {
+            assert_eq!(is_baseline(&b), want, "{what}");
+        }
     }
 }

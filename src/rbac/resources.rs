@@ -609,8 +609,13 @@ pub fn is_builtin_cluster_scoped(group: &str, resource: &str) -> bool {
 /// Why a resource as typed could not be resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Unresolved {
-    /// Nothing is called that; the closest known names, if any.
-    Unknown { typed: String, closest: Vec<String> },
+    /// Nothing is called that; the closest known names, if any; whether the table was the
+    /// server's own list.
+    Unknown {
+        typed: String,
+        closest: Vec<String>,
+        from_server: bool,
+    },
     /// Several resources answer to that name (in different groups).
     Ambiguous {
         typed: String,
@@ -627,11 +632,19 @@ pub enum Unresolved {
 impl fmt::Display for Unresolved {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Unresolved::Unknown { typed, closest } if closest.is_empty() => write!(
+            Unresolved::Unknown {
+                typed,
+                closest,
+                from_server: false,
+            } if closest.is_empty() => write!(
                 f,
                 "the server doesn't have a resource type {typed:?} (custom resources: give --api-resources FILE)"
             ),
-            Unresolved::Unknown { typed, closest } => write!(
+            Unresolved::Unknown { typed, closest, .. } if closest.is_empty() => write!(
+                f,
+                "the server doesn't have a resource type {typed:?}"
+            ),
+            Unresolved::Unknown { typed, closest, .. } => write!(
                 f,
                 "the server doesn't have a resource type {typed:?}; did you mean {}?",
                 closest.join(", ")
@@ -668,9 +681,12 @@ pub struct Resolved<'t> {
 }
 
 /// The resources of one API server: the built-in ones and any custom resources added.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResourceTable {
     resources: Vec<ApiResource>,
+    /// The table holds a server's own list (`kubectl api-resources`): what it does not
+    /// know, that server does not serve.
+    pub from_server: bool,
 }
 
 impl Default for ResourceTable {
@@ -697,7 +713,10 @@ impl ResourceTable {
                 },
             )
             .collect();
-        ResourceTable { resources }
+        ResourceTable {
+            resources,
+            from_server: false,
+        }
     }
 
     /// Adds (or replaces, by group and plural) a resource, such as a custom resource.
@@ -771,6 +790,7 @@ impl ResourceTable {
                 return Err(Unresolved::Unknown {
                     typed: head.to_string(),
                     closest: self.closest(&lower),
+                    from_server: self.from_server,
                 })
             }
             several => {
@@ -793,6 +813,127 @@ impl ResourceTable {
             resource,
             subresource: subresource.to_string(),
         })
+    }
+
+    /// Adds the resources listed in `text`, the output of `kubectl api-resources` (with or
+    /// without `-o wide`): the custom resources of a cluster, and its built-in ones as that
+    /// server serves them. `origin` names the text in errors. Columns are found by the
+    /// header's names (NAME, SHORTNAMES, APIVERSION, NAMESPACED, KIND), as kubectl aligns
+    /// them. kubectl does not list subresources: a resource already known keeps its own; a
+    /// new one (a custom resource) may have the two a CustomResourceDefinition can declare,
+    /// `status` and `scale`. Returns how many resources were read.
+    pub fn add_api_resources(&mut self, text: &str, origin: &str) -> crate::error::Result<usize> {
+        use crate::error::Error;
+        let mut lines = text
+            .strip_prefix('\u{feff}')
+            .unwrap_or(text)
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty());
+        let Some((header_at, header)) = lines.next() else {
+            return Err(Error::input(
+                origin,
+                None,
+                "empty: expected the output of `kubectl api-resources`",
+            ));
+        };
+        let column = |name: &str| {
+            header
+                .match_indices(name)
+                .find(|(at, _)| {
+                    let before = header[..*at].chars().next_back();
+                    let after = header[at + name.len()..].chars().next();
+                    before.is_none_or(|c| c == ' ') && after.is_none_or(|c| c == ' ')
+                })
+                .map(|(at, _)| at)
+        };
+        let header_error = || {
+            Error::input(
+                origin,
+                Some(header_at as u64 + 1),
+                "expected the header of `kubectl api-resources` (NAME SHORTNAMES APIVERSION NAMESPACED KIND)",
+            )
+        };
+        let (Some(name_at), Some(short_at), Some(version_at), Some(namespaced_at), Some(kind_at)) = (
+            column("NAME"),
+            column("SHORTNAMES"),
+            column("APIVERSION"),
+            column("NAMESPACED"),
+            column("KIND"),
+        ) else {
+            return Err(header_error());
+        };
+        if !(name_at < short_at
+            && short_at < version_at
+            && version_at < namespaced_at
+            && namespaced_at < kind_at)
+        {
+            return Err(header_error());
+        }
+        let mut count = 0;
+        for (i, line) in lines {
+            let number = i as u64 + 1;
+            let cell = |from: usize, to: Option<usize>| -> &str {
+                let end = to.unwrap_or(line.len()).min(line.len());
+                line.get(from.min(end)..end).unwrap_or("").trim()
+            };
+            let kind_end = line
+                .get(kind_at..)
+                .and_then(|rest| rest.find(' '))
+                .map(|n| n + kind_at);
+            let fields = (
+                cell(name_at, Some(short_at)),
+                cell(short_at, Some(version_at)),
+                cell(version_at, Some(namespaced_at)),
+                cell(namespaced_at, Some(kind_at)),
+                cell(kind_at, kind_end),
+            );
+            let (plural, short, api_version, namespaced, kind) = fields;
+            let bad = |what: &str| {
+                Error::input(
+                    origin,
+                    Some(number),
+                    format!("{what} (columns as the header aligns them)"),
+                )
+            };
+            if plural.is_empty() || plural.contains(' ') || kind.is_empty() {
+                return Err(bad("expected NAME and KIND"));
+            }
+            let namespaced = match namespaced {
+                "true" => true,
+                "false" => false,
+                other => {
+                    return Err(bad(&format!(
+                        "NAMESPACED is {other:?}, expected true or false"
+                    )))
+                }
+            };
+            let group = match api_version.split_once('/') {
+                Some((group, _version)) => group,
+                None if !api_version.is_empty() && !api_version.contains(' ') => "",
+                None => return Err(bad("expected APIVERSION (v1, apps/v1, ...)")),
+            };
+            let subresources = match self.get(group, plural) {
+                Some(known) => known.subresources.clone(),
+                None => vec!["scale".to_string(), "status".to_string()],
+            };
+            self.add(ApiResource {
+                group: group.to_string(),
+                plural: plural.to_string(),
+                singular: kind.to_lowercase(),
+                short_names: short
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                kind: kind.to_string(),
+                namespaced,
+                subresources,
+            });
+            count += 1;
+        }
+        self.from_server = true;
+        Ok(count)
     }
 
     /// Known resources within two edits of `name`, closest first.
@@ -926,5 +1067,39 @@ mod tests {
                 .map(|r| r.resource.group.clone()),
             Ok("example.com".to_string())
         );
+    }
+
+    #[test]
+    fn api_resources_output_adds_custom_resources_by_column() {
+        let text = "NAME          SHORTNAMES   APIVERSION            NAMESPACED   KIND\n\
+                    bindings                   v1                    true         Binding\n\
+                    deployments   deploy       apps/v1               true         Deployment\n\
+                    widgets       wd,wdg       example.com/v1beta1   false        Widget\n";
+        let mut table = ResourceTable::builtin();
+        assert_eq!(table.add_api_resources(text, "api.txt").unwrap(), 3);
+        assert!(table.from_server);
+        let widget = table.get("example.com", "widgets").unwrap();
+        assert_eq!(widget.short_names, vec!["wd", "wdg"]);
+        assert_eq!(widget.singular, "widget");
+        assert!(!widget.namespaced);
+        assert_eq!(widget.subresources, vec!["scale", "status"]);
+        assert_eq!(table.resolve("wdg").unwrap().resource.plural, "widgets");
+        // A built-in resource keeps the subresources kubectl does not list.
+        let deployments = table.get("apps", "deployments").unwrap();
+        assert!(deployments.subresources.contains(&"scale".to_string()));
+        assert!(table.get("", "bindings").unwrap().short_names.is_empty());
+
+        for (bad, why) in [
+            ("", "empty"),
+            ("pods po v1 true Pod\n", "header"),
+            ("NAME   SHORTNAMES   APIVERSION   NAMESPACED   KIND\npods   po           v1           yes          Pod\n", "NAMESPACED"),
+            ("NAME   SHORTNAMES   APIVERSION   NAMESPACED   KIND\npödß  po\n", "NAME and KIND"),
+        ] {
+            let err = ResourceTable::builtin()
+                .add_api_resources(bad, "api.txt")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("api.txt") && err.contains(why), "{bad:?}: {err}");
+        }
     }
 }

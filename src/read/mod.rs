@@ -30,6 +30,11 @@ pub struct ReadOptions {
     pub progress: bool,
     /// Bytes per block; 0 means the default (tests use small blocks).
     pub block_size: usize,
+    /// Not a filter of events but of detail: once an operation of a subject has this many
+    /// distinct names, further new names are counted together
+    /// ([`Aggregate::folding_names_after`](crate::aggregate::Aggregate::folding_names_after)).
+    /// Only for output that cannot depend on them; `None` keeps every name.
+    pub fold_names_after: Option<u32>,
 }
 
 impl ReadOptions {

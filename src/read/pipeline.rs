@@ -63,6 +63,8 @@ type FirstError = Mutex<Option<((usize, u64), Error)>>;
 /// What the threads share.
 struct Shared<'a> {
     filter: &'a Filter,
+    /// Name folding of every worker's aggregate ([`ReadOptions::fold_names_after`]).
+    fold_names_after: Option<u32>,
     decoder: Decoder<'a>,
     strict: bool,
     names: Vec<String>,
@@ -249,6 +251,7 @@ pub fn read_logs(
     }
     let shared = Shared {
         filter: &options.filter,
+        fold_names_after: options.fold_names_after,
         decoder,
         strict: options.strict_input,
         names,
@@ -281,7 +284,7 @@ pub fn read_logs(
     if let Some((_, e)) = error {
         return Err(e);
     }
-    let mut aggregate = Aggregate::default();
+    let mut aggregate = Aggregate::folding_names_after(options.fold_names_after);
     for own in workers {
         aggregate.merge_owned(own);
     }
@@ -307,7 +310,7 @@ fn take_input(readers: &Inputs, pools: &Pools, i: usize) -> Option<(Opened, Rece
 /// One worker: this thread reads the inputs in order and decodes each block as it is cut
 /// (no hand-over between threads, no block waiting in a queue).
 fn read_and_decode(readers: &Inputs, pools: &Pools, shared: &Shared<'_>) -> Aggregate {
-    let mut own = Aggregate::default();
+    let mut own = Aggregate::folding_names_after(shared.fold_names_after);
     for i in 0..readers.len() {
         if let Some((reader, pool)) = take_input(readers, pools, i) {
             let mut deliver = |block: Block| {
@@ -354,7 +357,7 @@ fn read_and_decode_on_threads(
         drop(queue_tx);
         let queue_rx = &queue_rx;
         let work = move || {
-            let mut own = Aggregate::default();
+            let mut own = Aggregate::folding_names_after(shared.fold_names_after);
             while let Some(block) = queue_rx.lock().ok().and_then(|rx| rx.recv().ok()) {
                 decode(block, shared, &mut own);
             }

@@ -32,6 +32,15 @@ fn binding_text(b: &BoundRule) -> String {
     )
 }
 
+/// Where a granted rule applies, as the table shows it.
+fn scope_text(b: &BoundRule) -> String {
+    if b.scope.is_empty() {
+        "cluster".to_string()
+    } else {
+        format!("ns {}", printable(&b.scope))
+    }
+}
+
 fn time_text(t: Option<i64>) -> String {
     t.map(format_rfc3339_micros)
         .unwrap_or_else(|| "-".to_string())
@@ -40,9 +49,14 @@ fn time_text(t: Option<i64>) -> String {
 /// The human table for one subject.
 pub fn table(d: &SubjectDiff<'_>) -> String {
     let mut s = String::new();
+    let defaults = match d.baseline.len() {
+        0 => String::new(),
+        1 => ", 1 default rule not scored".to_string(),
+        n => format!(", {n} default rules not scored"),
+    };
     let _ = writeln!(
         s,
-        "subject {}: {} of {} granted rules used (score {:.0}%), {} of {} observed requests not allowed",
+        "subject {}: {} of {} granted rules used (score {:.0}%), {} of {} observed requests not allowed{defaults}",
         printable(&d.subject),
         d.used(),
         d.grants.len(),
@@ -51,11 +65,7 @@ pub fn table(d: &SubjectDiff<'_>) -> String {
         d.observed.len()
     );
     for g in &d.grants {
-        let scope = if g.bound.scope.is_empty() {
-            "cluster".to_string()
-        } else {
-            format!("ns {}", g.bound.scope)
-        };
+        let scope = scope_text(&g.bound);
         if g.evidence.distinct > 0 {
             let _ = writeln!(
                 s,
@@ -69,11 +79,7 @@ pub fn table(d: &SubjectDiff<'_>) -> String {
         }
     }
     for g in &d.grants {
-        let scope = if g.bound.scope.is_empty() {
-            "cluster".to_string()
-        } else {
-            format!("ns {}", g.bound.scope)
-        };
+        let scope = scope_text(&g.bound);
         if g.evidence.distinct == 0 {
             let risk = g
                 .risks
@@ -87,6 +93,25 @@ pub fn table(d: &SubjectDiff<'_>) -> String {
                 printable(&describe_rule(&g.bound.rule))
             );
         }
+    }
+    for g in &d.baseline {
+        let usage = if g.evidence.distinct > 0 {
+            format!(
+                "{} ({} distinct), last {}",
+                plural(g.evidence.requests, "request"),
+                g.evidence.distinct,
+                time_text(g.evidence.last)
+            )
+        } else {
+            "not used".to_string()
+        };
+        let _ = writeln!(
+            s,
+            "  default   {} [{}]: {}: {usage}",
+            printable(&binding_text(&g.bound)),
+            scope_text(&g.bound),
+            printable(&describe_rule(&g.bound.rule))
+        );
     }
     for (request, evidence) in d.not_allowed() {
         let _ = writeln!(
@@ -167,6 +192,7 @@ impl serde::Serialize for SubjectJson<'_, '_> {
         };
         // In the order serde_json's own maps keep their keys: sorted.
         let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("defaultGrants", &Lazy(|| d.baseline.iter().map(grant_json)))?;
         map.serialize_entry("granted", &d.grants.len())?;
         map.serialize_entry(
             "notAllowed",

@@ -21,10 +21,6 @@ pub struct Filter {
     pub since: Option<i64>,
     /// Keep only requests before this time (µs since the epoch).
     pub until: Option<i64>,
-    /// Not a filter of events but of detail: once an operation of a subject has this many
-    /// distinct names, further new names are counted together (see `aggregate`). Only for
-    /// output that cannot depend on them; `None` keeps every name.
-    pub fold_names_after: Option<u32>,
 }
 
 impl Filter {
