@@ -68,11 +68,14 @@ for i in "${!targets[@]}"; do
 done
 build=(cargo build --locked --profile "$profile" --target-dir "$target_dir" --bin audit2role)
 if [ -n "$features" ]; then build+=(--features "$features"); fi
+# gzip -6 for releases; the dev profile (tests) has a large unstripped binary: -1.
 case "$profile" in
-  dev) profile_dir=debug ;;
-  *) profile_dir=$profile ;;
+  dev) profile_dir=debug; level=-1 ;;
+  *) profile_dir=$profile; level=-6 ;;
 esac
-export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
+# The archives' time: RELEASE_EPOCH, SOURCE_DATE_EPOCH, or the last commit's. Not exported:
+# rustc reads SOURCE_DATE_EPOCH, and a new value would make cargo build everything again.
+epoch=${RELEASE_EPOCH:-${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}}
 
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -112,9 +115,9 @@ for target in "${targets[@]}"; do
   "$runner" completions fish > "$dir/completions/audit2role.fish"
   "$runner" man --dir "$dir/man/man1"
   chmod -R u=rwX,go=rX "$dir"
-  find "$dir" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
-  (cd "$stage" && tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" \
-    -cf - "$name" | gzip -n -6 > "$out/$name.tar.gz")
+  find "$dir" -exec touch -h -d "@$epoch" {} +
+  (cd "$stage" && tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch" \
+    -cf - "$name" | gzip -n "$level" > "$out/$name.tar.gz")
   sum=$(cd "$out" && sha256sum "$name.tar.gz")
   echo "$sum" >> "$stage/SHA256SUMS"
   echo "release.sh: $out/$name.tar.gz"

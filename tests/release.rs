@@ -30,7 +30,7 @@ fn release(out: &Path, extra: &[&str]) -> std::process::Output {
         .arg("--target-dir")
         .arg(target_dir())
         .args(extra)
-        .env("SOURCE_DATE_EPOCH", "1785000000");
+        .env("RELEASE_EPOCH", "1785000000");
     // The same build as the binary under test, so that cargo finds nothing to do.
     if cfg!(feature = "isal") {
         cmd.args(["--features", "isal"]);
@@ -62,6 +62,9 @@ fn release_archives_sums_and_krew_manifest() {
     ];
     let o = release(&out, &urls);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // The build was the one cargo test made: nothing compiled, no binary replaced under
+    // the tests running beside this one.
+    assert!(!stderr(&o).contains("Compiling"), "{}", stderr(&o));
 
     let version = format!("v{}", env!("CARGO_PKG_VERSION"));
     let host = String::from_utf8(Command::new("rustc").arg("-vV").output().unwrap().stdout)
