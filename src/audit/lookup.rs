@@ -226,16 +226,7 @@ impl Target {
     /// Parses `text` as a subject of `kind` (`-k`): a name, or NAMESPACE:NAME for a service
     /// account; a prefixed form (`group:x`) must agree with the kind.
     pub fn parse_as(text: &str, kind: SubjectKind) -> Result<Target> {
-        let prefixed = [
-            "user:",
-            "group:",
-            "sa:",
-            "serviceaccount:",
-            "system:serviceaccount:",
-        ]
-        .iter()
-        .any(|p| text.starts_with(p));
-        let target = if prefixed {
+        let target = if Target::is_prefixed(text) {
             Target::parse(text)?
         } else {
             match kind {
@@ -251,6 +242,19 @@ impl Target {
             )));
         }
         Ok(target)
+    }
+
+    /// Whether `text` names its kind (`user:`, `group:`, `sa:`, ...).
+    pub fn is_prefixed(text: &str) -> bool {
+        [
+            "user:",
+            "group:",
+            "sa:",
+            "serviceaccount:",
+            "system:serviceaccount:",
+        ]
+        .iter()
+        .any(|p| text.starts_with(p))
     }
 
     /// The texts a query is matched against: the name, and for a service account also

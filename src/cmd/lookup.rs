@@ -60,10 +60,16 @@ pub fn run(args: &LookupArgs) -> Result<i32> {
 
     // One subject, named exactly.
     let exact = match (&args.subject, args.regex) {
-        (Some(text), false) => Some(match kind {
-            Some(k) => Target::parse_as(text, k)?,
-            None => Target::parse(text)?,
-        }),
+        // A plain text that is no subject of the kind (`-k serviceaccount ops`) is only
+        // searched for.
+        (Some(text), false) => match kind {
+            Some(k) => match Target::parse_as(text, k) {
+                Ok(t) => Some(t),
+                Err(_) if !Target::is_prefixed(text) => None,
+                Err(e) => return Err(e),
+            },
+            None => Some(Target::parse(text)?),
+        },
         _ => None,
     };
     let exact_found = exact.as_ref().map(|t| (t, entries(&set, t)));
