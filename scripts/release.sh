@@ -4,6 +4,7 @@
 #
 #   scripts/release.sh --base-url URL --homepage URL [--out DIR] [--profile P]
 #                      [--target TRIPLE|host]... [--target-dir DIR] [--features F]
+#                      [--binary PATH]
 #
 # --base-url: where the archives will be downloaded from (the manifest's uri is
 #   BASE-URL/ARCHIVE); also RELEASE_BASE_URL. --homepage: the project's page; also
@@ -13,6 +14,8 @@
 #   (`rustup target add x86_64-unknown-linux-musl`).
 # --profile: the cargo profile (default release; tests use dev to stay fast).
 # --features: cargo features of the build (default none: zlib-rs, no system library).
+# --binary: package this already built binary for the one --target instead of building
+#   (tests use it: a build there would replace the binary the other tests run).
 #
 # Each archive, audit2role-VERSION-TRIPLE.tar.gz, holds one folder of the same name with the
 # binary (stripped, except in the dev profile), LICENSE, README.md, completions/ (bash, zsh,
@@ -27,6 +30,7 @@ profile=release
 targets=()
 target_dir=${CARGO_TARGET_DIR:-target}
 features=""
+prebuilt=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --base-url) base_url=$2; shift 2 ;;
@@ -36,7 +40,8 @@ while [ $# -gt 0 ]; do
     --target) targets+=("$2"); shift 2 ;;
     --target-dir) target_dir=$2; shift 2 ;;
     --features) features=$2; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --binary) prebuilt=$2; shift 2 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "release.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -63,6 +68,10 @@ if [ ${#targets[@]} -eq 0 ]; then
     echo "release.sh: x86_64-unknown-linux-musl is not installed (rustup target add x86_64-unknown-linux-musl): no static build" >&2
   fi
 fi
+if [ -n "$prebuilt" ] && [ ${#targets[@]} -ne 1 ]; then
+  echo "release.sh: --binary needs exactly one --target" >&2
+  exit 2
+fi
 for i in "${!targets[@]}"; do
   if [ "${targets[$i]}" = host ]; then targets[$i]=$host; fi
 done
@@ -87,7 +96,9 @@ krew_done=""
 for target in "${targets[@]}"; do
   # The host target builds where `cargo build` puts it (no --target), so a test reuses
   # the binary cargo test built.
-  if [ "$target" = "$host" ]; then
+  if [ -n "$prebuilt" ]; then
+    bin=$prebuilt
+  elif [ "$target" = "$host" ]; then
     "${build[@]}"
     bin="$target_dir/$profile_dir/audit2role"
   else
@@ -106,7 +117,9 @@ for target in "${targets[@]}"; do
   # Completions and man pages come from the binary itself; a binary for another machine
   # cannot run here, so the host's build writes them (they are the same for every target).
   runner="$dir/audit2role"
-  if ! "$runner" --version >/dev/null 2>&1; then
+  if [ -n "$prebuilt" ]; then
+    runner=$prebuilt
+  elif ! "$runner" --version >/dev/null 2>&1; then
     "${build[@]}"
     runner="$target_dir/$profile_dir/audit2role"
   fi
