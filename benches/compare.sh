@@ -6,6 +6,11 @@
 #   FEATURES=isal benches/compare.sh    (gzip inflated by ISA-L: needs libisal-dev)
 #   REPEAT=5 benches/compare.sh         (median of 5 runs each)
 #   PAIRED=7 benches/compare.sh         (also each goal's two sides run alternately 7 times)
+#   SUBJECTS=300 SEED=20261129 benches/compare.sh 256   (the generator's --subjects/--seed)
+#   BATCH=1 benches/compare.sh 256      (only the batch jobs users run, issue 14's goals)
+#   BEFORE=/path/to/old/audit2role BATCH=1 benches/compare.sh   (the batch jobs of an older
+#                                        build beside this one's, run in turn)
+#   BIN=target/release/audit2role benches/compare.sh   (that binary; nothing is built)
 #
 # Data goes to $BENCH_DATA (default: bench-data/ in the checkout, git-ignored). Tools that
 # are not installed are skipped: igzip is Debian's `isal`, DuckDB is PyPI's `duckdb`,
@@ -18,19 +23,19 @@ data=${BENCH_DATA:-$here/bench-data}
 gen=${GEN:-$here/../shared/tools/gen_audit_log.py}
 files=${FILES:-8}
 mkdir -p "$data"
-log=$data/audit-${size}m.log
+log=$data/audit-${size}m${SUBJECTS:+-s$SUBJECTS}${SEED:+-seed$SEED}.log
 
 if [ ! -x /usr/bin/time ]; then
   echo "installing time (for peak RSS)"; apt-get install -y -qq time >/dev/null
 fi
 if [ ! -s "$log" ]; then
   echo "generating $log ($size MiB)"
-  python3 "$gen" --size-mb "$size" --out "$log"
+  python3 "$gen" --size-mb "$size" ${SUBJECTS:+--subjects "$SUBJECTS"} ${SEED:+--seed "$SEED"} --out "$log"
 fi
 [ -s "$log.gz" ] || gzip -6 -k "$log"
 # Eight smaller gzip files of the same total size, for the many-files goal.
-part=$data/parts-${size}m
-if [ ! -d "$part" ]; then
+part=$data/parts-${size}m${SUBJECTS:+-s$SUBJECTS}${SEED:+-seed$SEED}
+if [ -z "${BATCH:-}" ] && [ ! -d "$part" ]; then
   mkdir -p "$part"
   split -n l/"$files" -d "$log" "$part/audit-"
   for f in "$part"/audit-*; do gzip -6 "$f"; done
@@ -38,9 +43,14 @@ fi
 
 # A build of its own per feature set, so that runs with and without FEATURES do not
 # rebuild each other.
-target=$here/target/bench${FEATURES:+-$FEATURES}
-(cd "$here" && cargo build --release -q --target-dir "$target" ${FEATURES:+--features "$FEATURES"})
-bin=$target/release/audit2role
+# BIN=path uses that binary instead of building one.
+if [ -n "${BIN:-}" ]; then
+  bin=$BIN
+else
+  target=$here/target/bench${FEATURES:+-$FEATURES}
+  (cd "$here" && cargo build --release -q --target-dir "$target" ${FEATURES:+--features "$FEATURES"})
+  bin=$target/release/audit2role
+fi
 
 # run NAME CMD... : prints wall, CPU and peak RSS (the run with the median wall of $REPEAT,
 # default 1; the machine may be shared, so REPEAT=5 gives steadier figures); sets $wall.
@@ -61,6 +71,82 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "log: $log ($(du -m "$log" | cut -f1) MiB, gz $(du -m "$log.gz" | cut -f1) MiB)"
 cat "$log" "$log.gz" > /dev/null   # page cache
 
+q="SELECT \"user\".username, verb, objectRef.resource, objectRef.namespace, objectRef.name, count(*) FROM read_ndjson('%s', columns={'user': 'STRUCT(username VARCHAR)', 'verb': 'VARCHAR', 'objectRef': 'STRUCT(resource VARCHAR, namespace VARCHAR, name VARCHAR)'}) GROUP BY ALL"
+has_duckdb() { python3 -c 'import duckdb' 2>/dev/null; }
+duck() {
+  python3 -c "import duckdb,sys; c=duckdb.connect(); c.execute('SET threads=2'); c.execute(sys.argv[1]).fetchall()" "$(printf "$q" "$1")"
+}
+
+# The batch jobs users run (issue 14): every subject to an output directory, diff of a
+# cluster's RBAC for every subject, check of one subject; against igzip, DuckDB and the
+# read alone (`stats`). The dump is the RBAC this build generates for every subject of the
+# log (what a cluster that had adopted it would hold), made once.
+batch() {
+  local b=$1 tag=$2 out=$data/out-$tag
+  local dump=$data/dump-$(basename "$log").yaml
+  [ -s "$dump" ] || "$b" -q --all-subjects "$log" > "$dump"
+  run "$tag stats (.gz)" "$b" stats "$log.gz"; local s_gz=$wall
+  run "$tag stats (plain)" "$b" stats "$log"; local s_plain=$wall
+  rm -rf "$out"
+  run "$tag --all-subjects --out-dir (.gz)" "$b" -q --all-subjects --out-dir "$out" "$log.gz"; local o_gz=$wall
+  run "$tag --all-subjects --out-dir (plain)" "$b" -q --all-subjects --out-dir "$out" "$log"; local o_plain=$wall
+  run "$tag --all-subjects --out-dir /dev/shm (plain)" "$b" -q --all-subjects --out-dir /dev/shm/audit2role-bench "$log"; local o_shm=$wall
+  rm -rf /dev/shm/audit2role-bench
+  run "$tag diff --rbac DUMP --all-subjects" "$b" diff --rbac "$dump" --all-subjects "$log"; local d=$wall
+  run "$tag check --rbac DUMP --user SUB" "$b" check --rbac "$dump" --user "$sub" "$log"; local c=$wall
+  echo
+  [ -n "$ig" ] && ratio "$tag 1. --out-dir .gz vs igzip -dc" "$o_gz" "$ig" "<= 1.25 (isal <= 1.10)"
+  [ -n "$dd" ] && ratio "$tag 2. --out-dir plain vs DuckDB plain" "$o_plain" "$dd" "<= 0.5"
+  ratio "$tag 3. diff --all-subjects vs stats" "$d" "$s_plain" "<= 1.2"
+  ratio "$tag 3. check one subject vs stats" "$c" "$s_plain" "<= 1.2"
+  ratio "$tag 4. --out-dir plain vs stats plain" "$o_plain" "$s_plain" "<= 1.11 (after-read <= 10 %)"
+  ratio "$tag    --out-dir /dev/shm vs stats" "$o_shm" "$s_plain" "- (no fsync wait)"
+  ratio "$tag    --out-dir .gz vs stats .gz" "$o_gz" "$s_gz" "-"
+  echo "  $tag 5. peak RSS: see the 'peak' column (goal <= 64 MiB)"
+  echo
+}
+
+sub=$(grep -m1 -o '"username":"system:serviceaccount:[^"]*"' "$log" | cut -d'"' -f4)
+if [ -n "${BATCH:-}" ]; then
+  ig=; dd=
+  if command -v igzip >/dev/null; then run "igzip -dc" igzip -dc "$log.gz"; ig=$wall; fi
+  if has_duckdb; then run "duckdb GROUP BY (plain, 2 threads)" duck "$log"; dd=$wall; fi
+  echo
+  [ -n "${BEFORE:-}" ] && batch "$BEFORE" before
+  batch "$bin" after
+  if [ -n "${PAIRED:-}" ]; then
+    wall_of() {
+      local t0 t1
+      t0=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; t1=$(date +%s.%N)
+      echo "$t1 - $t0" | bc
+    }
+    # paired NAME GOAL 'A' 'B' : each side a command line, run alternately $PAIRED times.
+    paired() {
+      local name=$1 goal=$2 a=$3 b=$4 ratios=()
+      for _ in $(seq "$PAIRED"); do
+        local ta tb
+        ta=$(wall_of $a); tb=$(wall_of $b)
+        ratios+=("$(echo "scale=4; $ta / $tb" | bc)")
+      done
+      printf '  paired %-40s %.2f (goal %s; all: %s)\n' "$name" \
+        "$(printf '%s\n' "${ratios[@]}" | sort -n | sed -n "$(( (PAIRED + 1) / 2 ))p")" "$goal" \
+        "$(printf '%s\n' "${ratios[@]}" | sort -n | tr '\n' ' ')"
+    }
+    duck_plain() { duck "$log"; }
+    dump=$data/dump-$(basename "$log").yaml
+    out=$data/out-paired
+    for b in ${BEFORE:+"$BEFORE"} "$bin"; do
+      tag=after; [ "$b" = "${BEFORE:-}" ] && tag=before
+      [ -n "$ig" ] && paired "$tag 1. --out-dir .gz vs igzip" "<= 1.25" "$b -q --all-subjects --out-dir $out $log.gz" "igzip -dc $log.gz"
+      [ -n "$dd" ] && paired "$tag 2. --out-dir plain vs DuckDB" "<= 0.5" "$b -q --all-subjects --out-dir $out $log" duck_plain
+      paired "$tag 3. diff --all-subjects vs stats" "<= 1.2" "$b diff --rbac $dump --all-subjects $log" "$b stats $log"
+      paired "$tag 3. check vs stats" "<= 1.2" "$b check --rbac $dump --user $sub $log" "$b stats $log"
+      paired "$tag 4. --out-dir plain vs stats" "<= 1.11" "$b -q --all-subjects --out-dir $out $log" "$b stats $log"
+    done
+  fi
+  exit 0
+fi
+
 run "gzip -dc" gzip -dc "$log.gz"; gz=$wall
 ig=
 if command -v igzip >/dev/null; then run "igzip -dc" igzip -dc "$log.gz"; ig=$wall; fi
@@ -68,7 +154,6 @@ run "audit2role stats (.gz)" "$bin" stats "$log.gz"; a_gz=$wall
 run "audit2role stats (plain)" "$bin" stats "$log"; a_plain=$wall
 run "audit2role stats --threads 1 (.gz)" "$bin" stats --threads 1 "$log.gz"
 run "audit2role stats --threads 1 (plain)" "$bin" stats --threads 1 "$log"
-sub=$(grep -m1 -o '"username":"system:serviceaccount:[^"]*"' "$log" | cut -d'"' -f4)
 run "audit2role --serviceaccount (.gz)" "$bin" --quiet --user "$sub" "$log.gz"; a_user_gz=$wall
 run "audit2role --serviceaccount (plain)" "$bin" --quiet --user "$sub" "$log"; a_user=$wall
 # A user that no line names: the prefilter drops every line, so this is about the cost of

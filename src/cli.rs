@@ -111,13 +111,38 @@ pub struct InputArgs {
     /// No summaries or warnings on stderr (errors are still printed).
     #[arg(short, long)]
     pub quiet: bool,
-    /// Decoding threads (default: one per available core; 1 reads and decodes in one thread).
+    /// Threads for decoding and for per-subject work (default: one per available core; 1
+    /// reads and decodes in one thread). Output is the same for any number.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// Follow symbolic links inside input directories (loops are detected and passed
     /// over); by default links met while walking are not read.
     #[arg(short = 'L', long)]
     pub follow: bool,
+    /// Use the lines of a compressed member (gzip member, zstd frame) that fails its
+    /// checksum, with a warning; by default such damage fails the run.
+    #[arg(long)]
+    pub keep_damaged: bool,
+    /// Skip (and report) lines and multi-line documents longer than SIZE bytes without
+    /// holding them in memory; K, M and G suffixes are powers of 1024 (default 128M).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_line_bytes: Option<usize>,
+}
+
+/// A byte count: digits with an optional K, M or G suffix (powers of 1024), at least 1.
+fn parse_size(value: &str) -> Result<usize, String> {
+    let (digits, shift) = match value.as_bytes().last() {
+        Some(b'K' | b'k') => (&value[..value.len() - 1], 10),
+        Some(b'M' | b'm') => (&value[..value.len() - 1], 20),
+        Some(b'G' | b'g') => (&value[..value.len() - 1], 30),
+        _ => (value, 0),
+    };
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("{value:?} is not a size (digits, then K, M or G)"))?;
+    n.checked_mul(1usize << shift)
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("{value:?} is not a size between 1 byte and the address space"))
 }
 
 impl InputArgs {

@@ -40,6 +40,15 @@ pub enum Error {
         line: Option<u64>,
         reason: String,
     },
+    /// A signal (`signal`, exit `code` = 128 + its number) stopped an `--out-dir` run at
+    /// `path`: the files written before it are complete, no temporary file is left, and no
+    /// summary.json was written.
+    #[error("{path}: interrupted by {signal}: files written so far are complete, temporary files removed, no summary.json written")]
+    Interrupted {
+        signal: &'static str,
+        code: i32,
+        path: String,
+    },
     /// Writing output failed: to `path`, or to standard output when it is `None`.
     #[error("writing output{}", path.as_ref().map(|p| format!(": {p}")).unwrap_or_default())]
     Output {
@@ -62,6 +71,7 @@ impl Error {
         match self {
             Error::Usage(_) | Error::Io { .. } | Error::Input { .. } => EXIT_USAGE,
             Error::Output { .. } => EXIT_OUTPUT,
+            Error::Interrupted { code, .. } => *code,
         }
     }
 

@@ -161,6 +161,14 @@ pub fn write_input_problems(reports: &[FileReport], out: &mut dyn Write) {
         if let Some(e) = &r.read_error {
             let _ = writeln!(out, "warning: {name}: {}", printable(e));
         }
+        if let Some((line, what)) = &r.from_uri_example {
+            let _ = writeln!(
+                out,
+                "warning: {name}: {} events' objectRef is missing, incomplete or disagrees with requestURI; their request was taken from requestURI, as the API server's authorizer saw it (first: {name}:{line}: {})",
+                r.from_uri,
+                printable(what)
+            );
+        }
         let total = r.skipped_total();
         if total == 0 {
             continue;

@@ -212,6 +212,15 @@ fn creates_of_cluster_scoped_resources_are_cluster_scoped() {
             r#"{"resource":"clusterroles","namespace":"team-a","name":"r","apiGroup":"rbac.authorization.k8s.io","apiVersion":"v1"}"#,
             201,
         ),
+        // A cluster-scoped custom resource: the objectRef takes a namespace from the body,
+        // the URL the authorizer saw has none.
+        event(
+            "alice",
+            "create",
+            "/apis/example.com/v1/widgets",
+            r#"{"resource":"widgets","namespace":"team-a","name":"w","apiGroup":"example.com","apiVersion":"v1"}"#,
+            201,
+        ),
         // Reading one namespace is a request in that namespace.
         event(
             "alice",
@@ -252,7 +261,7 @@ fn creates_of_cluster_scoped_resources_are_cluster_scoped() {
         .collect();
     assert_eq!(
         resources,
-        vec!["namespaces", "clusterroles"],
+        vec!["namespaces", "widgets", "clusterroles"],
         "{cluster_role:?}"
     );
 }

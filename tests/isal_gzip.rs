@@ -208,3 +208,37 @@ fn an_error_is_repeated_not_turned_into_end_of_input() {
     let mut buf = [0u8; 16];
     assert!(r.read(&mut buf).is_err());
 }
+
+#[test]
+fn a_member_that_fails_its_check_is_damage_at_the_same_place_from_both() {
+    use audit2role::read::members::{Damaged, GzMembers};
+    let first = text(300, 8);
+    let second = text(500, 9);
+    let mut gz = gzip(&first, 6);
+    let good_len = gz.len();
+    gz.extend(gzip(&second, 0));
+    let lines = first.iter().filter(|&&b| b == b'\n').count() as u64;
+    // A changed byte in the stored data of the second member (a CRC32 mismatch), and a
+    // changed byte of its CRC32 itself.
+    for at in [good_len + 400, gz.len() - 6] {
+        let mut bad = gz.clone();
+        bad[at] ^= 0x01;
+        let isal = read_all(
+            IsalGzDecoder::new(BufReader::with_capacity(4096, &bad[..])).unwrap(),
+            1 << 16,
+        );
+        let zlib = read_all(
+            GzMembers::new(BufReader::with_capacity(4096, &bad[..])),
+            1 << 16,
+        );
+        for (who, (_, err)) in [("isal", &isal), ("zlib-rs", &zlib)] {
+            let err = err
+                .as_ref()
+                .unwrap_or_else(|| panic!("{who}: damage accepted"));
+            let d = Damaged::of(err).unwrap_or_else(|| panic!("{who}: not damage: {err}"));
+            assert_eq!((d.index, d.after_line), (2, lines), "{who}");
+            assert_eq!(d.after_byte, first.len() as u64, "{who}");
+            assert!(d.checksum, "{who}");
+        }
+    }
+}

@@ -117,3 +117,49 @@ fn logs_and_partial_aggregates_through_a_fifo_give_the_same_rbac() {
         "partial aggregate FIFO",
     );
 }
+
+/// A subject that matches nothing in a FIFO: the hints about close subjects would need a
+/// second read, which a FIFO cannot give (opening it again waits for a writer that is
+/// gone), so the run says no more than the message and ends.
+#[cfg(target_os = "linux")]
+#[test]
+fn no_match_on_a_fifo_ends_without_reading_it_again() {
+    let dir = tmpdir("no-match-fifo");
+    let fifo = dir.join("input.fifo");
+    let status = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success());
+    let log = std::fs::read(testdata("audit.log")).unwrap();
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let mut f = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+            let _ = f.write_all(&log);
+        })
+    };
+    let mut child = Command::new(BIN)
+        .args(["--user", "nobody-at-all"])
+        .arg(&fifo)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while child.try_wait().expect("wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the run waited on the FIFO after reading it");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    writer.join().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("No audit events matched user nobody-at-all"),
+        "{}",
+        stderr(&out)
+    );
+}

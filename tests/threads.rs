@@ -226,3 +226,189 @@ fn strict_input_stops_at_the_first_bad_line_whatever_the_threads() {
         }
     }
 }
+
+/// A log of many subjects (users, service accounts, one in system:masters), each with its
+/// own mix of resources, namespaces, names and verbs, so that per-subject work has
+/// something to differ on.
+fn many_subjects_log() -> String {
+    let mut out = String::new();
+    let resources = [
+        ("", "v1", "pods"),
+        ("", "v1", "secrets"),
+        ("apps", "apps/v1", "deployments"),
+        ("batch", "batch/v1", "jobs"),
+        ("", "v1", "configmaps"),
+    ];
+    for i in 0..3000usize {
+        let s = i % 47;
+        let user = if s % 3 == 0 {
+            format!("system:serviceaccount:ns{}:sa{s}", s % 4)
+        } else {
+            format!("user{s}")
+        };
+        let groups = if s == 5 {
+            "\"system:masters\""
+        } else {
+            "\"system:authenticated\""
+        };
+        let (group, version, resource) = resources[(i / 47 + s) % resources.len()];
+        let prefix = if group.is_empty() {
+            "/api/v1".to_string()
+        } else {
+            format!("/apis/{version}")
+        };
+        let verb = ["get", "list", "watch", "create", "delete", "patch"][(i * 7 + s) % 6];
+        let ns = format!("ns{}", (i + s) % 6);
+        let name = format!("o{}", (i * 13 + s) % 29);
+        let code = if i % 17 == 0 { 403 } else { 200 };
+        if i % 23 == 0 {
+            out.push_str(&format!(
+                "{{\"kind\":\"Event\",\"apiVersion\":\"audit.k8s.io/v1\",\"stage\":\"ResponseComplete\",\"requestURI\":\"/metrics/x{}\",\"verb\":\"get\",\"user\":{{\"username\":\"{user}\",\"groups\":[{groups}]}},\"responseStatus\":{{\"code\":200}},\"stageTimestamp\":\"2024-05-0{}T08:{:02}:00.000000Z\"}}\n",
+                i % 5,
+                1 + i % 7,
+                i % 60
+            ));
+            continue;
+        }
+        out.push_str(&format!(
+            "{{\"kind\":\"Event\",\"apiVersion\":\"audit.k8s.io/v1\",\"stage\":\"ResponseComplete\",\"requestURI\":\"{prefix}/namespaces/{ns}/{resource}/{name}\",\"verb\":\"{verb}\",\"user\":{{\"username\":\"{user}\",\"groups\":[{groups}]}},\"objectRef\":{{\"resource\":\"{resource}\",\"namespace\":\"{ns}\",\"name\":\"{name}\",\"apiGroup\":\"{group}\",\"apiVersion\":\"{version}\"}},\"responseStatus\":{{\"code\":{code}}},\"stageTimestamp\":\"2024-05-0{}T08:{:02}:{:02}.000000Z\"}}\n",
+            1 + i % 7,
+            i % 60,
+            (i / 60) % 60
+        ));
+    }
+    out
+}
+
+/// Every file of a directory with its bytes, sorted by name.
+fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+fn run_ok(args: &[&str], env: Option<(&str, &str)>) -> (Vec<u8>, Vec<u8>) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_audit2role"));
+    command.args(args);
+    if let Some((k, v)) = env {
+        command.env(k, v);
+    }
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.stdout, out.stderr)
+}
+
+#[test]
+fn every_subject_gives_the_same_bytes_for_1_2_and_8_threads() {
+    let log = write("many.log", many_subjects_log().as_bytes());
+    let rbac = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/cluster-rbac.yaml");
+    let mut trees = Vec::new();
+    let mut streams = Vec::new();
+    for threads in ["1", "2", "8"] {
+        // --out-dir, YAML with evidence and JSON: every file and summary.json.
+        for (format, evidence) in [("yaml", true), ("json", false)] {
+            let out = dir().join(format!("many-out-{format}-{threads}"));
+            let _ = std::fs::remove_dir_all(&out);
+            let out_arg = out.display().to_string();
+            let mut args = vec![
+                "--all-subjects",
+                "--threads",
+                threads,
+                "-o",
+                format,
+                "--out-dir",
+                &out_arg,
+                &log,
+            ];
+            if evidence {
+                args.push("--evidence");
+            }
+            let (_, stderr) = run_ok(&args, None);
+            trees.push((format, tree(&out), stderr));
+        }
+        // Stdout: the YAML stream, diff tables with suggestions, diff JSON.
+        let stream = vec![
+            run_ok(&["--all-subjects", "--threads", threads, &log], None),
+            run_ok(
+                &[
+                    "diff",
+                    "--rbac",
+                    rbac,
+                    "--all-subjects",
+                    "--suggest",
+                    "--threads",
+                    threads,
+                    &log,
+                ],
+                None,
+            ),
+            run_ok(
+                &[
+                    "diff",
+                    "--rbac",
+                    rbac,
+                    "--all-subjects",
+                    "-o",
+                    "json",
+                    "--threads",
+                    threads,
+                    &log,
+                ],
+                None,
+            ),
+            // who-can has no --threads flag: the pool's size comes from RAYON_NUM_THREADS.
+            run_ok(
+                &["who-can", "get", "pods", "--rbac", rbac, "--log", &log],
+                Some(("RAYON_NUM_THREADS", threads)),
+            ),
+            run_ok(
+                &[
+                    "who-can", "list", "secrets", "--rbac", rbac, "--log", &log, "-o", "json",
+                ],
+                Some(("RAYON_NUM_THREADS", threads)),
+            ),
+        ];
+        streams.push(stream);
+    }
+    // The runs did something worth comparing.
+    let (_, yaml_tree, _) = &trees[0];
+    assert!(yaml_tree.len() > 40, "{}", yaml_tree.len());
+    assert!(yaml_tree.iter().any(|(n, _)| n == "summary.json"));
+    assert!(yaml_tree
+        .iter()
+        .any(|(n, _)| n.starts_with("serviceaccount-ns1-sa")));
+    let yaml_stream = &streams[0][0].0;
+    assert!(yaml_stream.windows(4).filter(|w| w == b"---\n").count() > 40);
+    assert!(String::from_utf8_lossy(&streams[0][1].0)
+        .contains("suggested least-privilege RBAC for user7"));
+    assert!(!streams[0][3].0.is_empty() && !streams[0][4].0.is_empty());
+    for (i, threads) in [(1, "2"), (2, "8")] {
+        assert_eq!(streams[i], streams[0], "threads {threads}");
+        for f in 0..2 {
+            let (format, files, stderr) = &trees[2 * i + f];
+            let (_, want, want_stderr) = &trees[f];
+            assert_eq!(
+                files.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+                want.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+                "{format} threads {threads}"
+            );
+            for ((name, got), (_, want)) in files.iter().zip(want) {
+                assert!(got == want, "{format} threads {threads}: {name} differs");
+            }
+            assert_eq!(stderr, want_stderr, "{format} threads {threads}");
+        }
+    }
+}

@@ -10,6 +10,7 @@ use crate::rbac::resources::{is_builtin_cluster_scoped, ResourceTable};
 use crate::rbac::{Authorizer, RoleBinding, Subject};
 use crate::request::normalize::authorized_name;
 use crate::request::{Request, ResourceTarget, Target, UserInfo};
+use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A who-can question as a person asks it.
@@ -438,9 +439,31 @@ pub fn seen_through_groups(
     aggregate: &Aggregate,
     query: &Query,
 ) -> BTreeMap<GroupRow, Totals> {
+    // The subjects' maps, made on the worker pool. Every row names its subject (`who`
+    // follows from the user name and tells it apart), so no two maps share a key and
+    // their union is the map one thread would make.
+    let per_subject: Vec<BTreeMap<GroupRow, Totals>> = aggregate
+        .subject_names()
+        .into_par_iter()
+        .map(|name| through_groups_of(authorizer, aggregate, name, query))
+        .collect();
+    let mut out: BTreeMap<GroupRow, Totals> = BTreeMap::new();
+    for map in per_subject {
+        out.extend(map);
+    }
+    out
+}
+
+/// [`seen_through_groups`] for the subject `name`.
+fn through_groups_of(
+    authorizer: &Authorizer,
+    aggregate: &Aggregate,
+    name: &str,
+    query: &Query,
+) -> BTreeMap<GroupRow, Totals> {
     let set = authorizer.rbac();
     let mut out: BTreeMap<GroupRow, Totals> = BTreeMap::new();
-    for name in aggregate.subject_names() {
+    {
         let sub = &aggregate.subjects[name];
         let infos = sub.user_infos(name);
         let bare = UserInfo {

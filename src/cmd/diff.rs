@@ -8,7 +8,11 @@ use audit2role::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK};
 use audit2role::rbac::{Authorizer, RbacSet};
 use audit2role::render;
 use audit2role::render::diff::{table, SubjectJson};
+use rayon::prelude::*;
 use std::io::Write;
+
+/// Subjects whose tables are rendered at once before they are written.
+const RENDER_CHUNK: usize = 64;
 
 pub fn run(args: &DiffArgs) -> Result<i32> {
     let subjects: Vec<String> = if args.all_subjects {
@@ -33,16 +37,21 @@ pub fn run(args: &DiffArgs) -> Result<i32> {
     } else {
         subjects
     };
-    let mut results = Vec::new();
+    let mut found = Vec::with_capacity(names.len());
     for name in &names {
         match aggregate.subjects.get(name).filter(|s| s.distinct() > 0) {
-            Some(sub) => results.push(diff_subject(name, sub, &authorizer)),
+            Some(sub) => found.push((name.as_str(), sub)),
             None => {
                 report_no_match(&args.input, &args.subject.window, &[name], false);
                 return Ok(EXIT_NOT_FOUND);
             }
         }
     }
+    // One subject per task on the worker pool, collected in subject order.
+    let results: Vec<_> = found
+        .into_par_iter()
+        .map(|(name, sub)| diff_subject(name, sub, &authorizer))
+        .collect();
     if results.is_empty() {
         eprintln!("No audit events matched any subject");
         return Ok(EXIT_NOT_FOUND);
@@ -54,7 +63,7 @@ pub fn run(args: &DiffArgs) -> Result<i32> {
         ReportFormat::Json => {
             let suggested = if args.suggest {
                 let sets: Result<Vec<RbacSet>> = results
-                    .iter()
+                    .par_iter()
                     .map(|d| suggestion(&d.subject, &d.observations()))
                     .collect();
                 Some(sets?)
@@ -77,20 +86,31 @@ pub fn run(args: &DiffArgs) -> Result<i32> {
                 .map_err(output_error)?;
         }
         ReportFormat::Table => {
-            for d in &results {
-                writer
-                    .write_all(table(d).as_bytes())
-                    .map_err(output_error)?;
+            // Rendered a chunk at a time on the workers, written in order: the report is
+            // never whole in memory.
+            for chunk in results.chunks(RENDER_CHUNK) {
+                let texts: Vec<String> = chunk.par_iter().map(table).collect();
+                for text in texts {
+                    writer.write_all(text.as_bytes()).map_err(output_error)?;
+                }
             }
             if args.suggest {
-                for d in &results {
-                    let set = suggestion(&d.subject, &d.observations())?;
-                    let mut text = format!(
-                        "---\n# suggested least-privilege RBAC for {}\n",
-                        d.subject.replace(['\n', '\r'], " ")
-                    );
-                    text.push_str(&render::to_yaml(&set, &render::RuleComments::new()));
-                    writer.write_all(text.as_bytes()).map_err(output_error)?;
+                for chunk in results.chunks(RENDER_CHUNK) {
+                    let texts: Result<Vec<String>> = chunk
+                        .par_iter()
+                        .map(|d| {
+                            let set = suggestion(&d.subject, &d.observations())?;
+                            let mut text = format!(
+                                "---\n# suggested least-privilege RBAC for {}\n",
+                                d.subject.replace(['\n', '\r'], " ")
+                            );
+                            text.push_str(&render::to_yaml(&set, &render::RuleComments::new()));
+                            Ok(text)
+                        })
+                        .collect();
+                    for text in texts? {
+                        writer.write_all(text.as_bytes()).map_err(output_error)?;
+                    }
                 }
             }
         }

@@ -10,10 +10,12 @@ use audit2role::generate::policy::Policy;
 use audit2role::generate::{for_subjects, GenerateOptions, SubjectOutput};
 use audit2role::rbac::Authorizer;
 use audit2role::render::generated::{json_of, subject_summary, summary_json, yaml_of};
+use audit2role::render::outdir::{Interrupts, OutDir, OutFile};
 use audit2role::render::terminal::printable;
 use audit2role::render::words::plural;
 use audit2role::render::{outdir, stale};
 use audit2role::request::select::SubjectSelection;
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -64,6 +66,28 @@ pub fn policy_from(args: &GenerateArgs) -> Policy {
     }
 }
 
+/// One subject's file under `--out-dir`, rendered on a worker.
+struct SubjectFile<'o, 'a> {
+    name: &'o str,
+    output: &'o SubjectOutput<'a>,
+    format: OutputFormat,
+    evidence: bool,
+}
+
+impl OutFile for SubjectFile<'_, '_> {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn render(&self) -> Result<Vec<u8>> {
+        Ok(match self.format {
+            OutputFormat::Yaml => yaml_of(self.output, self.evidence),
+            OutputFormat::Json => json_of(&[self.output], self.evidence),
+        }
+        .into_bytes())
+    }
+}
+
 fn write_stdout(text: &str) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     stdout
@@ -100,8 +124,11 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         "--generate-annotations",
     )?;
     if let Some(dir) = &args.out_dir {
-        std::fs::create_dir_all(dir).map_err(|e| Error::output_to(dir.display(), e))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::output_to(dir.display(), why_not_dir(dir, e)))?;
     }
+    // Locked before reading, so that a second run on the directory fails at once.
+    let out = args.out_dir.as_deref().map(OutDir::open).transpose()?;
 
     let (aggregate, file_reports) = read_logs_folding(
         &args.input,
@@ -139,39 +166,49 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
     }
 
     let mut files = BTreeMap::new();
-    let previous = args.out_dir.as_deref().map(stale::PreviousRun::read);
-    match &args.out_dir {
-        Some(dir) => {
+    let mut settled = stale::Settled::default();
+    match &out {
+        Some(out) => {
             let subjects: Vec<&str> = outputs
                 .iter()
                 .filter(|o| stale::gets_file(o))
                 .map(|o| o.subject.as_str())
                 .collect();
             files = outdir::file_names(&subjects);
-            for o in outputs.iter().filter(|o| stale::gets_file(o)) {
-                let text = match args.output {
-                    OutputFormat::Yaml => yaml_of(o, args.evidence),
-                    OutputFormat::Json => json_of(&[o], args.evidence),
-                };
-                let name = match args.output {
-                    OutputFormat::Yaml => files[&o.subject].clone(),
-                    OutputFormat::Json => files[&o.subject].replace(".yaml", ".json"),
-                };
-                files.insert(o.subject.clone(), name.clone());
-                outdir::write_atomic(dir, &name, text.as_bytes())?;
+            if args.output == OutputFormat::Json {
+                for name in files.values_mut() {
+                    *name = name.replace(".yaml", ".json");
+                }
             }
-            let summary = summary_json(&file_reports, &outputs, &files);
+            // What an earlier run wrote, read before this run's writes remove its summary.
+            let previous = stale::PreviousRun::read(out.path());
+            let to_write: Vec<SubjectFile<'_, '_>> = outputs
+                .iter()
+                .filter(|o| stale::gets_file(o))
+                .map(|o| SubjectFile {
+                    name: &files[&o.subject],
+                    output: o,
+                    format: args.output,
+                    evidence: args.evidence,
+                })
+                .collect();
+            // From here a signal stops the writers cleanly instead of ending the process.
+            let interrupts = Interrupts::watch()?;
+            out.write_files(&to_write, &interrupts)?;
+            settled = stale::settle(out.path(), &previous, &files, args.prune)?;
+            let mut summary = summary_json(&file_reports, &outputs, &files);
+            stale::record(&mut summary, &settled);
             let text = format!(
                 "{}\n",
                 serde_json::to_string_pretty(&summary).unwrap_or_default()
             );
-            outdir::write_atomic(dir, "summary.json", text.as_bytes())?;
+            out.write_summary(text.as_bytes(), &interrupts)?;
         }
         None => {
             let text = match args.output {
                 OutputFormat::Yaml => {
                     let docs: Vec<String> = outputs
-                        .iter()
+                        .par_iter()
                         .map(|o| yaml_of(o, args.evidence))
                         .filter(|t| !t.is_empty())
                         .collect();
@@ -186,12 +223,9 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         }
     }
 
-    if let (Some(dir), Some(previous)) = (&args.out_dir, &previous) {
-        let settled = stale::settle(dir, previous, &files, args.prune)?;
-        if !args.input.quiet {
-            for line in stale::messages(dir, &settled) {
-                eprintln!("{}", printable(&line));
-            }
+    if let (Some(out), false) = (&out, args.input.quiet) {
+        for line in stale::messages(out.path(), &settled) {
+            eprintln!("{}", printable(&line));
         }
     }
 
@@ -231,4 +265,24 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         }
     }
     Ok(EXIT_OK)
+}
+
+/// Why `--out-dir DIR` cannot be created, for people: `File exists` says nothing when DIR is
+/// a regular file or a dangling link.
+fn why_not_dir(dir: &std::path::Path, e: std::io::Error) -> std::io::Error {
+    if e.kind() != std::io::ErrorKind::AlreadyExists {
+        return e;
+    }
+    let reason = match std::fs::symlink_metadata(dir) {
+        Ok(m) if m.file_type().is_symlink() => match std::fs::read_link(dir) {
+            Ok(target) => format!(
+                "is a symbolic link to {}, which does not exist (create that directory, or name another)",
+                target.display()
+            ),
+            Err(_) => "is a symbolic link that leads to no directory".to_string(),
+        },
+        Ok(m) if !m.is_dir() => "exists and is not a directory; --out-dir needs a directory".to_string(),
+        _ => return e,
+    };
+    std::io::Error::new(e.kind(), reason)
 }

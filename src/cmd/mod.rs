@@ -110,6 +110,7 @@ pub fn read_logs_folding(
     fold_names_after: Option<u32>,
 ) -> Result<(Aggregate, Vec<FileReport>)> {
     let filter = filter_from(args, subjects)?;
+    use_threads(input.threads);
     let args = input.all_inputs();
     if args.is_empty() {
         return Err(Error::Usage(
@@ -125,6 +126,8 @@ pub fn read_logs_folding(
         strict_input: input.strict_input,
         threads: input.threads.unwrap_or(0),
         block_size: 0,
+        keep_damaged: input.keep_damaged,
+        max_line_bytes: input.max_line_bytes.unwrap_or(0),
         progress: !input.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
         fold_names_after,
     };
@@ -133,6 +136,16 @@ pub fn read_logs_folding(
         write_input_problems(&reports, &mut std::io::stderr());
     }
     Ok((aggregate, reports))
+}
+
+/// Sizes the worker pool that per-subject work (generate, review, render, write, diff,
+/// who-can's log evidence) runs on: `--threads N` threads, one per available core without
+/// it. The first call decides; every command reads its logs once.
+pub fn use_threads(threads: Option<usize>) {
+    // Fails only when the pool already exists, which then stays as it is.
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .build_global();
 }
 
 /// The filters in force besides `-n`, as the flags were given: `--namespace-regex RE,
@@ -167,14 +180,19 @@ pub fn no_match_message(subject: &str, window: &WindowArgs) -> String {
 
 /// What the logs hold for subjects that matched nothing: read once more, without any
 /// filter, to say whether the subject is there outside the filters, or else which subjects
-/// are closest to its name. Standard input cannot be read twice: then nothing is said.
+/// are closest to its name. Only regular files and directories are read again: standard
+/// input, a FIFO or a process substitution cannot be (a FIFO would wait for a writer that
+/// is gone), and then nothing more is said.
 pub struct NoMatchHints {
     seen: Option<Vec<audit2role::audit::subjects::SubjectRow>>,
 }
 
 impl NoMatchHints {
     pub fn read(input: &InputArgs) -> NoMatchHints {
-        if input.all_inputs().iter().any(|i| i == "-") {
+        let readable_again = |path: &String| {
+            path != "-" && std::fs::metadata(path).is_ok_and(|m| m.is_file() || m.is_dir())
+        };
+        if !input.all_inputs().iter().all(readable_again) {
             return NoMatchHints { seen: None };
         }
         let quiet = InputArgs {

@@ -3,7 +3,8 @@
 
 use crate::cli::StatsArgs;
 use crate::cmd::read_logs;
-use audit2role::error::{Result, EXIT_OK};
+use audit2role::error::{Error, Result, EXIT_OK};
+use std::io::Write;
 
 pub fn run(args: &StatsArgs) -> Result<i32> {
     let (aggregate, reports) = read_logs(&args.input, Vec::new(), &Default::default())?;
@@ -12,12 +13,15 @@ pub fn run(args: &StatsArgs) -> Result<i32> {
     let events: u64 = reports.iter().map(|r| r.events).sum();
     let skipped: u64 = reports.iter().map(|r| r.skipped_total()).sum();
     let bytes: u64 = reports.iter().map(|r| r.bytes).sum();
-    println!("files: {}", reports.len());
-    println!("bytes: {bytes}");
-    println!("lines: {lines}");
-    println!("events: {events}");
-    println!("lines skipped: {skipped}");
-    println!("subjects: {}", aggregate.subjects.len());
-    println!("distinct requests: {distinct}");
+    let text = format!(
+        "files: {}\nbytes: {bytes}\nlines: {lines}\nevents: {events}\nlines skipped: {skipped}\nsubjects: {}\ndistinct requests: {distinct}\n",
+        reports.len(),
+        aggregate.subjects.len()
+    );
+    // A write error (a full disk, a closed pipe) is an output error, not a panic.
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(Error::output)?;
     Ok(EXIT_OK)
 }

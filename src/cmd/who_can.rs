@@ -14,6 +14,7 @@ use audit2role::render::terminal::printable;
 use audit2role::render::who_can::{
     binding_label, evidence_json, grant_json, last_seen_cell, request_json, role_label, who_json,
 };
+use rayon::prelude::*;
 use serde_json::{json, Value};
 use std::io::Write;
 
@@ -54,11 +55,16 @@ pub fn run(args: &WhoCanArgs) -> Result<i32> {
         };
         Some(read_logs(&input, vec![], &Default::default())?.0)
     };
-    let evidence = |row: &Row| -> Option<Totals> {
-        let aggregate = logs.as_ref()?;
-        let username = row.who.username()?;
-        Some(seen(aggregate, &username, &query, &row.scope))
-    };
+    // Each row's evidence, found on the worker pool.
+    let seen_rows: Vec<Option<Totals>> = rows
+        .par_iter()
+        .map(|row: &Row| -> Option<Totals> {
+            let aggregate = logs.as_ref()?;
+            let username = row.who.username()?;
+            Some(seen(aggregate, &username, &query, &row.scope))
+        })
+        .collect();
+    let evidence = |i: usize| -> Option<Totals> { seen_rows[i] };
     let through_groups = logs
         .as_ref()
         .map(|a| seen_through_groups(&authorizer, a, &query))
@@ -69,7 +75,8 @@ pub fn run(args: &WhoCanArgs) -> Result<i32> {
         AuditFormat::Json | AuditFormat::Yaml => {
             let subjects: Vec<Value> = rows
                 .iter()
-                .map(|row| {
+                .enumerate()
+                .map(|(i, row)| {
                     let (binding, role) = grant_json(&row.grant);
                     let mut v = json!({
                         "subject": who_json(&row.who),
@@ -77,7 +84,7 @@ pub fn run(args: &WhoCanArgs) -> Result<i32> {
                         "binding": binding,
                         "role": role,
                     });
-                    if let Some(e) = evidence(row) {
+                    if let Some(e) = evidence(i) {
                         v["seen"] = evidence_json(&e);
                     }
                     v
@@ -125,7 +132,7 @@ pub fn run(args: &WhoCanArgs) -> Result<i32> {
                     }
                 }
                 let mut table = vec![header];
-                for row in &rows {
+                for (i, row) in rows.iter().enumerate() {
                     let mut cells = vec![
                         row.who.kind.clone(),
                         row.who.display(),
@@ -137,7 +144,7 @@ pub fn run(args: &WhoCanArgs) -> Result<i32> {
                         cells.push(row.who.username().unwrap_or_else(|| "-".to_string()));
                     }
                     if logs.is_some() {
-                        let seen = evidence(row);
+                        let seen = evidence(i);
                         cells.push(seen.map_or("-".to_string(), |e| last_seen_cell(&e)));
                         if wide {
                             cells.push(seen.map_or("-".to_string(), |e| e.requests.to_string()));

@@ -91,6 +91,15 @@ impl Framing {
         }
     }
 
+    /// Part of a line of an open document, for a line too long to be held whole: the
+    /// brackets move past it; [`Framing::line`] of an empty text then ends the line (and
+    /// says whether the document closes). Outside a document it does nothing.
+    pub fn document_part(&mut self, part: &[u8]) {
+        if let Some(brackets) = self.open.as_mut() {
+            brackets.push(part);
+        }
+    }
+
     /// True while a document is open: a block may not end here (except at the input's end).
     pub fn in_document(&self) -> bool {
         self.open.is_some()

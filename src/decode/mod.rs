@@ -18,6 +18,7 @@
 
 pub mod cloud;
 pub mod framing;
+pub mod items;
 pub mod native;
 pub mod prefilter;
 pub mod record;
@@ -51,6 +52,10 @@ pub struct FileReport {
     pub read_error: Option<String>,
     /// Lines not decoded because they cannot mention the wanted subjects (`--user`).
     pub prefiltered: u64,
+    /// Events whose objectRef was missing, incomplete or disagreed with `requestURI`, so
+    /// that the request was taken from the URI; and the first of them (line, what differed).
+    pub from_uri: u64,
+    pub from_uri_example: Option<(u64, String)>,
 }
 
 impl FileReport {
@@ -64,6 +69,10 @@ impl FileReport {
         self.lines += other.lines;
         self.events += other.events;
         self.prefiltered += other.prefiltered;
+        self.from_uri += other.from_uri;
+        if self.from_uri_example.is_none() {
+            self.from_uri_example = other.from_uri_example;
+        }
         for (k, v) in other.skipped {
             *self.skipped.entry(k).or_default() += v;
         }
@@ -135,6 +144,36 @@ pub struct DecodeOptions<'a> {
     /// Lines that cannot mention the wanted subjects are counted as prefiltered, not
     /// decoded (see [`Prefilter`]).
     pub prefilter: Option<&'a Prefilter>,
+    /// Lines (and documents) longer than this many bytes, line ends not counted, are
+    /// skipped as too long; 0 means [`MAX_LINE_BYTES`].
+    pub max_line: usize,
+}
+
+/// The default line limit.
+pub const MAX_LINE_BYTES: usize = 128 << 20;
+
+impl DecodeOptions<'_> {
+    /// The line limit in force.
+    pub fn max_line(&self) -> usize {
+        if self.max_line == 0 {
+            MAX_LINE_BYTES
+        } else {
+            self.max_line
+        }
+    }
+}
+
+/// The reason given for a line, or a document of `lines` lines, of `length` bytes (its last
+/// line end not counted) over the line limit `limit`.
+pub fn too_long_detail(lines: u64, length: u64, limit: usize) -> String {
+    let what = if lines > 1 {
+        format!("a document of {lines} lines and at least {length} bytes")
+    } else {
+        format!("a line of {length} bytes")
+    };
+    format!(
+        "{what} is longer than the line limit ({limit} bytes, --max-line-bytes); skipped (one-line EventLists this large can be split: jq -c '.items[]')"
+    )
 }
 
 /// Decodes blocks of lines with fixed options (see the module comment for the contract).
@@ -164,8 +203,18 @@ impl<'a> Decoder<'a> {
         };
         let mut framing = Framing::default();
         let mut document: Option<Document> = None;
+        let max_line = self.options.max_line();
+        let mut last_line = first_line;
         for (line_no, raw) in (first_line..).zip(framing::lines(text)) {
             let line = framing::strip_line_end(raw);
+            last_line = line_no;
+            // A line over the limit outside documents is skipped before it could open
+            // one, as the reader does with a line it cannot hold.
+            if !framing.in_document() && line_length(raw) > max_line as u64 {
+                let detail = too_long_detail(1, line_length(raw), max_line);
+                pass.skip(line_no, TOO_LONG, detail)?;
+                continue;
+            }
             match framing.line(line) {
                 Frame::Blank => {}
                 Frame::Line => pass.line(line, line_no, self.options.prefilter)?,
@@ -174,19 +223,61 @@ impl<'a> Decoder<'a> {
                     debug_assert!(opens == (doc.start_line == line_no));
                     doc.text.extend_from_slice(line);
                     doc.text.push(b'\n');
+                    doc.length += raw.len() as u64;
+                    doc.ends_line = raw.last() == Some(&b'\n');
                     if closes {
                         if let Some(doc) = document.take() {
-                            pass.document(doc)?;
+                            pass.whole_document(doc, line_no, max_line)?;
                         }
                     }
                 }
             }
         }
         match document {
-            Some(doc) => pass.document(doc),
+            Some(doc) => pass.whole_document(doc, last_line, max_line),
             None => Ok(()),
         }
     }
+}
+
+impl Decoder<'_> {
+    /// Counts a line (or a document of `lines` lines) of `length` bytes that the reader
+    /// dropped unread because it is longer than `limit` (see [`crate::read::blocks`]), as a
+    /// skipped line at `first_line`, as [`Decoder::decode_block`] counts one it holds;
+    /// with strict input it is the error instead.
+    pub fn too_long(
+        &self,
+        first_line: u64,
+        lines: u64,
+        length: u64,
+        limit: usize,
+        report: &mut FileReport,
+    ) -> Result<()> {
+        let detail = too_long_detail(lines, length, limit);
+        skip(report, self.options.strict, first_line, TOO_LONG, detail)
+    }
+}
+
+/// The class of lines over the line limit.
+const TOO_LONG: &str = "line too long";
+
+/// Counts an unusable line (or event) by its class and keeps the first few as examples;
+/// with strict input it is the error instead.
+fn skip(
+    report: &mut FileReport,
+    strict: bool,
+    line_no: u64,
+    class: &str,
+    detail: String,
+) -> Result<()> {
+    if strict {
+        return Err(Error::input(&report.name, Some(line_no), detail));
+    }
+    *report.skipped.entry(class.to_string()).or_default() += 1;
+    if report.examples.len() < EXAMPLES_PER_FILE {
+        report.examples.push((line_no, detail));
+    }
+    Ok(())
 }
 
 /// The message for a read error that ends an input early.
@@ -216,6 +307,23 @@ fn looks_like_yaml(text: &str) -> bool {
     }
 }
 
+/// The reason for a JSON array whose first item is not an object (`[[[...`, `[1,2]`):
+/// serde's own message names the type deep inside, not what is wrong with the line.
+fn array_of_non_events(text: &str) -> Option<String> {
+    let inner = text.trim_start().strip_prefix('[')?.trim_start();
+    let what = match inner.bytes().next()? {
+        b'[' => "arrays",
+        b'"' => "strings",
+        b'{' | b']' => return None,
+        b't' | b'f' => "booleans",
+        b'n' => "nulls",
+        _ => "numbers",
+    };
+    Some(format!(
+        "wrong field type: a JSON array of {what}, where audit events (objects) are expected"
+    ))
+}
+
 /// Where a document was found: a cloud export record is unwrapped only at the top (of a
 /// line, a list or a batch); what a record holds must be a native event.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -235,31 +343,33 @@ impl Pass<'_> {
     /// Counts an unusable line (or event) by its class and keeps the first few as
     /// examples; with strict input it is the error instead.
     fn skip(&mut self, line_no: u64, class: &str, detail: String) -> Result<()> {
-        let report = &mut *self.report;
-        if self.strict {
-            return Err(Error::input(&report.name, Some(line_no), detail));
+        skip(self.report, self.strict, line_no, class, detail)
+    }
+
+    /// A document whose last line is `last_line`: decoded, or skipped when its raw bytes
+    /// (without its last `\n`) are more than `max_line`.
+    fn whole_document(&mut self, doc: Document, last_line: u64, max_line: usize) -> Result<()> {
+        let lines = last_line - doc.start_line + 1;
+        let length = doc.length - u64::from(doc.ends_line);
+        if length > max_line as u64 {
+            let detail = too_long_detail(lines, length, max_line);
+            return self.skip(doc.start_line, TOO_LONG, detail);
         }
-        *report.skipped.entry(class.to_string()).or_default() += 1;
-        if report.examples.len() < EXAMPLES_PER_FILE {
-            report.examples.push((line_no, detail));
-        }
-        Ok(())
+        self.document(doc)
     }
 
     /// A line outside documents (not blank): prefiltered, or decoded.
     fn line(&mut self, line: &[u8], line_no: u64, prefilter: Option<&Prefilter>) -> Result<()> {
         if let Some(p) = prefilter {
-            // Not parsed when it cannot name a wanted subject and looks like a whole JSON
-            // object. Any other line is decoded as without a prefilter, so damage stays
-            // visible when one subject is asked for, in the same words whichever command
-            // reads it (the filter still drops other subjects' events).
-            let trimmed = line.trim_ascii();
-            if !p.may_mention(line)
-                && trimmed.first() == Some(&b'{')
-                && trimmed.last() == Some(&b'}')
-            {
-                self.report.prefiltered += 1;
-                return Ok(());
+            if !p.may_mention(line) {
+                // Not parsed when it can be a whole JSON object; any other line (damage,
+                // or an array) is decoded as without a prefilter, so that damage stays
+                // visible when one subject is asked for, with the same reason.
+                let trimmed = line.trim_ascii();
+                if trimmed.first() == Some(&b'{') && trimmed.last() == Some(&b'}') {
+                    self.report.prefiltered += 1;
+                    return Ok(());
+                }
             }
         }
         self.value(line, line_no)
@@ -279,6 +389,9 @@ impl Pass<'_> {
             if scan::scan_event_into(text, &mut doc, self.strict) {
                 return self.event(&doc, None, line_no);
             }
+        }
+        if text.len() >= items::STREAM_AT && self.list_item_by_item(text, line_no)? {
+            return Ok(());
         }
         let parsed = match record::parse(text) {
             Ok(d) => d,
@@ -310,6 +423,10 @@ impl Pass<'_> {
                 if class == "invalid JSON" && looks_like_yaml(text) {
                     return self.skip(line_no, class, YAML_DETAIL.to_string());
                 }
+                if let Some(detail) = array_of_non_events(text).filter(|_| class != "invalid JSON")
+                {
+                    return self.skip(line_no, class, detail);
+                }
                 return self.skip(line_no, class, format!("{class}: {e}"));
             }
         };
@@ -321,6 +438,38 @@ impl Pass<'_> {
 
     /// Hands out the events of one decoded record: an event, a list, or (at the top) a
     /// cloud envelope.
+    /// A long one-line list decoded one item at a time (see [`items`]), with the result
+    /// the whole line's parse gives: only when the list's other fields and every item parse
+    /// on their own (checked first, each item parsed and dropped); `Ok(false)` when the
+    /// line is to be decoded whole instead.
+    fn list_item_by_item(&mut self, text: &str, line_no: u64) -> Result<bool> {
+        let Some((ranges, shell)) = items::split_items(text) else {
+            return Ok(false);
+        };
+        let Ok(record::Parsed::One(list)) = record::parse(&shell) else {
+            return Ok(false);
+        };
+        let kind = list.kind.as_deref().unwrap_or("");
+        let empty_items = list.items.as_ref().is_some_and(|v| v.is_empty());
+        if !matches!(kind, "EventList" | "List" | "") || !empty_items {
+            return Ok(false);
+        }
+        let one = |r: &std::ops::Range<usize>| match record::parse(&text[r.clone()]) {
+            Ok(record::Parsed::One(item)) => Some(item),
+            _ => None,
+        };
+        if !ranges.iter().all(|r| one(r).is_some()) {
+            return Ok(false);
+        }
+        let version = list.api_version.as_deref();
+        for r in &ranges {
+            if let Some(item) = one(r) {
+                self.dispatch(item, version, line_no, Place::Top)?;
+            }
+        }
+        Ok(true)
+    }
+
     fn dispatch(
         &mut self,
         mut doc: Record<'_>,
@@ -494,6 +643,9 @@ impl Pass<'_> {
 struct Document {
     start_line: u64,
     text: Vec<u8>,
+    /// Raw bytes of its lines, line ends included, and whether the last ends with `\n`.
+    length: u64,
+    ends_line: bool,
 }
 
 impl Document {
@@ -501,8 +653,15 @@ impl Document {
         Document {
             start_line,
             text: Vec::new(),
+            length: 0,
+            ends_line: false,
         }
     }
+}
+
+/// The bytes of a raw line before its final `\n`.
+pub fn line_length(raw: &[u8]) -> u64 {
+    (raw.len() - usize::from(raw.last() == Some(&b'\n'))) as u64
 }
 
 /// `bytes` as text, when UTF-8: audit lines are nearly always ASCII, which is checked 64
@@ -562,6 +721,37 @@ mod tests {
         )
         .unwrap();
         (seen, report)
+    }
+
+    #[test]
+    fn a_long_one_line_list_is_decoded_item_by_item_as_a_whole_parse_would() {
+        let item = |i: usize| {
+            format!(
+                r#"{{"kind":"Event","verb":"v{}","user":{{"username":"u"}},"requestURI":"/x","pad":"{}"}}"#,
+                i % 7,
+                "p".repeat(200)
+            )
+        };
+        let n = items::STREAM_AT / 200 + 10;
+        let items: Vec<String> = (0..n).map(item).collect();
+        let list = format!(
+            r#"{{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[{}]}}"#,
+            items.join(",")
+        );
+        assert!(list.len() >= items::STREAM_AT);
+        let (seen, report) = verbs_of(&format!("{list}\n"));
+        let want: Vec<(String, u64)> = (0..n).map(|i| (format!("v{}", i % 7), 1)).collect();
+        assert_eq!(seen, want);
+        assert_eq!((report.events, report.skipped_total()), (n as u64, 0));
+        // A damaged item: the line is decoded whole, with the whole line's reason.
+        let bad = list.replacen(r#""verb":"v3""#, r#""verb":3"#, 1);
+        let (seen, report) = verbs_of(&format!("{bad}\n"));
+        assert!(seen.is_empty());
+        assert_eq!(
+            report.skipped.get("wrong field type"),
+            Some(&1),
+            "{report:?}"
+        );
     }
 
     #[test]

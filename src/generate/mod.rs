@@ -13,6 +13,7 @@ use crate::aggregate::{Aggregate, SubjectAggregate};
 use crate::error::Result;
 use crate::rbac::{Authorizer, PolicyRule, RbacSet};
 use policy::{generate_from, Generated, Naming, Observations, Policy};
+use rayon::prelude::*;
 use review::{review_from, RuleReport};
 
 /// How to generate: the policy and how generated objects are named and labelled.
@@ -99,21 +100,22 @@ pub fn for_subject<'a>(
 }
 
 /// [`for_subject`] for every subject of `aggregate` that `wants` and that made a request,
-/// in subject order.
+/// in subject order. Subjects are generated in parallel on the current rayon pool; each
+/// one's result depends on it alone, so the outputs are those of one thread, in order.
 pub fn for_subjects<'a>(
     aggregate: &'a Aggregate,
     existing: &Authorizer,
     options: &GenerateOptions,
     wants: impl Fn(&str) -> bool,
 ) -> Result<Vec<SubjectOutput<'a>>> {
-    aggregate
+    let subjects: Vec<&str> = aggregate
         .subject_names()
         .into_iter()
-        .filter(|s| wants(s))
-        .filter_map(|s| {
-            let sub = &aggregate.subjects[s];
-            (sub.distinct() > 0).then(|| for_subject(s, sub, existing, options))
-        })
+        .filter(|s| wants(s) && aggregate.subjects[*s].distinct() > 0)
+        .collect();
+    subjects
+        .into_par_iter()
+        .map(|s| for_subject(s, &aggregate.subjects[s], existing, options))
         .collect()
 }
 

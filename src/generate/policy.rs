@@ -27,7 +27,8 @@ use crate::rbac::{
 use crate::request::{
     split_service_account, Request, RequestRef, ResourceRef, TargetRef, UserInfo,
 };
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use foldhash::{HashMap, HashMapExt, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Generation knobs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -236,17 +237,21 @@ pub fn generate_from(
         .partition(|o| allowed_for_every(existing, o.users.iter(), o.request));
     let already_allowed = allowed.len();
     let index = ExpansionIndex::new(needed.iter().map(|o| o.request), policy);
-    let mut wanted = ScopedAtoms::new();
+    // Atoms are gathered borrowed, in a hash set (many requests widen to the same atom),
+    // and become owned and ordered once, at the end.
+    let mut wanted: HashSet<(&str, AtomKey<'_>)> = HashSet::default();
     let mut refused = Vec::new();
     for o in &needed {
-        match request_atoms(index.widen(o.request), policy) {
-            RequestAtoms::Grant { scope, atoms } => add_atoms(&mut wanted, scope, atoms),
+        match request_atom_keys(index.widen(o.request), policy) {
+            RequestAtoms::Grant { scope, atoms } => {
+                wanted.extend(atoms.into_iter().map(|a| (scope, a)))
+            }
             RequestAtoms::Refused => refused.push(o.request.to_owned_request()),
         }
     }
     // In request order, whatever order the aggregate first saw them in.
     refused.sort();
-    let atoms = drop_covered(wanted, existing, &observed.all_users());
+    let atoms = drop_covered(scoped_atoms(wanted), existing, &observed.all_users());
     Generated {
         rbac: build_objects(subject, &atoms, naming),
         atoms,
@@ -377,39 +382,109 @@ fn allowed_for_every<'u>(
     any
 }
 
-/// What granting one request takes.
+/// What granting one request takes; `A`, the atom, borrowed ([`AtomKey`]) or owned.
 #[derive(Debug, PartialEq, Eq)]
-enum RequestAtoms<'a> {
+enum RequestAtoms<'a, A = Atom> {
     /// These atoms in `scope` (a namespace; `""` = the cluster scope).
-    Grant { scope: &'a str, atoms: Vec<Atom> },
+    Grant { scope: &'a str, atoms: Vec<A> },
     /// A URL path ending in `*`: a trailing `*` in a rule is a prefix wildcard, so granting
     /// the path literally would grant every path it prefixes.
     Refused,
 }
 
+/// An [`Atom`] borrowed from the request (and policy) it comes from: hashed and compared
+/// without allocating. Two keys are equal when their atoms are (a resource name can hold no
+/// `/`, so `resource` and `subresource` apart say what `resource/subresource` says).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum AtomKey<'a> {
+    Resource {
+        api_group: &'a str,
+        resource: &'a str,
+        subresource: &'a str,
+        /// `""`: any name.
+        name: &'a str,
+        verb: &'a str,
+    },
+    Url {
+        path: &'a str,
+        verb: &'a str,
+    },
+}
+
+impl AtomKey<'_> {
+    fn to_atom(self) -> Atom {
+        match self {
+            AtomKey::Url { path, verb } => Atom::Url {
+                path: path.to_string(),
+                verb: verb.to_string(),
+            },
+            AtomKey::Resource {
+                api_group,
+                resource,
+                subresource,
+                name,
+                verb,
+            } => Atom::Resource {
+                api_group: api_group.to_string(),
+                resource: if subresource.is_empty() {
+                    resource.to_string()
+                } else {
+                    format!("{resource}/{subresource}")
+                },
+                name: (!name.is_empty()).then(|| name.to_string()),
+                verb: verb.to_string(),
+            },
+        }
+    }
+}
+
+/// The gathered atoms, owned and ordered per scope (one sort per scope; a key that repeats
+/// another's atom adds nothing).
+fn scoped_atoms(wanted: HashSet<(&str, AtomKey<'_>)>) -> ScopedAtoms {
+    let mut by_scope: HashMap<&str, Vec<Atom>> = HashMap::default();
+    for (scope, key) in wanted {
+        by_scope.entry(scope).or_default().push(key.to_atom());
+    }
+    by_scope
+        .into_iter()
+        .map(|(scope, atoms)| (scope.to_string(), atoms.into_iter().collect()))
+        .collect()
+}
+
 /// Step 3: the atoms that grant `request` (already widened): one per granted verb, on the
 /// request's name (`None` when it has none), in the request's namespace.
-fn request_atoms<'a>(request: RequestRef<'a>, policy: &Policy) -> RequestAtoms<'a> {
+#[cfg(test)]
+fn request_atoms<'a>(request: RequestRef<'a>, policy: &'a Policy) -> RequestAtoms<'a> {
+    match request_atom_keys(request, policy) {
+        RequestAtoms::Grant { scope, atoms } => RequestAtoms::Grant {
+            scope,
+            atoms: atoms.into_iter().map(AtomKey::to_atom).collect(),
+        },
+        RequestAtoms::Refused => RequestAtoms::Refused,
+    }
+}
+
+/// Step 3 as generation runs it, with borrowed atoms, in verb order.
+fn request_atom_keys<'a>(
+    request: RequestRef<'a>,
+    policy: &'a Policy,
+) -> RequestAtoms<'a, AtomKey<'a>> {
     let verb = request.verb;
     match request.target {
         TargetRef::NonResource { path } if path.ends_with('*') => RequestAtoms::Refused,
         TargetRef::NonResource { path } => RequestAtoms::Grant {
             scope: "",
-            atoms: vec![Atom::Url {
-                path: path.to_string(),
-                verb: verb.to_string(),
-            }],
+            atoms: vec![AtomKey::Url { path, verb }],
         },
         TargetRef::Resource(r) => {
-            let resource = r.combined_resource();
-            let name = (!r.name.is_empty()).then(|| r.name.to_string());
             let atoms = granted_verbs(verb, &r, policy)
                 .into_iter()
-                .map(|verb| Atom::Resource {
-                    api_group: r.api_group.to_string(),
-                    resource: resource.clone(),
-                    name: name.clone(),
-                    verb: verb.to_string(),
+                .map(|verb| AtomKey::Resource {
+                    api_group: r.api_group,
+                    resource: r.resource,
+                    subresource: r.subresource,
+                    name: r.name,
+                    verb,
                 })
                 .collect();
             RequestAtoms::Grant {
@@ -449,15 +524,6 @@ fn granted_verbs<'v>(
         }
     }
     verbs
-}
-
-/// Adds `atoms` to `scope` of `wanted` (allocating the scope's name only when it is new).
-fn add_atoms(wanted: &mut ScopedAtoms, scope: &str, atoms: Vec<Atom>) {
-    let set = match wanted.get_mut(scope) {
-        Some(set) => set,
-        None => wanted.entry(scope.to_string()).or_default(),
-    };
-    set.extend(atoms);
 }
 
 /// Step 4: `wanted` without what need not be granted again: atoms the existing RBAC grants

@@ -2,7 +2,7 @@
 //! first/last seen, denials, what an expansion widened) and the risks it carries, as YAML
 //! comments, a JSON report, and a list on stderr.
 
-use crate::aggregate::Totals;
+use crate::aggregate::{Evidence, Totals};
 use crate::generate::policy::Observations;
 use crate::generate::risk::{assess, highest, Level, Risk};
 use crate::rbac::authorize::rule_allows;
@@ -158,23 +158,54 @@ struct Matched<'a> {
     names: Vec<&'a str>,
 }
 
+/// The observed requests with their evidence, read out of the aggregate once for every
+/// rule of a subject and ordered by namespace, so that a Role's rules look only at the
+/// requests of its namespace. Nothing a report holds depends on the order of requests.
+struct Seen<'a> {
+    requests: Vec<(RequestRef<'a>, Evidence)>,
+}
+
+impl<'a> Seen<'a> {
+    fn new(observed: &'a Observations<'_>) -> Seen<'a> {
+        let mut requests: Vec<(RequestRef<'a>, Evidence)> =
+            observed.iter().map(|o| (o.request, o.evidence())).collect();
+        requests.sort_unstable_by(|a, b| a.0.namespace().cmp(b.0.namespace()));
+        Seen { requests }
+    }
+
+    /// The requests in `namespace`'s scope (every request for `""`, the cluster scope).
+    fn in_scope(&self, namespace: &str) -> &[(RequestRef<'a>, Evidence)] {
+        if namespace.is_empty() {
+            return &self.requests;
+        }
+        let start = self
+            .requests
+            .partition_point(|(r, _)| r.namespace() < namespace);
+        let end = self
+            .requests
+            .partition_point(|(r, _)| r.namespace() <= namespace);
+        &self.requests[start..end]
+    }
+}
+
 impl<'a> Matched<'a> {
-    /// Sums the requests of `observed` in `namespace`'s scope that `allows` accepts.
+    /// Sums the requests of `seen` in `namespace`'s scope that `allows` accepts.
     fn of(
-        observed: &'a Observations<'_>,
+        seen: &Seen<'a>,
         namespace: &str,
         allows: impl Fn(&RequestRef<'_>) -> bool,
     ) -> Matched<'a> {
         let mut m = Matched::default();
-        for o in observed.iter() {
-            if !(in_scope(namespace, &o.request) && allows(&o.request)) {
+        for (request, evidence) in seen.in_scope(namespace) {
+            debug_assert!(in_scope(namespace, request));
+            if !allows(request) {
                 continue;
             }
-            m.evidence.add(&o.evidence());
-            m.verbs.insert(o.request.verb);
+            m.evidence.add(evidence);
+            m.verbs.insert(request.verb);
             if let TargetRef::Resource(ResourceRef {
                 namespace, name, ..
-            }) = o.request.target
+            }) = request.target
             {
                 if !namespace.is_empty() {
                     m.namespaces.push(namespace);
@@ -194,10 +225,10 @@ fn report_rule(
     name: &str,
     index: usize,
     rule: &PolicyRule,
-    observed: &Observations<'_>,
+    seen: &Seen<'_>,
 ) -> RuleReport {
     let matcher = RuleMatcher::new(rule);
-    let mut matched = Matched::of(observed, namespace, |r| matcher.allows(r));
+    let mut matched = Matched::of(seen, namespace, |r| matcher.allows(r));
     let mut notes = Vec::new();
     if matched.evidence.distinct == 0 {
         // A rule of expanded verbs only: credit the requests it was expanded from.
@@ -205,7 +236,7 @@ fn report_rule(
             verbs: vec!["*".to_string()],
             ..rule.clone()
         };
-        matched = Matched::of(observed, namespace, |r| rule_allows(&any_verb, *r));
+        matched = Matched::of(seen, namespace, |r| rule_allows(&any_verb, *r));
     }
     let added: Vec<&str> = rule
         .verbs
@@ -249,6 +280,7 @@ fn report_rule(
 /// A report for every rule of the generated roles, in output order, from the observed
 /// requests read in place.
 pub fn review_from(rbac: &RbacSet, observed: &Observations<'_>) -> Vec<RuleReport> {
+    let seen = Seen::new(observed);
     let mut out = Vec::new();
     for role in &rbac.roles {
         for (i, rule) in role.rules.iter().enumerate() {
@@ -258,7 +290,7 @@ pub fn review_from(rbac: &RbacSet, observed: &Observations<'_>) -> Vec<RuleRepor
                 &role.metadata.name,
                 i,
                 rule,
-                observed,
+                &seen,
             ));
         }
     }
@@ -270,7 +302,7 @@ pub fn review_from(rbac: &RbacSet, observed: &Observations<'_>) -> Vec<RuleRepor
                 &role.metadata.name,
                 i,
                 rule,
-                observed,
+                &seen,
             ));
         }
     }

@@ -1,10 +1,13 @@
 //! Gzip inflate with the system ISA-L library (cargo feature `isal`): a `Read` adapter over
 //! the C shim in csrc/isal_shim.c, which owns ISA-L's state. Multi-member streams are read
-//! through; damage is an `io::Error` of the kind and wording the flate2 path uses.
+//! through; damage is an `io::Error` of the kind and wording the flate2 path uses, a member
+//! that fails its check after handing out data a [`Damaged`](super::members::Damaged) one.
 
 use std::ffi::c_int;
 use std::io::{self, BufRead, Read};
 use std::ptr::NonNull;
+
+use super::members::MemberTrack;
 
 /// ISA-L's `struct inflate_state`, seen from Rust only behind a pointer.
 #[repr(C)]
@@ -88,6 +91,9 @@ impl Drop for Inflater {
     }
 }
 
+/// The message for a CRC32 or ISIZE mismatch (flate2's wording).
+const CHECKSUM_MESSAGE: &str = "corrupt gzip stream does not have a matching checksum";
+
 /// Where the decoder is in the stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
@@ -97,6 +103,9 @@ enum Phase {
     Between,
     /// The input ended cleanly after a member.
     Done,
+    /// The stream is damaged; the data inflated with the damage found was handed out, and
+    /// the next read returns the error.
+    Failing(io::ErrorKind, &'static str),
     /// The stream is damaged; every later read repeats this error.
     Failed(io::ErrorKind, &'static str),
 }
@@ -107,6 +116,7 @@ pub struct IsalGzDecoder<R> {
     inner: R,
     inflater: Inflater,
     phase: Phase,
+    track: MemberTrack,
 }
 
 impl<R: BufRead> IsalGzDecoder<R> {
@@ -115,12 +125,31 @@ impl<R: BufRead> IsalGzDecoder<R> {
             inner,
             inflater: Inflater::new()?,
             phase: Phase::Member,
+            track: MemberTrack::default(),
         })
     }
 
     fn fail(&mut self, kind: io::ErrorKind, message: &'static str) -> io::Error {
         self.phase = Phase::Failed(kind, message);
-        io::Error::new(kind, message)
+        let checksum = message == CHECKSUM_MESSAGE;
+        self.track
+            .error("gzip member", io::Error::new(kind, message), checksum)
+    }
+
+    /// Damage found in a call that also inflated `produced` bytes: they are handed out
+    /// first (as flate2 does), so that the damage is reported with the lines it shaped.
+    fn damaged(
+        &mut self,
+        kind: io::ErrorKind,
+        message: &'static str,
+        produced: &[u8],
+    ) -> io::Result<usize> {
+        if produced.is_empty() {
+            return Err(self.fail(kind, message));
+        }
+        self.track.produced(produced);
+        self.phase = Phase::Failing(kind, message);
+        Ok(produced.len())
     }
 }
 
@@ -136,6 +165,7 @@ impl<R: BufRead> Read for IsalGzDecoder<R> {
             match self.phase {
                 Phase::Done => return Ok(0),
                 Phase::Failed(kind, message) => return Err(io::Error::new(kind, message)),
+                Phase::Failing(kind, message) => return Err(self.fail(kind, message)),
                 Phase::Member | Phase::Between => {}
             }
             let input = self.inner.fill_buf()?;
@@ -153,8 +183,10 @@ impl<R: BufRead> Read for IsalGzDecoder<R> {
             self.inner.consume(consumed);
             match status {
                 STEP_OK | STEP_MEMBER_END => {
+                    self.track.produced(&out[..produced]);
                     if status == STEP_MEMBER_END {
                         self.phase = Phase::Between;
+                        self.track.member_end();
                     }
                     if produced > 0 {
                         return Ok(produced);
@@ -180,13 +212,12 @@ impl<R: BufRead> Read for IsalGzDecoder<R> {
                     return Err(self.fail(io::ErrorKind::InvalidInput, "invalid gzip header"))
                 }
                 STEP_CHECKSUM => {
-                    return Err(self.fail(
-                        io::ErrorKind::InvalidInput,
-                        "corrupt gzip stream does not have a matching checksum",
-                    ))
+                    let kind = io::ErrorKind::InvalidInput;
+                    return self.damaged(kind, CHECKSUM_MESSAGE, &out[..produced]);
                 }
                 STEP_CORRUPT => {
-                    return Err(self.fail(io::ErrorKind::InvalidInput, "corrupt deflate stream"))
+                    let kind = io::ErrorKind::InvalidInput;
+                    return self.damaged(kind, "corrupt deflate stream", &out[..produced]);
                 }
                 STEP_INTERNAL => {
                     return Err(self.fail(

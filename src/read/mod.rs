@@ -1,11 +1,12 @@
 //! Inputs: expand FILE arguments (files; directories walked in sorted order, links followed
 //! only when asked; `-` for stdin), open each once with compression detected from magic
-//! bytes (plain, gzip including multi-member streams), and read it as blocks of whole lines
+//! bytes (plain, gzip and zstd including multi-member streams, see [`members`]), and read it as blocks of whole lines
 //! ([`blocks`]) that the pipeline ([`pipeline`]) decodes on every core.
 
 pub mod blocks;
 #[cfg(feature = "isal")]
 pub mod isal;
+pub mod members;
 pub mod pipeline;
 
 use crate::decode::Prefilter;
@@ -35,6 +36,12 @@ pub struct ReadOptions {
     /// ([`Aggregate::folding_names_after`](crate::aggregate::Aggregate::folding_names_after)).
     /// Only for output that cannot depend on them; `None` keeps every name.
     pub fold_names_after: Option<u32>,
+    /// Use the lines of a compressed member that fails its check (with a warning) instead
+    /// of failing the run (see [`members`]).
+    pub keep_damaged: bool,
+    /// Lines (and documents) longer than this many bytes are skipped unread and reported;
+    /// 0 means [`blocks::MAX_LINE_BYTES`].
+    pub max_line_bytes: usize,
 }
 
 impl ReadOptions {
@@ -46,6 +53,14 @@ impl ReadOptions {
         match self.threads {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
+        }
+    }
+
+    /// What a damaged member does to the run.
+    pub fn damage_policy(&self) -> members::DamagePolicy {
+        members::DamagePolicy {
+            strict: self.strict_input,
+            keep_damaged: self.keep_damaged,
         }
     }
 
@@ -179,15 +194,15 @@ fn walk_dir(
 pub enum Compression {
     None,
     Gzip,
+    Zstd,
 }
 
 /// Recognizes compression from magic bytes; formats we cannot read are errors.
 pub fn detect_compression(head: &[u8]) -> std::result::Result<Compression, &'static str> {
     match head {
         [0x1f, 0x8b, ..] => Ok(Compression::Gzip),
-        [0x28, 0xb5, 0x2f, 0xfd, ..] => {
-            Err("zstd-compressed input is not supported; decompress it first (zstd -dc)")
-        }
+        // A zstd frame, or a skippable frame (which zstd streams may start with).
+        [0x28, 0xb5, 0x2f, 0xfd, ..] | [0x50..=0x5f, 0x2a, 0x4d, 0x18, ..] => Ok(Compression::Zstd),
         [b'B', b'Z', b'h', ..] => {
             Err("bzip2-compressed input is not supported; decompress it first (bzip2 -dc)")
         }
@@ -315,6 +330,9 @@ pub fn decompress<R: Read + Send + 'static>(
         Compression::None => Ok(Box::new(bytes)),
         Compression::Gzip => gzip_decoder(BufReader::with_capacity(1 << 20, bytes))
             .map_err(|e| Error::io(&source.name, "read", e)),
+        Compression::Zstd => members::ZstdFrames::new(BufReader::with_capacity(1 << 20, bytes))
+            .map(|d| Box::new(d) as Box<dyn Read + Send>)
+            .map_err(|e| Error::io(&source.name, "read", e)),
     }
 }
 
@@ -341,7 +359,7 @@ pub fn gzip_decoder<R: BufRead + Send + 'static>(reader: R) -> io::Result<Box<dy
     }
     #[cfg(not(feature = "isal"))]
     {
-        Ok(Box::new(flate2::bufread::MultiGzDecoder::new(reader)))
+        Ok(Box::new(members::GzMembers::new(reader)))
     }
 }
 
@@ -354,6 +372,14 @@ mod tests {
         assert_eq!(detect_compression(&[0x1f, 0x8b, 8]), Ok(Compression::Gzip));
         assert_eq!(detect_compression(b"{\"a\":1}"), Ok(Compression::None));
         assert_eq!(detect_compression(b""), Ok(Compression::None));
-        assert!(detect_compression(&[0x28, 0xb5, 0x2f, 0xfd, 0]).is_err());
+        assert_eq!(
+            detect_compression(&[0x28, 0xb5, 0x2f, 0xfd, 0]),
+            Ok(Compression::Zstd)
+        );
+        assert_eq!(
+            detect_compression(&[0x50, 0x2a, 0x4d, 0x18, 0]),
+            Ok(Compression::Zstd)
+        );
+        assert!(detect_compression(b"BZh91AY").is_err());
     }
 }

@@ -16,10 +16,11 @@
 //! the size of the log.
 
 use super::blocks::{Block, BlockReader};
+use super::members::{end_of_input, DamagePolicy};
 use super::{Opened, ReadOptions};
 use crate::aggregate::{Aggregate, Filter};
 use crate::decode::native::EventDoc;
-use crate::decode::{read_error_message, DecodeOptions, Decoder, FileReport, Sink, Unusable};
+use crate::decode::{DecodeOptions, Decoder, FileReport, Sink, Unusable};
 use crate::error::{Error, Result};
 use crate::request::normalize;
 use std::collections::BTreeMap;
@@ -67,6 +68,7 @@ struct Shared<'a> {
     fold_names_after: Option<u32>,
     decoder: Decoder<'a>,
     strict: bool,
+    damage: DamagePolicy,
     names: Vec<String>,
     merges: Vec<Mutex<InputMerge>>,
     /// Where decoded blocks' buffers go back to their reader.
@@ -76,6 +78,8 @@ struct Shared<'a> {
     stop: AtomicBool,
     /// Bytes per block (0: the default) and buffers per reader.
     block_size: usize,
+    /// The line limit (0: the default).
+    max_line: usize,
     buffers: usize,
 }
 
@@ -111,23 +115,27 @@ impl Shared<'_> {
         }
         m.done = true;
         if let Some(e) = error.take() {
-            let message = read_error_message(m.report.lines, m.report.bytes, &e);
-            if self.strict {
-                self.fail(
-                    (input, *blocks),
-                    Error::input(&m.report.name, None, message),
-                );
-            } else {
-                m.report.read_error = Some(message);
+            match end_of_input(
+                &m.report.name,
+                m.report.lines,
+                m.report.bytes,
+                &e,
+                self.damage,
+            ) {
+                Ok(message) => m.report.read_error = Some(message),
+                Err(fail) => self.fail((input, *blocks), fail),
             }
         }
     }
 }
 
-/// The per-event step: normalize and add to the worker's aggregate.
+/// The per-event step: normalize and add to the worker's aggregate, counting the events
+/// whose request came from `requestURI` rather than the objectRef.
 struct AddTo<'a> {
     aggregate: &'a mut Aggregate,
     filter: &'a Filter,
+    from_uri: u64,
+    from_uri_example: Option<(u64, String)>,
 }
 
 impl Sink for AddTo<'_> {
@@ -135,9 +143,15 @@ impl Sink for AddTo<'_> {
         &mut self,
         event: &EventDoc<'_>,
         list_version: Option<&str>,
-        _line: u64,
+        line: u64,
     ) -> std::result::Result<(), Unusable> {
         let n = normalize::normalize(event, list_version)?;
+        if let Some(note) = &n.from_uri {
+            self.from_uri += 1;
+            if self.from_uri_example.is_none() {
+                self.from_uri_example = Some((line, note.clone()));
+            }
+        }
         self.aggregate.add(&n, self.filter);
         Ok(())
     }
@@ -161,11 +175,24 @@ fn decode(block: Block, shared: &Shared<'_>, own: &mut Aggregate) {
         let mut sink = AddTo {
             aggregate: own,
             filter: shared.filter,
+            from_uri: 0,
+            from_uri_example: None,
         };
-        match shared
-            .decoder
-            .decode_block(block.text(), block.first_line, &mut report, &mut sink)
-        {
+        let decoded = match block.too_long {
+            Some((limit, length)) => {
+                shared
+                    .decoder
+                    .too_long(block.first_line, block.lines, length, limit, &mut report)
+            }
+            None => {
+                shared
+                    .decoder
+                    .decode_block(block.text(), block.first_line, &mut report, &mut sink)
+            }
+        };
+        report.from_uri = sink.from_uri;
+        report.from_uri_example = sink.from_uri_example;
+        match decoded {
             Ok(()) => shared.merge(input, Some((seq, report))),
             Err(e) => shared.fail((input, seq), e),
         }
@@ -182,7 +209,8 @@ fn read_input(
     deliver: &mut dyn FnMut(Block) -> bool,
     shared: &Shared<'_>,
 ) {
-    let mut blocks = BlockReader::new(reader, input, shared.block_size);
+    let mut blocks =
+        BlockReader::new(reader, input, shared.block_size).with_max_line(shared.max_line);
     let mut in_flight = 0usize;
     loop {
         while let Ok(buffer) = pool.try_recv() {
@@ -228,6 +256,7 @@ pub fn read_logs(
     let decoder = Decoder::new(DecodeOptions {
         strict: options.strict_input,
         prefilter: prefilter.as_ref(),
+        max_line: options.max_line_bytes,
     });
     let total: u64 = inputs.iter().filter_map(|i| i.size).sum();
     let counters: Vec<Arc<AtomicU64>> = inputs.iter().map(|i| i.reader.raw_read()).collect();
@@ -254,6 +283,7 @@ pub fn read_logs(
         fold_names_after: options.fold_names_after,
         decoder,
         strict: options.strict_input,
+        damage: options.damage_policy(),
         names,
         merges,
         pools,
@@ -264,6 +294,7 @@ pub fn read_logs(
             (size, _) => size,
         },
         buffers: buffers_per_reader(threads),
+        max_line: options.max_line_bytes,
     };
     let done = AtomicBool::new(false);
     let workers = std::thread::scope(|scope| {

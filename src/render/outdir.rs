@@ -1,13 +1,28 @@
 //! Writing one file per subject under `--out-dir`: file names that are safe (no path
 //! separators, no `..`), stable for the same subjects, and distinct even when two subjects
-//! sanitize alike; files written atomically (temporary file, then rename).
+//! sanitize alike; files written atomically and durably (temporary file, fsync, rename,
+//! one fsync of the directory), many at once on the worker pool; the directory locked for
+//! the run ([`OutDir`]), and SIGINT/SIGTERM turned into a clean stop ([`Interrupts`]).
 
 use crate::error::{Error, Result};
 use crate::generate::names::short_hash;
 use crate::request::split_service_account;
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// The file written last, once every subject's file is in place.
+pub const SUMMARY: &str = "summary.json";
+
+/// Writer threads of [`OutDir::write_files`]. They mostly wait for fsync, not for a core:
+/// their number is how many fsyncs are in flight, independent of `--threads`.
+pub const WRITERS: usize = 16;
+
+/// Rendered files that may wait for a writer (bounds the memory of a large run).
+pub const PENDING: usize = 64;
 
 /// The longest file-name stem before the hash suffix.
 const MAX_STEM: usize = 180;
@@ -95,6 +110,218 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(|e| Error::output_to(dir.display(), e))
 }
 
+/// SIGINT and SIGTERM seen while writing: once [`Interrupts::watch`] has run, either
+/// signal sets a flag instead of ending the process, and the writers stop at the next file,
+/// removing their temporary files. A second signal of the same kind ends the process at
+/// once (with 130 or 143), as a user pressing Ctrl-C twice expects.
+#[derive(Clone, Debug, Default)]
+pub struct Interrupts {
+    int: Arc<AtomicBool>,
+    term: Arc<AtomicBool>,
+}
+
+impl Interrupts {
+    /// Flags that no signal sets: for callers that handle signals themselves.
+    pub fn none() -> Interrupts {
+        Interrupts::default()
+    }
+
+    /// Catches SIGINT and SIGTERM from now on for the life of the process.
+    pub fn watch() -> Result<Interrupts> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let i = Interrupts::default();
+        let register = || -> std::io::Result<()> {
+            // The order matters: the shutdown is armed by the first signal, which the
+            // second registration records.
+            signal_hook::flag::register_conditional_shutdown(SIGINT, 130, i.int.clone())?;
+            signal_hook::flag::register_conditional_shutdown(SIGTERM, 143, i.term.clone())?;
+            signal_hook::flag::register(SIGINT, i.int.clone())?;
+            signal_hook::flag::register(SIGTERM, i.term.clone())?;
+            Ok(())
+        };
+        register().map_err(|e| Error::output_to("installing the SIGINT/SIGTERM handler", e))?;
+        Ok(i)
+    }
+
+    /// The signal seen, if any: its name and the exit code for it (128 + its number).
+    pub fn seen(&self) -> Option<(&'static str, i32)> {
+        if self.int.load(Ordering::Relaxed) {
+            Some(("SIGINT", 130))
+        } else if self.term.load(Ordering::Relaxed) {
+            Some(("SIGTERM", 143))
+        } else {
+            None
+        }
+    }
+
+    /// An error when a signal was seen, for a stop at `dir`.
+    fn check(&self, dir: &Path) -> Result<()> {
+        match self.seen() {
+            Some((signal, code)) => Err(Error::Interrupted {
+                signal,
+                code,
+                path: dir.display().to_string(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Records `signal` as seen, as the handler would (for tests).
+    pub fn raise(&self, term: bool) {
+        let flag = if term { &self.term } else { &self.int };
+        flag.store(true, Ordering::Relaxed);
+    }
+}
+
+/// An output directory held for one run: created if missing and locked (an advisory
+/// `flock` on the directory itself, so no lock file is left behind), so that a second run
+/// on it fails at once instead of interleaving its files with this one's. The lock goes
+/// with the process, however it ends.
+pub struct OutDir {
+    path: PathBuf,
+    /// Open for the lock and for the fsync of the directory.
+    handle: std::fs::File,
+}
+
+/// One file for [`OutDir::write_files`]: its name in the directory and how to make its
+/// bytes (called on a worker).
+pub trait OutFile: Sync {
+    fn name(&self) -> &str;
+    fn render(&self) -> Result<Vec<u8>>;
+}
+
+impl OutDir {
+    /// Creates `dir` if needed and locks it; fails with a message naming it when another
+    /// run holds it.
+    pub fn open(dir: &Path) -> Result<OutDir> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::output_to(dir.display(), e))?;
+        let handle = std::fs::File::open(dir).map_err(|e| Error::output_to(dir.display(), e))?;
+        let is_dir = handle
+            .metadata()
+            .map_err(|e| Error::output_to(dir.display(), e))?
+            .is_dir();
+        if !is_dir {
+            return Err(Error::output_to(
+                dir.display(),
+                std::io::Error::other("not a directory"),
+            ));
+        }
+        lock(&handle).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::WouldBlock {
+                Error::output_to(
+                    dir.display(),
+                    std::io::Error::new(
+                        e.kind(),
+                        "another audit2role run is writing to this directory; wait for it to end or choose another --out-dir",
+                    ),
+                )
+            } else {
+                Error::output_to(dir.display(), e)
+            }
+        })?;
+        Ok(OutDir {
+            path: dir.to_path_buf(),
+            handle,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes every file of `files`, each atomically and synced, then makes the renames
+    /// durable with one fsync of the directory. The files are rendered on the worker pool
+    /// and written by [`WRITERS`] writer threads, so that many fsyncs are in flight at once
+    /// (the file system commits them together) instead of being waited for in turn; at
+    /// most [`PENDING`] rendered files wait for a writer. A summary of an earlier run is
+    /// removed first, so that an interrupted run leaves none that disagrees with the
+    /// files; [`OutDir::write_summary`] writes the new one. Stops at the first failure or
+    /// signal, with no temporary file left.
+    pub fn write_files<F: OutFile>(&self, files: &[F], interrupts: &Interrupts) -> Result<()> {
+        interrupts.check(&self.path)?;
+        match std::fs::remove_file(self.path.join(SUMMARY)) {
+            Ok(()) => self.sync()?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::output_to(self.path.join(SUMMARY).display(), e)),
+        }
+        let failed = AtomicBool::new(false);
+        let first_error: Mutex<Option<Error>> = Mutex::new(None);
+        let fail = |e: Error| {
+            failed.store(true, Ordering::Relaxed);
+            let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
+            slot.get_or_insert(e);
+        };
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<(&str, Vec<u8>)>(PENDING);
+        let receiver = Mutex::new(receiver);
+        std::thread::scope(|scope| {
+            for _ in 0..WRITERS.min(files.len()) {
+                scope.spawn(|| loop {
+                    let next = receiver.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                    let Ok((name, bytes)) = next else { break };
+                    // After a failure or a signal, what is queued is dropped unwritten.
+                    if failed.load(Ordering::Relaxed) || interrupts.seen().is_some() {
+                        continue;
+                    }
+                    if let Err(e) = write_atomic(&self.path, name, &bytes) {
+                        fail(e);
+                    }
+                });
+            }
+            // Stops early (with `Err(())`) after a failure or a signal, recorded above.
+            let _ = files.par_iter().try_for_each_with(sender, |sender, f| {
+                if failed.load(Ordering::Relaxed) || interrupts.seen().is_some() {
+                    return Err(());
+                }
+                match f.render() {
+                    Ok(bytes) => sender.send((f.name(), bytes)).map_err(|_| ()),
+                    Err(e) => {
+                        fail(e);
+                        Err(())
+                    }
+                }
+            });
+            // The senders are gone: the writers end once the queue is empty.
+        });
+        interrupts.check(&self.path)?;
+        if let Some(e) = first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            return Err(e);
+        }
+        self.sync()
+    }
+
+    /// Writes [`SUMMARY`], last, and makes it durable, unless a signal came first.
+    pub fn write_summary(&self, bytes: &[u8], interrupts: &Interrupts) -> Result<()> {
+        interrupts.check(&self.path)?;
+        write_atomic(&self.path, SUMMARY, bytes)?;
+        self.sync()
+    }
+
+    fn sync(&self) -> Result<()> {
+        self.handle
+            .sync_all()
+            .map_err(|e| Error::output_to(self.path.display(), e))
+    }
+}
+
+/// An exclusive advisory lock on `file`, failing with `WouldBlock` when it is held.
+#[cfg(target_os = "linux")]
+fn lock(file: &std::fs::File) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a descriptor the File owns; no memory is passed.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Elsewhere the directory is not locked.
+#[cfg(not(target_os = "linux"))]
+fn lock(_file: &std::fs::File) -> std::io::Result<()> {
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +353,89 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
             .collect();
         assert!(leftovers.is_empty());
+    }
+
+    struct File(&'static str, &'static str);
+
+    impl OutFile for File {
+        fn name(&self) -> &str {
+            self.0
+        }
+        fn render(&self) -> Result<Vec<u8>> {
+            Ok(self.1.as_bytes().to_vec())
+        }
+    }
+
+    fn listing(dir: &Path) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read_to_string(e.path()).unwrap(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn files_then_summary_and_an_interrupt_stops_before_any() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("out");
+        let out = OutDir::open(&dir).unwrap();
+        let files = [File("a.yaml", "A"), File("b.yaml", "B")];
+        out.write_files(&files, &Interrupts::none()).unwrap();
+        out.write_summary(b"S", &Interrupts::none()).unwrap();
+        let want = |a: &str, b: &str| {
+            vec![
+                ("a.yaml".to_string(), a.to_string()),
+                ("b.yaml".to_string(), b.to_string()),
+                ("summary.json".to_string(), "S".to_string()),
+            ]
+        };
+        assert_eq!(listing(&dir), want("A", "B"));
+
+        // A second lock on the same directory fails while the first is held.
+        let again = OutDir::open(&dir).err().expect("held");
+        assert_eq!(again.exit_code(), crate::error::EXIT_OUTPUT);
+        assert!(
+            again.chain().contains("another audit2role run"),
+            "{}",
+            again.chain()
+        );
+
+        let signalled = Interrupts::none();
+        signalled.raise(true);
+        let files = [File("a.yaml", "A2"), File("b.yaml", "B2")];
+        let err = out.write_files(&files, &signalled).expect_err("stopped");
+        assert_eq!(err.exit_code(), 143);
+        assert_eq!(listing(&dir), want("A", "B"), "untouched");
+        let err = out.write_summary(b"S2", &signalled).expect_err("stopped");
+        assert_eq!(err.exit_code(), 143);
+
+        // Writing again first removes the old summary, which only the end writes back.
+        out.write_files(&files, &Interrupts::none()).unwrap();
+        assert_eq!(
+            listing(&dir),
+            vec![
+                ("a.yaml".to_string(), "A2".to_string()),
+                ("b.yaml".to_string(), "B2".to_string()),
+            ]
+        );
+        drop(out);
+        assert!(OutDir::open(&dir).is_ok(), "released with the OutDir");
+    }
+
+    #[test]
+    fn a_regular_file_is_no_out_dir() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("f");
+        std::fs::write(&file, "x").unwrap();
+        let err = OutDir::open(&file).err().expect("refused");
+        assert_eq!(err.exit_code(), crate::error::EXIT_OUTPUT);
     }
 
     #[test]

@@ -8,12 +8,10 @@
 
 use crate::error::{Error, Result};
 use crate::generate::SubjectOutput;
-use crate::render::outdir::write_atomic;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-/// The summary file of an `--out-dir` run.
-const SUMMARY: &str = "summary.json";
+use crate::render::outdir::SUMMARY;
 
 /// Whether a subject gets a file under `--out-dir`: not when everything it did is already
 /// allowed (its `summary.json` entry says so instead; see [`NO_FILE_REASON`]).
@@ -93,8 +91,9 @@ pub struct Settled {
     pub removed: Vec<String>,
 }
 
-/// After this run wrote `written` (subject → file) and its `summary.json` into `dir`: removes
-/// the stale files when `prune`, or else records them in `summary.json` as `staleFiles`.
+/// After this run wrote `written` (subject → file) into `dir`, and before it writes its
+/// `summary.json`: removes the stale files when `prune`; otherwise they are kept, and
+/// [`record`] puts them in the new summary as `staleFiles`.
 pub fn settle(
     dir: &Path,
     previous: &PreviousRun,
@@ -102,31 +101,31 @@ pub fn settle(
     prune: bool,
 ) -> Result<Settled> {
     let stale = previous.stale(dir, written);
-    if stale.is_empty() {
-        return Ok(Settled::default());
-    }
-    if prune {
-        for name in &stale {
-            let path = dir.join(name);
-            std::fs::remove_file(&path).map_err(|e| Error::output_to(path.display(), e))?;
-        }
+    if !prune {
         return Ok(Settled {
-            kept: Vec::new(),
-            removed: stale,
+            kept: stale,
+            removed: Vec::new(),
         });
     }
-    let path = dir.join(SUMMARY);
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::output_to(path.display(), e))?;
-    let mut summary: serde_json::Value = serde_json::from_str(&text)?;
-    if let Some(map) = summary.as_object_mut() {
-        map.insert("staleFiles".to_string(), serde_json::json!(stale));
+    for name in &stale {
+        let path = dir.join(name);
+        std::fs::remove_file(&path).map_err(|e| Error::output_to(path.display(), e))?;
     }
-    let text = format!("{}\n", serde_json::to_string_pretty(&summary)?);
-    write_atomic(dir, SUMMARY, text.as_bytes())?;
     Ok(Settled {
-        kept: stale,
-        removed: Vec::new(),
+        kept: Vec::new(),
+        removed: stale,
     })
+}
+
+/// Records the stale files kept in the summary to be written (`staleFiles`), so the next
+/// run still knows them.
+pub fn record(summary: &mut serde_json::Value, settled: &Settled) {
+    if settled.kept.is_empty() {
+        return;
+    }
+    if let Some(map) = summary.as_object_mut() {
+        map.insert("staleFiles".to_string(), serde_json::json!(settled.kept));
+    }
 }
 
 /// The stderr lines that say what [`settle`] did in `dir`.

@@ -45,6 +45,9 @@ pub struct Normalized<'a> {
     pub time: Option<i64>,
     /// Denied by the authorizer (decision `forbid`, or HTTP 403 without a decision).
     pub denied: bool,
+    /// When the objectRef was missing, incomplete or disagreed with `requestURI` and the
+    /// request was taken from the URI: what differed, for the report.
+    pub from_uri: Option<String>,
 }
 
 impl Normalized<'_> {
@@ -156,12 +159,21 @@ pub fn normalize<'a>(
     };
 
     let mut decoded_path = None;
-    let request = match event
+    let object = event
         .object_ref
         .as_ref()
-        .filter(|o| o.resource.as_deref().is_some_and(|r| !r.is_empty()))
-    {
-        Some(object) => {
+        .filter(|o| o.resource.as_deref().is_some_and(|r| !r.is_empty()));
+    let uri_resource = event.request_uri.as_deref().and_then(resource_of_uri);
+    let mut from_uri = None;
+    let resolved = match (object, uri_resource) {
+        (None, Some(u)) => {
+            from_uri = Some(format!(
+                "objectRef is missing or names no resource; requestURI says {}",
+                u.describe()
+            ));
+            Some(u)
+        }
+        (Some(object), uri) => {
             let resource = object.resource.as_deref().unwrap_or("");
             let subresource = object.subresource.as_deref().unwrap_or("");
             let api_group = if version.ends_with("/v1alpha1") && object.api_group.is_none() {
@@ -175,24 +187,75 @@ pub fn normalize<'a>(
             } else {
                 object.api_group.as_deref().unwrap_or("")
             };
-            let name = authorized_name(verb, subresource, object.name.as_deref().unwrap_or(""));
-            let mut namespace = object.namespace.as_deref().unwrap_or("");
-            if is_builtin_cluster_scoped(api_group, resource) {
+            let namespace = object.namespace.as_deref().unwrap_or("");
+            let logged = UriResource {
+                api_group,
+                resource,
+                subresource,
+                namespace,
+                name: object.name.as_deref().unwrap_or(""),
+            };
+            match uri {
+                Some(u) if u.resource != resource || u.subresource != subresource => {
+                    from_uri = Some(format!(
+                        "objectRef says {}, requestURI says {}",
+                        logged.describe(),
+                        u.describe()
+                    ));
+                    Some(u)
+                }
+                Some(u)
+                    if namespace.is_empty()
+                        && !u.namespace.is_empty()
+                        && !is_builtin_cluster_scoped(u.api_group, u.resource) =>
+                {
+                    from_uri = Some(format!(
+                        "objectRef has no namespace, requestURI says {}",
+                        u.describe()
+                    ));
+                    Some(UriResource {
+                        namespace: u.namespace,
+                        ..logged
+                    })
+                }
+                // A create of a cluster-scoped custom resource whose body names a
+                // namespace: the objectRef takes it from the body, the URL (what the
+                // authorizer sees) has none.
+                Some(u) if !namespace.is_empty() && u.namespace.is_empty() => {
+                    from_uri = Some(format!(
+                        "objectRef says namespace {namespace}, requestURI names none: {}",
+                        u.describe()
+                    ));
+                    Some(UriResource {
+                        namespace: "",
+                        ..logged
+                    })
+                }
+                _ => Some(logged),
+            }
+        }
+        (None, None) => None,
+    };
+    let request = match resolved {
+        Some(r) => {
+            let name = authorized_name(verb, r.subresource, r.name);
+            let mut namespace = r.namespace;
+            if is_builtin_cluster_scoped(r.api_group, r.resource) {
                 // The URL of a cluster-scoped resource has no namespace; an objectRef can
                 // still carry one (a create takes it from the body). One exception:
                 // `/api/v1/namespaces/foo[/status|/finalize]` is a request in namespace foo
                 // (a list or watch with a name field selector is not).
-                let one_namespace = resource == "namespaces"
-                    && api_group.is_empty()
+                let one_namespace = r.resource == "namespaces"
+                    && r.api_group.is_empty()
                     && !matches!(verb, "list" | "watch" | "create" | "deletecollection");
                 namespace = if one_namespace { name } else { "" };
             }
             RequestRef {
                 verb,
                 target: TargetRef::Resource(ResourceRef {
-                    api_group,
-                    resource,
-                    subresource,
+                    api_group: r.api_group,
+                    resource: r.resource,
+                    subresource: r.subresource,
                     namespace,
                     name,
                 }),
@@ -272,6 +335,79 @@ pub fn normalize<'a>(
         stage,
         time,
         denied,
+        from_uri,
+    })
+}
+
+/// A resource request as a `requestURI` names it, or as an objectRef does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UriResource<'a> {
+    pub api_group: &'a str,
+    pub resource: &'a str,
+    pub subresource: &'a str,
+    pub namespace: &'a str,
+    pub name: &'a str,
+}
+
+impl UriResource<'_> {
+    /// `GROUP/RESOURCE/SUB NAME in NAMESPACE`, for the report.
+    fn describe(&self) -> String {
+        let mut text = String::new();
+        if !self.api_group.is_empty() {
+            text.push_str(self.api_group);
+            text.push('/');
+        }
+        text.push_str(self.resource);
+        if !self.subresource.is_empty() {
+            text.push('/');
+            text.push_str(self.subresource);
+        }
+        if !self.name.is_empty() {
+            text.push(' ');
+            text.push_str(self.name);
+        }
+        if !self.namespace.is_empty() {
+            text.push_str(" in ");
+            text.push_str(self.namespace);
+        }
+        text
+    }
+}
+
+/// The resource request a `requestURI` names, read as the API server's request-info
+/// resolver reads the path (semantics.md §2.2): `/api/VERSION/...` or
+/// `/apis/GROUP/VERSION/...`, a legacy `watch` or `proxy` segment dropped,
+/// `namespaces/NS/` taken as the namespace unless `status` or `finalize` follows (then it is
+/// the namespace object itself), then `RESOURCE[/NAME[/SUBRESOURCE]]`. `None` for a
+/// non-resource path. The verb is the event's: the server logs the verb it resolved.
+pub fn resource_of_uri(uri: &str) -> Option<UriResource<'_>> {
+    let path = uri.split_once('?').map_or(uri, |(p, _)| p);
+    let mut parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let (api_group, rest) = match parts.first() {
+        Some(&"api") if parts.len() >= 3 => ("", parts.split_off(2)),
+        Some(&"apis") if parts.len() >= 4 => (parts[1], parts.split_off(3)),
+        _ => return None,
+    };
+    let mut rest = rest.as_slice();
+    let legacy_proxy = rest.first() == Some(&"proxy");
+    if matches!(rest.first(), Some(&"watch") | Some(&"proxy")) {
+        rest = &rest[1..];
+    }
+    let mut namespace = "";
+    if rest.first() == Some(&"namespaces") && rest.len() >= 2 {
+        namespace = rest[1];
+        if rest.len() > 2 && !matches!(rest[2], "status" | "finalize") {
+            rest = &rest[2..];
+        }
+    }
+    let resource = rest.first().copied().filter(|r| !r.is_empty())?;
+    Some(UriResource {
+        api_group,
+        resource,
+        // A legacy proxy path never has a subresource: what follows the name is proxied.
+        subresource: rest.get(2).copied().filter(|_| !legacy_proxy).unwrap_or(""),
+        namespace,
+        name: rest.get(1).copied().unwrap_or(""),
     })
 }
 
@@ -334,6 +470,190 @@ mod tests {
     fn norm(line: &str, f: impl FnOnce(Normalized<'_>)) {
         let docs = parse_value(line).unwrap();
         f(normalize(&docs[0], None).unwrap());
+    }
+
+    #[test]
+    fn request_info_of_resource_paths() {
+        let r = |g, res, sub, ns, name| UriResource {
+            api_group: g,
+            resource: res,
+            subresource: sub,
+            namespace: ns,
+            name,
+        };
+        let cases: &[(&str, Option<UriResource<'_>>)] = &[
+            ("/api/v1/pods", Some(r("", "pods", "", "", ""))),
+            (
+                "/api/v1/namespaces/dev/pods/p/log?follow=1",
+                Some(r("", "pods", "log", "dev", "p")),
+            ),
+            (
+                "/apis/apps/v1/namespaces/dev/deployments/d/scale",
+                Some(r("apps", "deployments", "scale", "dev", "d")),
+            ),
+            (
+                "/api/v1/watch/namespaces/dev/pods/p",
+                Some(r("", "pods", "", "dev", "p")),
+            ),
+            (
+                "/api/v1/proxy/namespaces/dev/pods/p/metrics",
+                Some(r("", "pods", "", "dev", "p")),
+            ),
+            ("/api/v1/namespaces", Some(r("", "namespaces", "", "", ""))),
+            (
+                "/api/v1/namespaces/foo",
+                Some(r("", "namespaces", "", "foo", "foo")),
+            ),
+            (
+                "/api/v1/namespaces/foo/finalize",
+                Some(r("", "namespaces", "finalize", "foo", "foo")),
+            ),
+            (
+                "/api/v1/namespaces/foo/status",
+                Some(r("", "namespaces", "status", "foo", "foo")),
+            ),
+            (
+                "/apis/rbac.authorization.k8s.io/v1/clusterroles/admin",
+                Some(r(
+                    "rbac.authorization.k8s.io",
+                    "clusterroles",
+                    "",
+                    "",
+                    "admin",
+                )),
+            ),
+            ("/api/v1", None),
+            ("/apis/apps/v1", None),
+            ("/api", None),
+            ("/healthz", None),
+            ("/openapi/v3/apis/apps/v1", None),
+            ("/api/v1/watch", None),
+        ];
+        for (uri, want) in cases {
+            assert_eq!(resource_of_uri(uri), *want, "{uri}");
+        }
+    }
+
+    #[test]
+    fn a_missing_or_incomplete_object_ref_is_taken_from_the_uri() {
+        let event = |uri: &str, verb: &str, object: &str| {
+            format!(
+                r#"{{"verb":"{verb}","user":{{"username":"a"}},"requestURI":"{uri}","objectRef":{object}}}"#
+            )
+        };
+        // (event, request seen, whether it was taken from the URI)
+        let cases = [
+            (
+                event("/api/v1/namespaces/dev/pods/p1", "get", "null"),
+                "get pods p1 in dev",
+                true,
+            ),
+            (
+                event(
+                    "/api/v1/namespaces/dev/pods/p1",
+                    "get",
+                    r#"{"resource":null}"#,
+                ),
+                "get pods p1 in dev",
+                true,
+            ),
+            (
+                event(
+                    "/api/v1/namespaces/dev/configmaps/c",
+                    "get",
+                    r#"{"resource":"configmaps","namespace":null,"name":"c"}"#,
+                ),
+                "get configmaps c in dev",
+                true,
+            ),
+            (
+                event(
+                    "/api/v1/namespaces/dev/configmaps",
+                    "create",
+                    r#"{"resource":"configmaps","namespace":"dev","name":"c"}"#,
+                ),
+                "create configmaps in dev",
+                false,
+            ),
+            (
+                event(
+                    "/api/v1/namespaces/dev/secrets/s",
+                    "get",
+                    r#"{"resource":"configmaps","namespace":"dev","name":"s"}"#,
+                ),
+                "get secrets s in dev",
+                true,
+            ),
+            (
+                event(
+                    "/api/v1/namespaces/dev/pods/p/exec",
+                    "create",
+                    r#"{"resource":"pods","namespace":"dev","name":"p"}"#,
+                ),
+                "create pods/exec p in dev",
+                true,
+            ),
+            (
+                event(
+                    "/api/v1/nodes/n1",
+                    "get",
+                    r#"{"resource":"nodes","name":"n1"}"#,
+                ),
+                "get nodes n1",
+                false,
+            ),
+            (
+                event("/api/v1/namespaces/foo", "get", "null"),
+                "get namespaces foo in foo",
+                true,
+            ),
+            (
+                event(
+                    "/apis/example.com/v1/widgets",
+                    "create",
+                    r#"{"resource":"widgets","apiGroup":"example.com","namespace":"dev","name":"w"}"#,
+                ),
+                "create widgets",
+                true,
+            ),
+            (
+                event(
+                    "/apis/example.com/v1/widgets/w",
+                    "get",
+                    r#"{"resource":"widgets","apiGroup":"example.com","name":"w"}"#,
+                ),
+                "get widgets w",
+                false,
+            ),
+            (
+                event("/api/v1/namespaces/dev/pods", "list", "null"),
+                "list pods in dev",
+                true,
+            ),
+            (event("/healthz", "get", "null"), "get /healthz", false),
+        ];
+        for (line, want, taken) in &cases {
+            norm(line, |n| {
+                let seen = match n.request().target {
+                    TargetRef::Resource(r) => {
+                        let mut t = format!("{} {}", n.request().verb, r.resource);
+                        if !r.subresource.is_empty() {
+                            t = format!("{t}/{}", r.subresource);
+                        }
+                        if !r.name.is_empty() {
+                            t = format!("{t} {}", r.name);
+                        }
+                        if !r.namespace.is_empty() {
+                            t = format!("{t} in {}", r.namespace);
+                        }
+                        t
+                    }
+                    TargetRef::NonResource { path } => format!("{} {path}", n.request().verb),
+                };
+                assert_eq!(&seen, want, "{line}");
+                assert_eq!(n.from_uri.is_some(), *taken, "{line}: {:?}", n.from_uri);
+            });
+        }
     }
 
     #[test]
