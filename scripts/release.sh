@@ -4,6 +4,7 @@
 #
 #   scripts/release.sh --base-url URL --homepage URL [--out DIR] [--profile P]
 #                      [--target TRIPLE|host]... [--target-dir DIR] [--features F]
+#                      [--binary PATH]
 #
 # --base-url: where the archives will be downloaded from (the manifest's uri is
 #   BASE-URL/ARCHIVE); also RELEASE_BASE_URL. --homepage: the project's page; also
@@ -13,10 +14,12 @@
 #   (`rustup target add x86_64-unknown-linux-musl`).
 # --profile: the cargo profile (default release; tests use dev to stay fast).
 # --features: cargo features of the build (default none: zlib-rs, no system library).
+# --binary: package this already built binary for the one --target instead of building
+#   (tests use it: a build there would replace the binary the other tests run).
 #
 # Each archive, audit2role-VERSION-TRIPLE.tar.gz, holds one folder of the same name with the
-# binary, LICENSE, README.md, completions/ (bash, zsh, fish) and man/man1/ (one page per
-# command). Archives are reproducible: sorted names, owner 0, the commit's time as mtime.
+# binary (stripped, except in the dev profile), LICENSE, README.md, completions/ (bash, zsh,
+# fish) and man/man1/ (one page per command). Archives are reproducible: sorted names, owner 0, the commit's time as mtime.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +30,7 @@ profile=release
 targets=()
 target_dir=${CARGO_TARGET_DIR:-target}
 features=""
+prebuilt=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --base-url) base_url=$2; shift 2 ;;
@@ -36,7 +40,8 @@ while [ $# -gt 0 ]; do
     --target) targets+=("$2"); shift 2 ;;
     --target-dir) target_dir=$2; shift 2 ;;
     --features) features=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --binary) prebuilt=$2; shift 2 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "release.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -63,16 +68,23 @@ if [ ${#targets[@]} -eq 0 ]; then
     echo "release.sh: x86_64-unknown-linux-musl is not installed (rustup target add x86_64-unknown-linux-musl): no static build" >&2
   fi
 fi
+if [ -n "$prebuilt" ] && [ ${#targets[@]} -ne 1 ]; then
+  echo "release.sh: --binary needs exactly one --target" >&2
+  exit 2
+fi
 for i in "${!targets[@]}"; do
   if [ "${targets[$i]}" = host ]; then targets[$i]=$host; fi
 done
 build=(cargo build --locked --profile "$profile" --target-dir "$target_dir" --bin audit2role)
 if [ -n "$features" ]; then build+=(--features "$features"); fi
+# gzip -6 for releases; the dev profile (tests) has a large unstripped binary: -1.
 case "$profile" in
-  dev) profile_dir=debug ;;
-  *) profile_dir=$profile ;;
+  dev) profile_dir=debug; level=-1 ;;
+  *) profile_dir=$profile; level=-6 ;;
 esac
-export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
+# The archives' time: RELEASE_EPOCH, SOURCE_DATE_EPOCH, or the last commit's. Not exported:
+# rustc reads SOURCE_DATE_EPOCH, and a new value would make cargo build everything again.
+epoch=${RELEASE_EPOCH:-${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}}
 
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -84,7 +96,9 @@ krew_done=""
 for target in "${targets[@]}"; do
   # The host target builds where `cargo build` puts it (no --target), so a test reuses
   # the binary cargo test built.
-  if [ "$target" = "$host" ]; then
+  if [ -n "$prebuilt" ]; then
+    bin=$prebuilt
+  elif [ "$target" = "$host" ]; then
     "${build[@]}"
     bin="$target_dir/$profile_dir/audit2role"
   else
@@ -95,11 +109,17 @@ for target in "${targets[@]}"; do
   dir="$stage/$name"
   mkdir -p "$dir/completions" "$dir/man/man1"
   cp "$bin" "$dir/audit2role"
+  # The release profile keeps line tables for profiling (Cargo.toml); archives ship without.
+  if [ "$profile" != dev ] && command -v strip >/dev/null 2>&1; then
+    strip "$dir/audit2role"
+  fi
   cp LICENSE README.md "$dir/"
   # Completions and man pages come from the binary itself; a binary for another machine
   # cannot run here, so the host's build writes them (they are the same for every target).
   runner="$dir/audit2role"
-  if ! "$runner" --version >/dev/null 2>&1; then
+  if [ -n "$prebuilt" ]; then
+    runner=$prebuilt
+  elif ! "$runner" --version >/dev/null 2>&1; then
     "${build[@]}"
     runner="$target_dir/$profile_dir/audit2role"
   fi
@@ -108,9 +128,9 @@ for target in "${targets[@]}"; do
   "$runner" completions fish > "$dir/completions/audit2role.fish"
   "$runner" man --dir "$dir/man/man1"
   chmod -R u=rwX,go=rX "$dir"
-  find "$dir" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
-  (cd "$stage" && tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" \
-    -cf - "$name" | gzip -n -6 > "$out/$name.tar.gz")
+  find "$dir" -exec touch -h -d "@$epoch" {} +
+  (cd "$stage" && tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch" \
+    -cf - "$name" | gzip -n "$level" > "$out/$name.tar.gz")
   sum=$(cd "$out" && sha256sum "$name.tar.gz")
   echo "$sum" >> "$stage/SHA256SUMS"
   echo "release.sh: $out/$name.tar.gz"

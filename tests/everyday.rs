@@ -235,6 +235,20 @@ ServiceAccount/ops:reconciler  ClusterRoleBinding/ops-nodes        ClusterRole/n
 ServiceAccount/ops:reconciler  RoleBinding/ops/reconciler-secrets  ClusterRole/secret-reader  ops              1
 "
     );
+    let (code, out, _) = lookup(&["ops", "-k", "serviceaccount"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        out.lines()
+            .skip(1)
+            .map(|l| l.split(' ').next().unwrap())
+            .collect::<Vec<_>>(),
+        [
+            "ServiceAccount/ops:reconciler",
+            "ServiceAccount/ops:reconciler"
+        ]
+    );
+    let (code, _, _) = lookup(&["sa:ops", "-k", "serviceaccount"]);
+    assert_eq!(code, Some(2), "a malformed prefixed subject is an error");
     let (code, out, _) = lookup(&["ops", "-k", "group"]);
     assert_eq!(code, Some(0));
     assert_eq!(

@@ -226,16 +226,7 @@ impl Target {
     /// Parses `text` as a subject of `kind` (`-k`): a name, or NAMESPACE:NAME for a service
     /// account; a prefixed form (`group:x`) must agree with the kind.
     pub fn parse_as(text: &str, kind: SubjectKind) -> Result<Target> {
-        let prefixed = [
-            "user:",
-            "group:",
-            "sa:",
-            "serviceaccount:",
-            "system:serviceaccount:",
-        ]
-        .iter()
-        .any(|p| text.starts_with(p));
-        let target = if prefixed {
+        let target = if Target::is_prefixed(text) {
             Target::parse(text)?
         } else {
             match kind {
@@ -251,6 +242,19 @@ impl Target {
             )));
         }
         Ok(target)
+    }
+
+    /// Whether `text` names its kind (`user:`, `group:`, `sa:`, ...).
+    pub fn is_prefixed(text: &str) -> bool {
+        [
+            "user:",
+            "group:",
+            "sa:",
+            "serviceaccount:",
+            "system:serviceaccount:",
+        ]
+        .iter()
+        .any(|p| text.starts_with(p))
     }
 
     /// The texts a query is matched against: the name, and for a service account also
@@ -350,6 +354,95 @@ pub fn find<'a>(set: &'a RbacSet, query: &Query) -> Vec<(Target, Vec<Entry<'a>>)
         })
         .filter(|(_, e)| !e.is_empty())
         .collect()
+}
+
+/// What `lookup` is asked: a text (a subject, a substring, or with `regex` a regular
+/// expression), or nothing (every subject); and a kind to keep.
+#[derive(Clone, Debug, Default)]
+pub struct Question {
+    pub text: Option<String>,
+    pub regex: bool,
+    pub kind: Option<SubjectKind>,
+}
+
+/// The answer to a [`Question`].
+#[derive(Clone, Debug)]
+pub enum Answer<'a> {
+    /// One subject, named exactly: every binding naming it or its implied groups; `direct`
+    /// when some binding names the subject itself.
+    One {
+        target: Target,
+        entries: Vec<Entry<'a>>,
+        direct: bool,
+    },
+    /// The subjects the bindings name that the question keeps, each with the bindings
+    /// naming it directly (possibly none matched).
+    Many(Vec<(Target, Vec<Entry<'a>>)>),
+}
+
+/// Answers `question` over `set`. A text no binding names directly, given as a plain name,
+/// is searched for as a substring; when nothing contains it either, the exact subject's
+/// answer stands (its group bindings, `direct` false). A plain text that is no subject of the
+/// asked kind (`-k serviceaccount ops`) is only searched for; a malformed prefixed subject
+/// (`sa:ops`) or a bad regular expression is a usage error.
+pub fn answer<'a>(set: &'a RbacSet, question: &Question) -> Result<Answer<'a>> {
+    let text = question.text.as_deref();
+    let exact = match (text, question.regex) {
+        (Some(text), false) => match question.kind {
+            Some(k) => match Target::parse_as(text, k) {
+                Ok(t) => Some(t),
+                Err(_) if !Target::is_prefixed(text) => None,
+                Err(e) => return Err(e),
+            },
+            None => Some(Target::parse(text)?),
+        },
+        _ => None,
+    };
+    let regex = match (text, question.regex) {
+        (Some(re), true) => Some(
+            regex::Regex::new(re)
+                .map_err(|e| Error::Usage(format!("lookup --regex {re:?}: {e}")))?,
+        ),
+        (None, true) => {
+            return Err(Error::Usage(
+                "lookup --regex needs a QUERY, the regular expression".to_string(),
+            ))
+        }
+        _ => None,
+    };
+    if let Some(target) = &exact {
+        let found = entries(set, target);
+        let direct = found.iter().any(|e| e.via_group.is_none());
+        // A prefixed form (`user:x`, `group:x`) names one subject and is not searched for.
+        let plain = text == Some(target.display().as_str());
+        if direct || !plain {
+            return Ok(Answer::One {
+                target: target.clone(),
+                entries: found,
+                direct,
+            });
+        }
+        let query = Query {
+            contains: text.map(String::from),
+            regex: None,
+            kind: question.kind,
+        };
+        let listed = find(set, &query);
+        if listed.is_empty() {
+            return Ok(Answer::One {
+                target: target.clone(),
+                entries: found,
+                direct,
+            });
+        }
+        return Ok(Answer::Many(listed));
+    }
+    let query = Query {
+        contains: text.filter(|_| !question.regex).map(String::from),
+        regex,
+        kind: question.kind,
+    };
+    Ok(Answer::Many(find(set, &query)))
 }
 
 #[cfg(test)]

@@ -1,12 +1,10 @@
-//! The lookup command: one subject's bindings from `audit::lookup::entries` (direct and
-//! through its implied groups), or, for a query no binding names exactly, a regular
-//! expression or no query at all, the subjects the bindings name (`audit::lookup::find`);
-//! printed as a table (with `--rules`, each role's rules below its binding), wide, JSON or
-//! YAML.
+//! The lookup command: the question from the flags, `audit::lookup::answer` (one subject's
+//! bindings, or the subjects the bindings name that match), printed as a table (with
+//! `--rules`, each role's rules below its binding), wide, JSON or YAML.
 
 use crate::cli::{AuditFormat, LookupArgs, LookupKind};
 use crate::cmd::{load_rbac, write_document};
-use audit2role::audit::lookup::{entries, find, Entry, Query, SubjectKind, Target};
+use audit2role::audit::lookup::{answer, Answer, Entry, Question, SubjectKind};
 use audit2role::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK};
 use audit2role::render::lookup::{list_json, list_rows, lookup_json, lookup_rows, rule_line};
 use audit2role::render::table::table_lines;
@@ -54,51 +52,16 @@ fn write_rows(
 
 pub fn run(args: &LookupArgs) -> Result<i32> {
     let set = load_rbac(&args.rbac, false)?;
-    let kind = args.kind.map(kind_of);
+    let question = Question {
+        text: args.subject.clone(),
+        regex: args.regex,
+        kind: args.kind.map(kind_of),
+    };
+    let answer = answer(&set, &question)?;
     let mut stdout = std::io::stdout().lock();
     let wide = args.output == AuditFormat::Wide;
-
-    // One subject, named exactly.
-    let exact = match (&args.subject, args.regex) {
-        (Some(text), false) => Some(match kind {
-            Some(k) => Target::parse_as(text, k)?,
-            None => Target::parse(text)?,
-        }),
-        _ => None,
-    };
-    let exact_found = exact.as_ref().map(|t| (t, entries(&set, t)));
-    let named_directly = exact_found
-        .as_ref()
-        .is_some_and(|(_, found)| found.iter().any(|e| e.via_group.is_none()));
-
-    if !named_directly {
-        let query = Query {
-            contains: args.subject.clone().filter(|_| !args.regex),
-            regex: match (&args.subject, args.regex) {
-                (Some(re), true) => Some(
-                    regex::Regex::new(re)
-                        .map_err(|e| Error::Usage(format!("lookup --regex {re:?}: {e}")))?,
-                ),
-                (None, true) => {
-                    return Err(Error::Usage(
-                        "lookup --regex needs a QUERY, the regular expression".to_string(),
-                    ))
-                }
-                _ => None,
-            },
-            kind,
-        };
-        // A query that is not a plain name (a prefixed form) is not searched for.
-        let searchable = match &exact {
-            Some(t) => args.subject.as_deref() == Some(t.display().as_str()),
-            None => true,
-        };
-        let listed = if searchable {
-            find(&set, &query)
-        } else {
-            Vec::new()
-        };
-        if !listed.is_empty() || exact.is_none() {
+    match answer {
+        Answer::Many(listed) => {
             match args.output {
                 AuditFormat::Json | AuditFormat::Yaml => {
                     write_document(&mut stdout, &list_json(&listed, args.rules), args.output)?
@@ -111,47 +74,49 @@ pub fn run(args: &LookupArgs) -> Result<i32> {
                     write_rows(&mut stdout, &list_rows(&listed, wide), &all, args.rules)?
                 }
             }
-            return Ok(if listed.is_empty() {
+            Ok(if listed.is_empty() {
                 EXIT_NOT_FOUND
             } else {
                 EXIT_OK
-            });
+            })
+        }
+        Answer::One {
+            target,
+            entries: found,
+            direct,
+        } => {
+            match args.output {
+                AuditFormat::Json | AuditFormat::Yaml => write_document(
+                    &mut stdout,
+                    &lookup_json(&target, &found, args.rules),
+                    args.output,
+                )?,
+                AuditFormat::Table | AuditFormat::Wide if found.is_empty() => {
+                    writeln!(
+                        stdout,
+                        "No binding names {} {}.",
+                        target.kind(),
+                        printable(&target.display())
+                    )
+                    .map_err(io)?;
+                }
+                AuditFormat::Table | AuditFormat::Wide => {
+                    let all: Vec<&Entry<'_>> = found.iter().collect();
+                    write_rows(&mut stdout, &lookup_rows(&found, wide), &all, args.rules)?;
+                }
+            }
+            if direct {
+                return Ok(EXIT_OK);
+            }
+            stdout.flush().map_err(io)?;
+            if !found.is_empty() {
+                eprintln!(
+                    "note: no binding names {} {} directly; the bindings listed apply through its groups",
+                    target.kind(),
+                    printable(&target.display())
+                );
+            }
+            Ok(EXIT_NOT_FOUND)
         }
     }
-
-    let Some((target, found)) = exact_found else {
-        return Ok(EXIT_NOT_FOUND);
-    };
-    match args.output {
-        AuditFormat::Json | AuditFormat::Yaml => write_document(
-            &mut stdout,
-            &lookup_json(target, &found, args.rules),
-            args.output,
-        )?,
-        AuditFormat::Table | AuditFormat::Wide if found.is_empty() => {
-            writeln!(
-                stdout,
-                "No binding names {} {}.",
-                target.kind(),
-                printable(&target.display())
-            )
-            .map_err(io)?;
-        }
-        AuditFormat::Table | AuditFormat::Wide => {
-            let all: Vec<&Entry<'_>> = found.iter().collect();
-            write_rows(&mut stdout, &lookup_rows(&found, wide), &all, args.rules)?;
-        }
-    }
-    if named_directly {
-        return Ok(EXIT_OK);
-    }
-    stdout.flush().map_err(io)?;
-    if !found.is_empty() {
-        eprintln!(
-            "note: no binding names {} {} directly; the bindings listed apply through its groups",
-            target.kind(),
-            printable(&target.display())
-        );
-    }
-    Ok(EXIT_NOT_FOUND)
 }
