@@ -68,22 +68,21 @@ ratio() { printf '  ratio %-34s %.2f (goal %s)\n' "$1" "$(echo "scale=4; $2 / $3
 
 echo "build: ${FEATURES:-default features} ($(cd "$here" && git rev-parse --short HEAD))"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB; load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "log: $log ($(du -m "$log" | cut -f1) MiB, gz $(du -m "$log.gz" | cut -f1) MiB)"
+echo "log: $log ($(du -mL "$log" | cut -f1) MiB, gz $(du -mL "$log.gz" | cut -f1) MiB)"
 cat "$log" "$log.gz" > /dev/null   # page cache
 
 q="SELECT \"user\".username, verb, objectRef.resource, objectRef.namespace, objectRef.name, count(*) FROM read_ndjson('%s', columns={'user': 'STRUCT(username VARCHAR)', 'verb': 'VARCHAR', 'objectRef': 'STRUCT(resource VARCHAR, namespace VARCHAR, name VARCHAR)'}) GROUP BY ALL"
 has_duckdb() { python3 -c 'import duckdb' 2>/dev/null; }
-duck() {
-  python3 -c "import duckdb,sys; c=duckdb.connect(); c.execute('SET threads=2'); c.execute(sys.argv[1]).fetchall()" "$(printf "$q" "$1")"
-}
+duck_py="import duckdb,sys; c=duckdb.connect(); c.execute('SET threads=2'); c.execute(sys.argv[1]).fetchall()"
+duck() { python3 -c "$duck_py" "$(printf "$q" "$1")"; }
 
 # The batch jobs users run (issue 14): every subject to an output directory, diff of a
 # cluster's RBAC for every subject, check of one subject; against igzip, DuckDB and the
 # read alone (`stats`). The dump is the RBAC this build generates for every subject of the
 # log (what a cluster that had adopted it would hold), made once.
 batch() {
-  local b=$1 tag=$2 out=$data/out-$tag
-  local dump=$data/dump-$(basename "$log").yaml
+  local b=$1 tag=$2
+  local out=$data/out-$tag dump=$data/dump-$(basename "$log").yaml
   [ -s "$dump" ] || "$b" -q --all-subjects "$log" > "$dump"
   run "$tag stats (.gz)" "$b" stats "$log.gz"; local s_gz=$wall
   run "$tag stats (plain)" "$b" stats "$log"; local s_plain=$wall
@@ -110,7 +109,7 @@ sub=$(grep -m1 -o '"username":"system:serviceaccount:[^"]*"' "$log" | cut -d'"' 
 if [ -n "${BATCH:-}" ]; then
   ig=; dd=
   if command -v igzip >/dev/null; then run "igzip -dc" igzip -dc "$log.gz"; ig=$wall; fi
-  if has_duckdb; then run "duckdb GROUP BY (plain, 2 threads)" duck "$log"; dd=$wall; fi
+  if has_duckdb; then run "duckdb GROUP BY (plain, 2 threads)" python3 -c "$duck_py" "$(printf "$q" "$log")"; dd=$wall; fi
   echo
   [ -n "${BEFORE:-}" ] && batch "$BEFORE" before
   batch "$bin" after

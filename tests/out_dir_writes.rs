@@ -59,7 +59,7 @@ fn generate(log: &str, out: &Path, extra: &[&str]) {
 
 /// Starts a run that rewrites `out` (whose earlier run wrote summary.json), waits until
 /// it has begun writing (it removes the old summary.json first), sends `signal` and
-/// returns the exit code and stderr.
+/// returns the exit code and stderr. The run may have ended before the signal came.
 fn interrupted_run(log: &str, out: &Path, signal: &str) -> (Option<i32>, String) {
     assert!(out.join("summary.json").exists());
     let child = Command::new(BIN)
@@ -77,11 +77,11 @@ fn interrupted_run(log: &str, out: &Path, signal: &str) -> (Option<i32>, String)
         );
         std::thread::sleep(Duration::from_millis(1));
     }
-    let sent = Command::new("kill")
+    // Fails only when the run has already ended.
+    let _ = Command::new("kill")
         .args([signal, &child.id().to_string()])
         .status()
         .expect("kill runs");
-    assert!(sent.success());
     let o = child.wait_with_output().expect("run ends");
     (
         o.status.code(),
@@ -108,36 +108,44 @@ fn a_signal_while_writing_leaves_no_temporary_file_and_no_stale_summary() {
 
     for (signal, code, name) in [("-INT", 130, "SIGINT"), ("-TERM", 143, "SIGTERM")] {
         let out = dir.path().join(format!("out{signal}"));
-        generate(&log, &out, &["--evidence"]);
-        let (status, stderr) = interrupted_run(&log, &out, signal);
-        assert_eq!(status, Some(code), "{name}: {stderr}");
-        assert!(
-            stderr.contains(&format!("interrupted by {name}")) && stderr.contains("out"),
-            "{name}: {stderr}"
-        );
-        let now = files(&out);
-        let hidden: Vec<&String> = now
-            .keys()
-            .filter(|n| n.starts_with('.') || n.ends_with(".tmp"))
-            .collect();
-        assert!(
-            hidden.is_empty(),
-            "{name}: temporary files left: {hidden:?}"
-        );
-        assert!(
-            !now.contains_key("summary.json"),
-            "{name}: a summary.json that disagrees with the files"
-        );
-        // Every file is whole: this run's or the earlier run's, never a mix.
-        let mut rewritten = 0;
-        for (file, bytes) in &now {
-            if new.get(file) == Some(bytes) {
-                rewritten += 1;
-            } else {
-                assert_eq!(old.get(file), Some(bytes), "{name}: {file} is damaged");
+        let mut interrupted = false;
+        // A fast disk may finish the writes before the signal lands: then the directory
+        // must be the finished run's, and the signal is tried again.
+        for _attempt in 0..5 {
+            generate(&log, &out, &["--evidence"]);
+            let (status, stderr) = interrupted_run(&log, &out, signal);
+            let now = files(&out);
+            let hidden: Vec<&String> = now
+                .keys()
+                .filter(|n| n.starts_with('.') || n.ends_with(".tmp"))
+                .collect();
+            assert!(
+                hidden.is_empty(),
+                "{name}: temporary files left: {hidden:?}"
+            );
+            if status == Some(0) {
+                assert_eq!(now, new, "{name}: a finished run");
+                continue;
             }
+            assert_eq!(status, Some(code), "{name}: {stderr}");
+            assert!(
+                stderr.contains(&format!("interrupted by {name}")) && stderr.contains("out"),
+                "{name}: {stderr}"
+            );
+            assert!(
+                !now.contains_key("summary.json"),
+                "{name}: a summary.json that disagrees with the files"
+            );
+            // Every file is whole: this run's or the earlier run's, never a mix.
+            for (file, bytes) in &now {
+                if new.get(file) != Some(bytes) {
+                    assert_eq!(old.get(file), Some(bytes), "{name}: {file} is damaged");
+                }
+            }
+            interrupted = true;
+            break;
         }
-        assert!(rewritten < 1500, "{name}: the signal came after the writes");
+        assert!(interrupted, "{name}: every run ended before the signal");
         // The next run completes the directory.
         generate(&log, &out, &[]);
         assert_eq!(files(&out), new, "{name}");

@@ -117,14 +117,20 @@ pub fn diff_subject<'a>(
             }
         }
     }
+    // The requests with their evidence, read out of the aggregate once for every grant.
+    let requests: Vec<(RequestRef<'_>, Evidence)> = aggregate
+        .requests
+        .iter()
+        .map(|(request, entries)| (request, entries.total()))
+        .collect();
     let (grants, baseline): (Vec<GrantUse>, Vec<GrantUse>) = bound
         .into_iter()
         .map(|b| {
             let mut evidence = Totals::default();
-            for (request, entries) in aggregate.requests.iter() {
+            for (request, total) in &requests {
                 let in_scope = b.scope.is_empty() || request.namespace() == b.scope;
-                if in_scope && rule_allows(&b.rule, request) {
-                    evidence.add(&entries.total());
+                if in_scope && rule_allows(&b.rule, *request) {
+                    evidence.add(total);
                 }
             }
             let risks = assess(&b.rule, &b.scope);

@@ -195,9 +195,11 @@ impl Authorizer {
         let mut out = Vec::new();
         let mut namespaces: Vec<&String> = self.role_bindings_by_namespace.keys().collect();
         namespaces.sort();
+        // In a namespace only its RoleBindings are visited: the ClusterRoleBindings, kept
+        // once with scope "", have their own rule counters.
         let collect = |namespace: &str, out: &mut Vec<BoundRule>| {
             let mut index_in_role: HashMap<Grant, usize> = HashMap::new();
-            self.visit_rules(user, namespace, |grant, rule| {
+            let visit = |grant: &dyn Fn() -> Grant, rule: &PolicyRule| {
                 let g = grant();
                 let counter = index_in_role.entry(g.clone()).or_insert(0);
                 let scope = if g.binding_kind == "RoleBinding" {
@@ -216,7 +218,12 @@ impl Authorizer {
                 }
                 *counter += 1;
                 true
-            });
+            };
+            if namespace.is_empty() {
+                self.visit_cluster_rules(user, visit);
+            } else {
+                self.visit_namespace_rules(user, namespace, visit);
+            }
         };
         collect("", &mut out);
         for ns in namespaces {
@@ -228,6 +235,17 @@ impl Authorizer {
     /// Calls `visit(grant, rule)` for every rule reachable for `user` in `namespace`, until
     /// `visit` returns false. `grant` builds the description of the binding lazily.
     fn visit_rules<F>(&self, user: &UserInfo, namespace: &str, mut visit: F)
+    where
+        F: FnMut(&dyn Fn() -> Grant, &PolicyRule) -> bool,
+    {
+        if !self.visit_cluster_rules(user, &mut visit) || namespace.is_empty() {
+            return;
+        }
+        self.visit_namespace_rules(user, namespace, visit);
+    }
+
+    /// The ClusterRoleBinding part of [`Authorizer::visit_rules`]; false when `visit` stopped it.
+    fn visit_cluster_rules<F>(&self, user: &UserInfo, mut visit: F) -> bool
     where
         F: FnMut(&dyn Fn() -> Grant, &PolicyRule) -> bool,
     {
@@ -252,13 +270,18 @@ impl Authorizer {
             };
             for rule in &self.set.cluster_roles[role].rules {
                 if !visit(&grant, rule) {
-                    return;
+                    return false;
                 }
             }
         }
-        if namespace.is_empty() {
-            return;
-        }
+        true
+    }
+
+    /// The RoleBinding part of [`Authorizer::visit_rules`]: the bindings of `namespace`.
+    fn visit_namespace_rules<F>(&self, user: &UserInfo, namespace: &str, mut visit: F)
+    where
+        F: FnMut(&dyn Fn() -> Grant, &PolicyRule) -> bool,
+    {
         let Some(bindings) = self.role_bindings_by_namespace.get(namespace) else {
             return;
         };

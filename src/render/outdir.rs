@@ -194,6 +194,23 @@ impl OutDir {
     /// Creates `dir` if needed and locks it; fails with a message naming it when another
     /// run holds it.
     pub fn open(dir: &Path) -> Result<OutDir> {
+        let not_a_directory = |why: &str| {
+            Error::output_to(
+                dir.display(),
+                std::io::Error::new(std::io::ErrorKind::AlreadyExists, why.to_string()),
+            )
+        };
+        match (std::fs::symlink_metadata(dir), std::fs::metadata(dir)) {
+            (Ok(_), Ok(m)) if !m.is_dir() => {
+                return Err(not_a_directory("exists and is not a directory"))
+            }
+            (Ok(l), Err(_)) if l.file_type().is_symlink() => {
+                return Err(not_a_directory(
+                    "is a symbolic link to nothing (a dangling link), not a directory",
+                ))
+            }
+            _ => {}
+        }
         std::fs::create_dir_all(dir).map_err(|e| Error::output_to(dir.display(), e))?;
         let handle = std::fs::File::open(dir).map_err(|e| Error::output_to(dir.display(), e))?;
         let is_dir = handle
@@ -430,12 +447,26 @@ mod tests {
     }
 
     #[test]
-    fn a_regular_file_is_no_out_dir() {
+    fn a_regular_file_or_a_dangling_link_is_no_out_dir() {
         let tmp = tempfile::tempdir().unwrap();
         let file = tmp.path().join("f");
         std::fs::write(&file, "x").unwrap();
         let err = OutDir::open(&file).err().expect("refused");
         assert_eq!(err.exit_code(), crate::error::EXIT_OUTPUT);
+        assert!(
+            err.chain().ends_with("f: exists and is not a directory"),
+            "{}",
+            err.chain()
+        );
+        let link = tmp.path().join("l");
+        std::os::unix::fs::symlink(tmp.path().join("nothing"), &link).unwrap();
+        let err = OutDir::open(&link).err().expect("refused");
+        assert!(
+            err.chain().contains("l: is a symbolic link to nothing"),
+            "{}",
+            err.chain()
+        );
+        assert!(!tmp.path().join("nothing").exists(), "nothing created");
     }
 
     #[test]
