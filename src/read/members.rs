@@ -113,18 +113,50 @@ impl MemberTrack {
 const GZIP_CHECKSUM_MESSAGE: &str = "corrupt gzip stream does not have a matching checksum";
 
 /// Every member of a gzip stream in turn (as flate2's `MultiGzDecoder` reads them: whatever
-/// follows a member must be one too), with damage reported as [`Damaged`].
+/// follows a member must be one too), with damage reported as [`Damaged`]. One decoder, and
+/// its inflate state, serves every member.
 pub struct GzMembers<R> {
-    decoder: Option<flate2::bufread::GzDecoder<R>>,
+    decoder: flate2::bufread::GzDecoder<Slot<R>>,
+    /// The input ended cleanly after a member.
+    done: bool,
     track: MemberTrack,
     /// The error that stopped the stream, repeated by later reads.
     failed: Option<(io::ErrorKind, String)>,
 }
 
+/// The input, which can be taken out of the decoder and handed back by `reset` for the
+/// next member.
+struct Slot<R>(Option<R>);
+
+impl<R: Read> Read for Slot<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match &mut self.0 {
+            Some(r) => r.read(buf),
+            None => Ok(0),
+        }
+    }
+}
+
+impl<R: BufRead> BufRead for Slot<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        match &mut self.0 {
+            Some(r) => r.fill_buf(),
+            None => Ok(&[]),
+        }
+    }
+
+    fn consume(&mut self, n: usize) {
+        if let Some(r) = &mut self.0 {
+            r.consume(n);
+        }
+    }
+}
+
 impl<R: BufRead> GzMembers<R> {
     pub fn new(reader: R) -> GzMembers<R> {
         GzMembers {
-            decoder: Some(flate2::bufread::GzDecoder::new(reader)),
+            decoder: flate2::bufread::GzDecoder::new(Slot(Some(reader))),
+            done: false,
             track: MemberTrack::default(),
             failed: None,
         }
@@ -136,24 +168,20 @@ impl<R: BufRead> Read for GzMembers<R> {
         if let Some((kind, message)) = &self.failed {
             return Err(io::Error::new(*kind, message.clone()));
         }
-        if out.is_empty() {
+        if out.is_empty() || self.done {
             return Ok(0);
         }
         loop {
-            let Some(decoder) = self.decoder.as_mut() else {
-                return Ok(0);
-            };
-            match decoder.read(out) {
+            match self.decoder.read(out) {
                 Ok(0) => {
                     // The member ended and its CRC32 and length matched.
                     self.track.member_end();
-                    let Some(mut reader) = self.decoder.take().map(|d| d.into_inner()) else {
-                        return Ok(0);
-                    };
-                    if reader.fill_buf()?.is_empty() {
+                    if self.decoder.get_mut().fill_buf()?.is_empty() {
+                        self.done = true;
                         return Ok(0);
                     }
-                    self.decoder = Some(flate2::bufread::GzDecoder::new(reader));
+                    let reader = self.decoder.get_mut().0.take();
+                    self.decoder.reset(Slot(reader));
                 }
                 Ok(n) => {
                     self.track.produced(&out[..n]);
