@@ -519,4 +519,8 @@ pub struct ServeArgs {
     /// Worker threads (default: one per available core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// RBAC dump (kubectl get ... -o yaml) that `GET /v1/report` compares the activity
+    /// with, as `diff --all-subjects -o html` does (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub rbac: Vec<String>,
 }

@@ -532,3 +532,52 @@ async fn sigterm_lets_a_request_in_flight_finish_and_store_it() {
     let expected = cli(&["--user", "alice", testdata("audit.log").to_str().unwrap()]);
     assert_eq!(text, String::from_utf8(expected.stdout).unwrap());
 }
+
+/// `GET /v1/report` is the page `diff --all-subjects -o html` makes, against the dump given
+/// with `--rbac`: every subject the CLI's diff reports has its section; without `--rbac`
+/// there is no report to give (404).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_is_the_diff_page_for_the_stored_activity() {
+    let c = client();
+    let dir = tempfile::tempdir().unwrap();
+    let rbac_file = testdata("diff-rbac.yaml").display().to_string();
+    let log = testdata("audit.log").display().to_string();
+    let s = http_server(&dir.path().join("state"), &["--rbac", &rbac_file]);
+    let r = post(&c, &s, std::fs::read(&log).unwrap(), false).await;
+    assert_eq!(r.status().as_u16(), 200);
+    let r = c.get(s.url("/v1/report")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        r.headers()["content-type"].to_str().unwrap(),
+        "text/html; charset=utf-8"
+    );
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Content-Security-Policy"), "{page}");
+    let out = cli(&[
+        "diff",
+        "-q",
+        "--rbac",
+        &rbac_file,
+        "--all-subjects",
+        "-o",
+        "json",
+        &log,
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let subjects = json["subjects"].as_array().unwrap();
+    assert_eq!(subjects.len(), 4);
+    assert_eq!(
+        page.matches("<section class=\"card subject\"").count(),
+        subjects.len()
+    );
+    for subject in subjects {
+        let name = subject["subject"].as_str().unwrap();
+        assert!(page.contains(name), "{name} is not in the page");
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let bare = http_server(&dir.path().join("state"), &[]);
+    let r = c.get(bare.url("/v1/report")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    assert!(r.text().await.unwrap().contains("--rbac"));
+}

@@ -40,6 +40,7 @@ pub fn run(args: &ServeArgs) -> Result<i32> {
         header_timeout: std::time::Duration::from_secs(args.header_timeout.max(1)),
         body_timeout: std::time::Duration::from_secs(args.body_timeout.max(1)),
         threads: args.threads.unwrap_or(0),
+        rbac: args.rbac.clone(),
         ..ServeOptions::default()
     };
     audit2role::serve::run(&options)?;

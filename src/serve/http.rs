@@ -1,5 +1,5 @@
 //! The HTTP routes: `POST /v1/events` (ingest), the questions (`GET /v1/subjects`,
-//! `/v1/rbac`, `/v1/aggregate`), `/healthz`, `/readyz` and `/metrics`, with the
+//! `/v1/rbac`, `/v1/aggregate`, `/v1/report`), `/healthz`, `/readyz` and `/metrics`, with the
 //! credentials each needs. Answers to questions are the CLI's, made by the same library
 //! calls on the merged days.
 
@@ -68,6 +68,8 @@ pub struct App {
     /// Set when shutting down: readiness fails, new batches are refused.
     pub closing: AtomicBool,
     pub retain_days: Option<i64>,
+    /// The RBAC dump `GET /v1/report` compares the activity with (`--rbac`), and its files.
+    pub report_rbac: Option<(Arc<Authorizer>, Vec<String>)>,
 }
 
 /// The router over `app`.
@@ -77,6 +79,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/subjects", get(get_subjects))
         .route("/v1/rbac", get(get_rbac))
         .route("/v1/aggregate", get(get_aggregate))
+        .route("/v1/report", get(get_report))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -596,6 +599,77 @@ async fn get_aggregate(
                 StatusCode::OK,
                 [(header::CONTENT_TYPE, "application/x-ndjson")],
                 out,
+            )
+                .into_response(),
+            Err(e) => plain(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        }
+    })
+    .await
+}
+
+/// The permission-audit page of `diff --all-subjects -o html` for the activity stored (from
+/// `since`, whole UTC days), against the dump given with `--rbac`.
+async fn get_report(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(params): Query<BTreeMap<String, String>>,
+) -> Response {
+    if !app.may_read(&headers) {
+        return app.denied("GET /v1/report");
+    }
+    let Some((authorizer, files)) = app.report_rbac.clone() else {
+        return plain(
+            StatusCode::NOT_FOUND,
+            "no RBAC dump to compare with: start serve with --rbac DUMP",
+        );
+    };
+    let from = match known(&params, &["since"]).and_then(|_| first_day(&params, app.retain_days)) {
+        Ok(d) => d,
+        Err(e) => return app.reject(StatusCode::BAD_REQUEST, "bad parameter", e),
+    };
+    answer(&app, "report", move |shared| {
+        let days = shared.days.read().unwrap_or_else(|e| e.into_inner());
+        let merged = days.merged(from);
+        drop(days);
+        let diffs: Vec<_> = merged
+            .subject_names()
+            .into_iter()
+            .filter_map(|name| {
+                let sub = merged.subjects.get(name).filter(|s| s.distinct() > 0)?;
+                Some(crate::audit::diff::diff_subject(name, sub, &authorizer))
+            })
+            .collect();
+        let sets = match diffs
+            .iter()
+            .map(|d| crate::audit::diff::suggestion(&d.subject, &d.observations()))
+            .collect::<crate::error::Result<Vec<_>>>()
+        {
+            Ok(sets) => sets,
+            Err(e) => return plain(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        };
+        let subjects: Vec<_> = diffs
+            .iter()
+            .zip(&sets)
+            .map(|(diff, set)| crate::render::diff::SubjectJson {
+                diff,
+                suggested: Some(set),
+            })
+            .collect();
+        let run = crate::render::html::RunInfo {
+            version: env!("CARGO_PKG_VERSION"),
+            generated_at: crate::request::select::now_micros(),
+            rbac: &files,
+            inputs: &[],
+            since: from.map(|day| day * ingest::DAY_MICROS),
+            until: None,
+            namespace: None,
+        };
+        let mut page = Vec::new();
+        match crate::render::html::write(&subjects, &run, &mut page) {
+            Ok(()) => (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                page,
             )
                 .into_response(),
             Err(e) => plain(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),

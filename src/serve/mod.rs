@@ -57,6 +57,8 @@ pub struct ServeOptions {
     pub drain_timeout: Duration,
     /// Runtime worker threads (0: one per core).
     pub threads: usize,
+    /// RBAC dump files for `GET /v1/report` (none: the report is not served).
+    pub rbac: Vec<String>,
 }
 
 impl Default for ServeOptions {
@@ -80,6 +82,7 @@ impl Default for ServeOptions {
             body_timeout: Duration::from_secs(30),
             drain_timeout: Duration::from_secs(25),
             threads: 0,
+            rbac: Vec::new(),
         }
     }
 }
@@ -222,6 +225,16 @@ pub fn run(options: &ServeOptions) -> Result<()> {
     } else {
         options.threads
     };
+    let report_rbac = if options.rbac.is_empty() {
+        None
+    } else {
+        let set =
+            crate::rbac::load::load(&options.rbac, &crate::rbac::load::LoadOptions::default())?;
+        Some((
+            Arc::new(crate::rbac::Authorizer::new(set)),
+            options.rbac.clone(),
+        ))
+    };
     let app = Arc::new(App {
         shared,
         queue: queue.clone(),
@@ -235,6 +248,7 @@ pub fn run(options: &ServeOptions) -> Result<()> {
         in_flight: tokio::sync::Semaphore::new(options.max_in_flight),
         closing: AtomicBool::new(false),
         retain_days: options.retain_days,
+        report_rbac,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
