@@ -105,24 +105,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
     )?;
     let policy = policy_from(args);
     let existing = Authorizer::new(load_rbac(&args.existing, !args.subject.no_bootstrap_roles)?);
-    // Validate the naming flags before reading anything.
-    let probe = selection
-        .named
-        .first()
-        .map(String::as_str)
-        .unwrap_or("subject");
-    parse_pairs(
-        &args.generate_labels,
-        probe,
-        Pairs::Labels,
-        "--generate-labels",
-    )?;
-    parse_pairs(
-        &args.generate_annotations,
-        probe,
-        Pairs::Annotations,
-        "--generate-annotations",
-    )?;
+    check_naming_flags(args, &selection)?;
     if let Some(dir) = &args.out_dir {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::output_to(dir.display(), why_not_dir(dir, e)))?;
@@ -144,127 +127,201 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         annotations: args.generate_annotations.clone(),
     };
     let outputs = for_subjects(&aggregate, &existing, &options, |s| selection.wants(s))?;
-
-    let missing: Vec<&String> = selection
-        .named
-        .iter()
-        .filter(|n| !outputs.iter().any(|o| &o.subject == *n))
-        .collect();
     if outputs.is_empty() {
-        match selection.single() {
-            Some(subject) => match selection.excluded_by(subject) {
-                Some(re) => eprintln!(
-                    "No output for user {}: --exclude-subject {} leaves it out",
-                    printable(subject),
-                    printable(re)
-                ),
-                None => report_no_match(&args.input, &args.subject.window, &[subject], false),
-            },
-            None => eprintln!("No audit events matched the selected subjects"),
-        }
+        report_nothing(args, &selection);
         return Ok(EXIT_NOT_FOUND);
     }
 
-    let mut files = BTreeMap::new();
-    let mut settled = stale::Settled::default();
-    match &out {
-        Some(out) => {
-            let subjects: Vec<&str> = outputs
-                .iter()
-                .filter(|o| stale::gets_file(o))
-                .map(|o| o.subject.as_str())
-                .collect();
-            files = outdir::file_names(&subjects);
-            if args.output == OutputFormat::Json {
-                for name in files.values_mut() {
-                    *name = name.replace(".yaml", ".json");
-                }
-            }
-            // What an earlier run wrote, read before this run's writes remove its summary.
-            let previous = stale::PreviousRun::read(out.path());
-            let to_write: Vec<SubjectFile<'_, '_>> = outputs
-                .iter()
-                .filter(|o| stale::gets_file(o))
-                .map(|o| SubjectFile {
-                    name: &files[&o.subject],
-                    output: o,
-                    format: args.output,
-                    evidence: args.evidence,
-                })
-                .collect();
-            // From here a signal stops the writers cleanly instead of ending the process.
-            let interrupts = Interrupts::watch()?;
-            out.write_files(&to_write, &interrupts)?;
-            settled = stale::settle(out.path(), &previous, &files, args.prune)?;
-            let mut summary = summary_json(&file_reports, &outputs, &files);
-            stale::record(&mut summary, &settled);
-            let text = format!(
-                "{}\n",
-                serde_json::to_string_pretty(&summary).unwrap_or_default()
-            );
-            out.write_summary(text.as_bytes(), &interrupts)?;
-        }
+    let written = match &out {
+        Some(out) => Some(write_out_dir(out, &outputs, &file_reports, args)?),
         None => {
-            let text = match args.output {
-                OutputFormat::Yaml => {
-                    let docs: Vec<String> = outputs
-                        .par_iter()
-                        .map(|o| yaml_of(o, args.evidence))
-                        .filter(|t| !t.is_empty())
-                        .collect();
-                    docs.join("---\n")
-                }
-                OutputFormat::Json => {
-                    let all: Vec<&SubjectOutput<'_>> = outputs.iter().collect();
-                    json_of(&all, args.evidence)
-                }
-            };
-            write_stdout(&text)?;
+            write_stdout(&stdout_text(&outputs, args))?;
+            None
+        }
+    };
+
+    if !args.input.quiet {
+        let missing: Vec<&str> = selection
+            .named
+            .iter()
+            .filter(|n| !outputs.iter().any(|o| &o.subject == *n))
+            .map(String::as_str)
+            .collect();
+        report(
+            args,
+            &outputs,
+            written.as_ref(),
+            &file_reports,
+            &policy,
+            &missing,
+        );
+    }
+    Ok(risk_exit(args, &outputs).unwrap_or(EXIT_OK))
+}
+
+/// Checks the naming flags before anything is read.
+fn check_naming_flags(args: &GenerateArgs, selection: &SubjectSelection) -> Result<()> {
+    let probe = selection
+        .named
+        .first()
+        .map(String::as_str)
+        .unwrap_or("subject");
+    parse_pairs(
+        &args.generate_labels,
+        probe,
+        Pairs::Labels,
+        "--generate-labels",
+    )?;
+    parse_pairs(
+        &args.generate_annotations,
+        probe,
+        Pairs::Annotations,
+        "--generate-annotations",
+    )?;
+    Ok(())
+}
+
+/// Why nothing was generated.
+fn report_nothing(args: &GenerateArgs, selection: &SubjectSelection) {
+    match selection.single() {
+        Some(subject) => match selection.excluded_by(subject) {
+            Some(re) => eprintln!(
+                "No output for user {}: --exclude-subject {} leaves it out",
+                printable(subject),
+                printable(re)
+            ),
+            None => report_no_match(&args.input, &args.subject.window, &[subject], false),
+        },
+        None => eprintln!("No audit events matched the selected subjects"),
+    }
+}
+
+/// What an `--out-dir` run wrote: subject → file name, and what became of the files an
+/// earlier run left.
+struct Written {
+    files: BTreeMap<String, String>,
+    settled: stale::Settled,
+}
+
+/// Writes a file per subject that gets one (in parallel, interruptible), settles the stale
+/// files of an earlier run, then writes summary.json last.
+fn write_out_dir(
+    out: &OutDir,
+    outputs: &[SubjectOutput<'_>],
+    file_reports: &[audit2role::decode::FileReport],
+    args: &GenerateArgs,
+) -> Result<Written> {
+    let subjects: Vec<&str> = outputs
+        .iter()
+        .filter(|o| stale::gets_file(o))
+        .map(|o| o.subject.as_str())
+        .collect();
+    let mut files = outdir::file_names(&subjects);
+    if args.output == OutputFormat::Json {
+        for name in files.values_mut() {
+            *name = name.replace(".yaml", ".json");
         }
     }
+    // What an earlier run wrote, read before this run's writes remove its summary.
+    let previous = stale::PreviousRun::read(out.path());
+    let to_write: Vec<SubjectFile<'_, '_>> = outputs
+        .iter()
+        .filter(|o| stale::gets_file(o))
+        .map(|o| SubjectFile {
+            name: &files[&o.subject],
+            output: o,
+            format: args.output,
+            evidence: args.evidence,
+        })
+        .collect();
+    // From here a signal stops the writers cleanly instead of ending the process.
+    let interrupts = Interrupts::watch()?;
+    out.write_files(&to_write, &interrupts)?;
+    let settled = stale::settle(out.path(), &previous, &files, args.prune)?;
+    let mut summary = summary_json(file_reports, outputs, &files);
+    stale::record(&mut summary, &settled);
+    let text = format!(
+        "{}\n",
+        serde_json::to_string_pretty(&summary).unwrap_or_default()
+    );
+    out.write_summary(text.as_bytes(), &interrupts)?;
+    Ok(Written { files, settled })
+}
 
-    if let (Some(out), false) = (&out, args.input.quiet) {
-        for line in stale::messages(out.path(), &settled) {
+/// Every subject's output as one stream: YAML documents (rendered on the workers, in
+/// subject order) or one JSON list.
+fn stdout_text(outputs: &[SubjectOutput<'_>], args: &GenerateArgs) -> String {
+    match args.output {
+        OutputFormat::Yaml => {
+            let docs: Vec<String> = outputs
+                .par_iter()
+                .map(|o| yaml_of(o, args.evidence))
+                .filter(|t| !t.is_empty())
+                .collect();
+            docs.join("---\n")
+        }
+        OutputFormat::Json => {
+            let all: Vec<&SubjectOutput<'_>> = outputs.iter().collect();
+            json_of(&all, args.evidence)
+        }
+    }
+}
+
+/// The stderr report: stale files, each subject's summary, the named subjects that matched
+/// nothing, and the totals of a run over several subjects.
+fn report(
+    args: &GenerateArgs,
+    outputs: &[SubjectOutput<'_>],
+    written: Option<&Written>,
+    file_reports: &[audit2role::decode::FileReport],
+    policy: &Policy,
+    missing: &[&str],
+) {
+    if let (Some(out), Some(written)) = (&args.out_dir, written) {
+        for line in stale::messages(out, &written.settled) {
             eprintln!("{}", printable(&line));
         }
     }
+    for o in outputs {
+        let file = written
+            .and_then(|w| w.files.get(&o.subject))
+            .map(String::as_str);
+        for line in subject_summary(o, file, policy) {
+            eprintln!("{}", printable(&line));
+        }
+    }
+    report_no_match(&args.input, &args.subject.window, missing, true);
+    if outputs.len() > 1 {
+        let objects: usize = outputs.iter().map(|o| o.generated.rbac.len()).sum();
+        let rules: usize = outputs.iter().map(|o| o.reports.len()).sum();
+        let events: u64 = file_reports.iter().map(|r| r.events).sum();
+        eprintln!(
+            "{} subjects from {} in {}: {}, {}",
+            outputs.len(),
+            plural(events, "event"),
+            plural(file_reports.len() as u64, "file"),
+            plural(objects as u64, "object"),
+            plural(rules as u64, "rule")
+        );
+    }
+}
 
+/// `--fail-on-risk`: the exit status when a generated rule is at or above the level.
+fn risk_exit(args: &GenerateArgs, outputs: &[SubjectOutput<'_>]) -> Option<i32> {
+    let threshold = args.fail_on_risk?;
+    let risky = outputs
+        .iter()
+        .flat_map(|o| &o.reports)
+        .any(|r| r.highest_risk().is_some_and(|l| l >= threshold));
+    if !risky {
+        return None;
+    }
     if !args.input.quiet {
-        for o in &outputs {
-            let file = files.get(&o.subject).map(String::as_str);
-            for line in subject_summary(o, file, &policy) {
-                eprintln!("{}", printable(&line));
-            }
-        }
-        let missing: Vec<&str> = missing.iter().map(|m| m.as_str()).collect();
-        report_no_match(&args.input, &args.subject.window, &missing, true);
-        if outputs.len() > 1 {
-            let objects: usize = outputs.iter().map(|o| o.generated.rbac.len()).sum();
-            let rules: usize = outputs.iter().map(|o| o.reports.len()).sum();
-            let events: u64 = file_reports.iter().map(|r| r.events).sum();
-            eprintln!(
-                "{} subjects from {} in {}: {}, {}",
-                outputs.len(),
-                plural(events, "event"),
-                plural(file_reports.len() as u64, "file"),
-                plural(objects as u64, "object"),
-                plural(rules as u64, "rule")
-            );
-        }
+        eprintln!(
+            "audit2role: a generated rule is at or above risk level {threshold} (--fail-on-risk)"
+        );
     }
-    if let Some(threshold) = args.fail_on_risk {
-        let risky = outputs
-            .iter()
-            .flat_map(|o| &o.reports)
-            .any(|r| r.highest_risk().is_some_and(|l| l >= threshold));
-        if risky {
-            if !args.input.quiet {
-                eprintln!("audit2role: a generated rule is at or above risk level {threshold} (--fail-on-risk)");
-            }
-            return Ok(EXIT_RISK);
-        }
-    }
-    Ok(EXIT_OK)
+    Some(EXIT_RISK)
 }
 
 /// Why `--out-dir DIR` cannot be created, for people: `File exists` says nothing when DIR is
