@@ -11,11 +11,8 @@ use audit2role::rbac::resources::ResourceTable;
 use audit2role::rbac::Authorizer;
 use audit2role::render::table::write_table;
 use audit2role::render::terminal::printable;
-use audit2role::render::who_can::{
-    binding_label, evidence_json, grant_json, last_seen_cell, request_json, role_label, who_json,
-};
+use audit2role::render::who_can::{document, table, through_groups_table};
 use rayon::prelude::*;
-use serde_json::{json, Value};
 use std::io::Write;
 
 /// The question the arguments ask, its resource resolved against the built-in resources
@@ -64,49 +61,14 @@ pub fn run(args: &WhoCanArgs) -> Result<i32> {
             Some(seen(aggregate, &username, &query, &row.scope))
         })
         .collect();
-    let evidence = |i: usize| -> Option<Totals> { seen_rows[i] };
     let through_groups = logs
         .as_ref()
-        .map(|a| seen_through_groups(&authorizer, a, &query))
-        .unwrap_or_default();
+        .map(|a| seen_through_groups(&authorizer, a, &query));
 
     let mut stdout = std::io::stdout().lock();
     match args.output {
         AuditFormat::Json | AuditFormat::Yaml => {
-            let subjects: Vec<Value> = rows
-                .iter()
-                .enumerate()
-                .map(|(i, row)| {
-                    let (binding, role) = grant_json(&row.grant);
-                    let mut v = json!({
-                        "subject": who_json(&row.who),
-                        "namespaceScope": row.scope,
-                        "binding": binding,
-                        "role": role,
-                    });
-                    if let Some(e) = evidence(i) {
-                        v["seen"] = evidence_json(&e);
-                    }
-                    v
-                })
-                .collect();
-            let mut doc = json!({"request": request_json(&query), "subjects": subjects});
-            if logs.is_some() {
-                doc["seenThroughGroups"] = through_groups
-                    .iter()
-                    .map(|(row, e)| {
-                        let (binding, role) = grant_json(&row.grant);
-                        json!({
-                            "subject": who_json(&row.who),
-                            "group": row.group,
-                            "namespaceScope": row.scope,
-                            "binding": binding,
-                            "role": role,
-                            "seen": evidence_json(e),
-                        })
-                    })
-                    .collect();
-            }
+            let doc = document(&query, &rows, &seen_rows, through_groups.as_ref());
             write_document(&mut stdout, &doc, args.output)?;
         }
         AuditFormat::Table | AuditFormat::Wide => {
@@ -115,72 +77,13 @@ pub fn run(args: &WhoCanArgs) -> Result<i32> {
                 writeln!(stdout, "No subject is allowed to {}.", query.request)
                     .map_err(Error::output)?;
             } else {
-                let mut header = vec![
-                    "SUBJECT KIND".to_string(),
-                    "SUBJECT".to_string(),
-                    "NAMESPACE-SCOPE".to_string(),
-                    "BINDING".to_string(),
-                    "ROLE".to_string(),
-                ];
-                if wide {
-                    header.push("USERNAME".to_string());
-                }
-                if logs.is_some() {
-                    header.push("LAST-SEEN".to_string());
-                    if wide {
-                        header.push("REQUESTS".to_string());
-                    }
-                }
-                let mut table = vec![header];
-                for (i, row) in rows.iter().enumerate() {
-                    let mut cells = vec![
-                        row.who.kind.clone(),
-                        row.who.display(),
-                        row.scope.clone(),
-                        binding_label(&row.grant),
-                        role_label(&row.grant),
-                    ];
-                    if wide {
-                        cells.push(row.who.username().unwrap_or_else(|| "-".to_string()));
-                    }
-                    if logs.is_some() {
-                        let seen = evidence(i);
-                        cells.push(seen.map_or("-".to_string(), |e| last_seen_cell(&e)));
-                        if wide {
-                            cells.push(seen.map_or("-".to_string(), |e| e.requests.to_string()));
-                        }
-                    }
-                    table.push(cells);
-                }
-                write_table(&mut stdout, &table)?;
+                let seen = logs.as_ref().map(|_| seen_rows.as_slice());
+                write_table(&mut stdout, &table(&rows, seen, wide))?;
             }
-            if !through_groups.is_empty() {
+            if let Some(through_groups) = through_groups.filter(|t| !t.is_empty()) {
                 writeln!(stdout, "\nSeen in the logs, allowed only through a group:")
                     .map_err(Error::output)?;
-                let mut table = vec![[
-                    "SUBJECT KIND",
-                    "SUBJECT",
-                    "GROUP",
-                    "NAMESPACE-SCOPE",
-                    "BINDING",
-                    "ROLE",
-                    "LAST-SEEN",
-                ]
-                .iter()
-                .map(|s| s.to_string())
-                .collect::<Vec<_>>()];
-                for (row, e) in &through_groups {
-                    table.push(vec![
-                        row.who.kind.clone(),
-                        row.who.display(),
-                        row.group.clone(),
-                        row.scope.clone(),
-                        binding_label(&row.grant),
-                        role_label(&row.grant),
-                        last_seen_cell(e),
-                    ]);
-                }
-                write_table(&mut stdout, &table)?;
+                write_table(&mut stdout, &through_groups_table(&through_groups))?;
             }
         }
     }
