@@ -169,7 +169,7 @@ pub fn normalize<'a>(
         (None, Some(u)) => {
             from_uri = Some(format!(
                 "objectRef is missing or names no resource; requestURI says {}",
-                u.describe()
+                describe(&u)
             ));
             Some(u)
         }
@@ -188,7 +188,7 @@ pub fn normalize<'a>(
                 object.api_group.as_deref().unwrap_or("")
             };
             let namespace = object.namespace.as_deref().unwrap_or("");
-            let logged = UriResource {
+            let logged = ResourceRef {
                 api_group,
                 resource,
                 subresource,
@@ -199,8 +199,8 @@ pub fn normalize<'a>(
                 Some(u) if u.resource != resource || u.subresource != subresource => {
                     from_uri = Some(format!(
                         "objectRef says {}, requestURI says {}",
-                        logged.describe(),
-                        u.describe()
+                        describe(&logged),
+                        describe(&u)
                     ));
                     Some(u)
                 }
@@ -211,9 +211,9 @@ pub fn normalize<'a>(
                 {
                     from_uri = Some(format!(
                         "objectRef has no namespace, requestURI says {}",
-                        u.describe()
+                        describe(&u)
                     ));
-                    Some(UriResource {
+                    Some(ResourceRef {
                         namespace: u.namespace,
                         ..logged
                     })
@@ -224,9 +224,9 @@ pub fn normalize<'a>(
                 Some(u) if !namespace.is_empty() && u.namespace.is_empty() => {
                     from_uri = Some(format!(
                         "objectRef says namespace {namespace}, requestURI names none: {}",
-                        u.describe()
+                        describe(&u)
                     ));
-                    Some(UriResource {
+                    Some(ResourceRef {
                         namespace: "",
                         ..logged
                     })
@@ -339,39 +339,28 @@ pub fn normalize<'a>(
     })
 }
 
-/// A resource request as a `requestURI` names it, or as an objectRef does.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct UriResource<'a> {
-    pub api_group: &'a str,
-    pub resource: &'a str,
-    pub subresource: &'a str,
-    pub namespace: &'a str,
-    pub name: &'a str,
-}
-
-impl UriResource<'_> {
-    /// `GROUP/RESOURCE/SUB NAME in NAMESPACE`, for the report.
-    fn describe(&self) -> String {
-        let mut text = String::new();
-        if !self.api_group.is_empty() {
-            text.push_str(self.api_group);
-            text.push('/');
-        }
-        text.push_str(self.resource);
-        if !self.subresource.is_empty() {
-            text.push('/');
-            text.push_str(self.subresource);
-        }
-        if !self.name.is_empty() {
-            text.push(' ');
-            text.push_str(self.name);
-        }
-        if !self.namespace.is_empty() {
-            text.push_str(" in ");
-            text.push_str(self.namespace);
-        }
-        text
+/// `GROUP/RESOURCE/SUB NAME in NAMESPACE`, for the report of an objectRef that gave way to
+/// the requestURI.
+fn describe(r: &ResourceRef<'_>) -> String {
+    let mut text = String::new();
+    if !r.api_group.is_empty() {
+        text.push_str(r.api_group);
+        text.push('/');
     }
+    text.push_str(r.resource);
+    if !r.subresource.is_empty() {
+        text.push('/');
+        text.push_str(r.subresource);
+    }
+    if !r.name.is_empty() {
+        text.push(' ');
+        text.push_str(r.name);
+    }
+    if !r.namespace.is_empty() {
+        text.push_str(" in ");
+        text.push_str(r.namespace);
+    }
+    text
 }
 
 /// The resource request a `requestURI` names, read as the API server's request-info
@@ -380,7 +369,7 @@ impl UriResource<'_> {
 /// `namespaces/NS/` taken as the namespace unless `status` or `finalize` follows (then it is
 /// the namespace object itself), then `RESOURCE[/NAME[/SUBRESOURCE]]`. `None` for a
 /// non-resource path. The verb is the event's: the server logs the verb it resolved.
-pub fn resource_of_uri(uri: &str) -> Option<UriResource<'_>> {
+pub fn resource_of_uri(uri: &str) -> Option<ResourceRef<'_>> {
     let path = uri.split_once('?').map_or(uri, |(p, _)| p);
     let mut parts: Vec<&str> = path.trim_matches('/').split('/').collect();
     let (api_group, rest) = match parts.first() {
@@ -401,7 +390,7 @@ pub fn resource_of_uri(uri: &str) -> Option<UriResource<'_>> {
         }
     }
     let resource = rest.first().copied().filter(|r| !r.is_empty())?;
-    Some(UriResource {
+    Some(ResourceRef {
         api_group,
         resource,
         // A legacy proxy path never has a subresource: what follows the name is proxied.
@@ -474,14 +463,14 @@ mod tests {
 
     #[test]
     fn request_info_of_resource_paths() {
-        let r = |g, res, sub, ns, name| UriResource {
+        let r = |g, res, sub, ns, name| ResourceRef {
             api_group: g,
             resource: res,
             subresource: sub,
             namespace: ns,
             name,
         };
-        let cases: &[(&str, Option<UriResource<'_>>)] = &[
+        let cases: &[(&str, Option<ResourceRef<'_>>)] = &[
             ("/api/v1/pods", Some(r("", "pods", "", "", ""))),
             (
                 "/api/v1/namespaces/dev/pods/p/log?follow=1",
