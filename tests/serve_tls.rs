@@ -171,6 +171,19 @@ async fn tls_ingest_takes_client_certificates_or_the_token_and_reading_its_own_t
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    // The metrics too are read with the read token only.
+    let metrics = |t: Option<&str>| {
+        let mut r = anonymous.get(url("/metrics"));
+        if let Some(t) = t {
+            r = r.bearer_auth(t);
+        }
+        r.send()
+    };
+    assert_eq!(metrics(None).await.unwrap().status(), 401);
+    assert_eq!(metrics(Some("ingest-secret")).await.unwrap().status(), 401);
+    let r = metrics(Some("read-secret")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("audit2role_"));
     assert_eq!(
         anonymous
             .get(url("/healthz"))

@@ -691,7 +691,10 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
     plain(StatusCode::OK, "ready")
 }
 
-async fn metrics(State(app): State<Arc<App>>) -> Response {
+async fn metrics(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if !app.may_read(&headers) {
+        return app.denied("GET /metrics");
+    }
     let shared = app.shared.clone();
     let text = tokio::task::spawn_blocking(move || {
         super::state::count_state(&shared);
