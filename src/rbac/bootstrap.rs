@@ -139,8 +139,9 @@ pub fn is_baseline(bound: &BoundRule) -> bool {
     {
         return false;
     }
-    let defaults = bootstrap_rbac();
-    let Some(role) = defaults
+    /// Built once: diff asks for every grant of every subject.
+    static DEFAULTS: std::sync::LazyLock<RbacSet> = std::sync::LazyLock::new(bootstrap_rbac);
+    let Some(role) = DEFAULTS
         .cluster_roles
         .iter()
         .find(|r| r.metadata.name == grant.role_name)

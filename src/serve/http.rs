@@ -416,13 +416,7 @@ pub fn subjects_json(aggregate: &Aggregate) -> serde_json::Value {
     for name in aggregate.subject_names() {
         let sub = &aggregate.subjects[name];
         // Requests are counted per distinct request (its most-logged stage), then added.
-        let mut total = crate::aggregate::Evidence::default();
-        let mut requests = 0u64;
-        for (_, entries) in sub.requests.iter() {
-            let e = entries.total();
-            requests += e.count();
-            total.merge(&e);
-        }
+        let total = crate::audit::subjects::totals_of(sub);
         let kind = if crate::request::split_service_account(name).is_some() {
             "ServiceAccount"
         } else {
@@ -431,7 +425,7 @@ pub fn subjects_json(aggregate: &Aggregate) -> serde_json::Value {
         out.push(serde_json::json!({
             "subject": name,
             "kind": kind,
-            "requests": requests,
+            "requests": total.requests,
             "distinct": sub.distinct(),
             "first": total.first.map(crate::time::format_rfc3339_micros),
             "last": total.last.map(crate::time::format_rfc3339_micros),
