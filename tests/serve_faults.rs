@@ -6,7 +6,7 @@
 
 mod serve_support;
 
-use serve_support::{event_list, Rng, Server};
+use serve_support::{event_list, metrics_text, Rng, Server};
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::process::CommandExt;
 use std::sync::{Arc, Mutex};
@@ -217,14 +217,7 @@ async fn a_full_disk_gives_503_and_keeps_the_state_whole() {
     // Still answering questions, from what was stored.
     let full = state_of(&c, &s).await;
     check(&full, &sent, &acked, 0);
-    let m = c
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = metrics_text(&c, &s).await;
     assert!(
         m.contains("audit2role_rejects_total{reason=\"store failed\"} 3\n"),
         "{m}"

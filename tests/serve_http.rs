@@ -4,7 +4,7 @@
 
 mod serve_support;
 
-use serve_support::{cli, event_list, generated_log, testdata, Rng, Server};
+use serve_support::{cli, event_list, generated_log, metrics_text, testdata, Rng, Server};
 use std::io::Write;
 
 fn http_server(state: &std::path::Path, extra: &[&str]) -> Server {
@@ -203,14 +203,7 @@ async fn a_log_in_random_batch_sizes_answers_as_the_cli_byte_for_byte() {
     let s = http_server(&state, &[]);
     assert!(s.log().contains("generation "), "{}", s.log());
     same_as_cli(&c, &s, &log_name, "", &[]).await;
-    let m = c
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = metrics_text(&c, &s).await;
     assert!(m.contains("audit2role_snapshot_bytes "), "{m}");
     assert!(
         !m.contains("audit2role_snapshot_bytes 0\n"),
@@ -275,14 +268,7 @@ async fn partly_bad_batches_keep_their_events_and_bad_bodies_get_the_reason() {
     assert_eq!(status, 400);
     assert!(text.contains("unknown parameter"), "{text}");
 
-    let m = c
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = metrics_text(&c, &s).await;
     assert!(m.contains("audit2role_events_total 22\n"), "{m}");
     assert!(
         m.contains("audit2role_rejects_total{reason=\"no usable event\"} 2\n"),
@@ -342,14 +328,7 @@ async fn a_torn_journal_tail_is_reported_and_dropped() {
     );
     let (_, after) = rbac(&c, &s, "alice", "").await;
     assert_eq!(after, before);
-    let m = c
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = metrics_text(&c, &s).await;
     assert!(
         m.contains("audit2role_journal_torn_tail_bytes_total 11\n"),
         "{m}"
@@ -442,14 +421,7 @@ async fn overload_gets_429_with_retry_after_and_a_second_server_is_refused() {
         }
     }
     assert!(busy > 0, "24 bodies at once never met a full server");
-    let m = c
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = metrics_text(&c, &s).await;
     let refused: u64 = m
         .lines()
         .filter(|l| {

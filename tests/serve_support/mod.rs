@@ -118,6 +118,17 @@ impl Drop for Server {
 }
 
 /// The CLI's output for `args`.
+/// The server's `/metrics` text.
+pub async fn metrics_text(c: &reqwest::Client, s: &Server) -> String {
+    c.get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 pub fn cli(args: &[&str]) -> std::process::Output {
     Command::new(BIN).args(args).output().expect("the CLI runs")
 }
