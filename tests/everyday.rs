@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{run, stderr, stdout, testdata};
+use common::{run, stderr, stdout, testdata, COMMANDS};
 use std::path::{Path, PathBuf};
 
 /// One ResponseComplete event of `user` at minute `minute` of 2026-11-02.
@@ -597,19 +597,7 @@ fn man_pages_one_per_command_with_exit_status() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    let commands = [
-        "aggregate",
-        "check",
-        "completions",
-        "diff",
-        "generate",
-        "lookup",
-        "man",
-        "serve",
-        "stats",
-        "subjects",
-        "who-can",
-    ];
+    let commands = COMMANDS;
     let mut want: Vec<String> = commands
         .iter()
         .map(|c| format!("audit2role-{c}.1"))

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{stderr, BIN};
+use common::{stderr, BIN, COMMANDS};
 use std::path::Path;
 use std::process::Command;
 
@@ -87,19 +87,7 @@ fn release_archives_sums_and_krew_manifest() {
         .map(String::from)
         .collect();
     files.sort();
-    let commands = [
-        "aggregate",
-        "check",
-        "completions",
-        "diff",
-        "generate",
-        "lookup",
-        "man",
-        "serve",
-        "stats",
-        "subjects",
-        "who-can",
-    ];
+    let commands = COMMANDS;
     let mut want: Vec<String> = ["LICENSE", "README.md", "audit2role"]
         .iter()
         .map(|f| f.to_string())

@@ -217,3 +217,18 @@ pub fn record_output(label: &str, output: &std::process::Output) {
         record_yaml(label, &String::from_utf8_lossy(&output.stdout));
     }
 }
+
+/// Every subcommand, sorted: each has its man page (`man --dir`, the release archives).
+pub const COMMANDS: [&str; 11] = [
+    "aggregate",
+    "check",
+    "completions",
+    "diff",
+    "generate",
+    "lookup",
+    "man",
+    "serve",
+    "stats",
+    "subjects",
+    "who-can",
+];
