@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn tmpdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("audit2role-batch-{}-{name}", std::process::id()));
+    let dir = common::scratch(name);
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }

@@ -24,10 +24,7 @@ fn run_stdin(args: &[&str], input: &[u8]) -> Output {
 }
 
 fn tmpdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("audit2role-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::scratch_dir(name)
 }
 
 #[test]
@@ -495,8 +492,7 @@ fn a_mistyped_subcommand_is_named_as_one() {
         "{err}"
     );
     // A file of that name is an input, as before.
-    let dir = std::env::temp_dir().join(format!("a2r-chek-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch_dir("chek-dir");
     let file = dir.join("chek");
     std::fs::copy(testdata("audit.log"), &file).unwrap();
     let cwd_run = Command::new(BIN)

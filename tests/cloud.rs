@@ -123,8 +123,7 @@ fn skip_reasons_name_the_record() {
 /// each seen once per copy.
 #[test]
 fn formats_mix_in_one_file() {
-    let dir = std::env::temp_dir().join(format!("audit2role-cloud-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch_dir("cloud");
     let mut text = String::new();
     for file in [
         "native-equivalent.log",
@@ -164,8 +163,7 @@ fn formats_mix_in_one_file() {
 #[test]
 fn back_to_back_batches_on_one_line() {
     let text = std::fs::read_to_string(cloud("eks-subscription.json")).unwrap();
-    let dir = std::env::temp_dir().join(format!("audit2role-firehose-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch_dir("firehose");
     let path = dir.join("firehose");
     std::fs::write(&path, text.replace('\n', "")).unwrap();
     let (got, reports) = read(&[path.display().to_string()]);
@@ -212,8 +210,7 @@ fn other_shapes_and_damaged_embedded_events() {
         "{\"message\":\"{\\\"message\\\":\\\"x\\\"}\"}\n",
         "{\"protoPayload\":{\"serviceName\":\"k8s.io\",\"methodName\":\"io.k8s.core.v1.pods.get\",\"resourceName\":\"core/v1/namespaces/a/pods/p\"}}\n",
     );
-    let dir = std::env::temp_dir().join(format!("audit2role-shapes-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch_dir("shapes");
     let path = dir.join("shapes.log");
     std::fs::write(
         &path,
@@ -243,8 +240,7 @@ fn other_shapes_and_damaged_embedded_events() {
 /// embedded JSON string must still be found, escapes included.
 #[test]
 fn user_prefilter_finds_names_in_embedded_events() {
-    let dir = std::env::temp_dir().join(format!("audit2role-prefilter-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch_dir("prefilter");
     let event = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/a/pods","verb":"list","user":{"username":"a\u003cb"},"objectRef":{"resource":"pods","namespace":"a","apiVersion":"v1"}}"#;
     let line = format!(
         "{{\"category\":\"kube-audit\",\"properties\":{{\"log\":{}}}}}\n",

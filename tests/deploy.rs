@@ -49,10 +49,7 @@ fn manifests() -> Vec<serde_json::Value> {
 }
 
 fn tmpdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("audit2role-deploy-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::scratch_dir(name)
 }
 
 fn validate(path: &Path) -> std::process::Output {

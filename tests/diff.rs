@@ -139,7 +139,7 @@ fn aggregated_roles_of_the_kubeadm_dump_are_resolved() {
         dana("patch", "/apis/apps/v1/namespaces/dev/deployments/web", r#"{"resource":"deployments","apiGroup":"apps","namespace":"dev","name":"web"}"#, 5),
     ]
     .concat();
-    let path = std::env::temp_dir().join(format!("audit2role-dana-{}.log", std::process::id()));
+    let path = common::scratch("dana.log");
     std::fs::write(&path, log).unwrap();
     let o = run(&[
         "diff",

@@ -79,11 +79,7 @@ fn subjects_log(dir: &Path) -> String {
 }
 
 fn tmpdir(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("audit2role-everyday-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::scratch_dir(name)
 }
 
 #[test]

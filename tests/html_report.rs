@@ -18,9 +18,7 @@ const IMG: &str = "\"><img src=x onerror=\"document.title='pwned'\">";
 const URL: &str = "javascript:document.title='pwned'";
 
 fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("audit2role-html-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    common::scratch(name)
 }
 
 fn diff(rbac: &str, log: &str, format: &str) -> std::process::Output {

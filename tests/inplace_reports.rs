@@ -431,20 +431,7 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    // One directory per test (they run in parallel in one process).
-    let dir = std::env::temp_dir()
-        .join(format!(
-            "audit2role-inplace-{}-{:?}",
-            std::process::id(),
-            std::thread::current().id()
-        ))
-        .join(
-            std::thread::current()
-                .name()
-                .unwrap_or("test")
-                .replace("::", "-"),
-        );
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = common::scratch_dir("fixture");
     let log = write_log(&dir).display().to_string();
     let rbac = dir.join("rbac.yaml");
     std::fs::write(&rbac, RBAC).expect("rbac written");

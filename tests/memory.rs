@@ -17,9 +17,7 @@ use common::{aggregate_of, beyond_observed, run, stderr, stdout, uncovered};
 use std::path::PathBuf;
 
 fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("audit2role-memory-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join(name)
+    common::scratch(name)
 }
 
 /// One audit event line of `user` (with `groups`) reading configmap `name` in `ns`.

@@ -623,8 +623,8 @@ fn kind_and_api_version_errors() {
 
 #[test]
 fn files_are_read_and_named_in_errors() {
-    let dir = std::env::temp_dir().join(format!("audit2role-read-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
     let good = dir.join("good.yaml");
     std::fs::write(&good, KUBECTL_LIST).unwrap();
     let good = good.to_str().unwrap().to_string();
@@ -651,7 +651,6 @@ fn files_are_read_and_named_in_errors() {
     assert!(err.starts_with(&format!("{missing}: cannot read")), "{err}");
 
     assert!(read_rbac_file("-").is_err());
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -48,8 +48,7 @@ fn sha256(path: &Path) -> String {
 
 #[test]
 fn release_archives_sums_and_krew_manifest() {
-    let out = std::env::temp_dir().join(format!("audit2role-release-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out);
+    let out = common::scratch("release");
     let urls = [
         "--base-url",
         "https://github.com/audit2role/audit2role/releases/download/v0.1.0",
@@ -190,5 +189,4 @@ fn release_archives_sums_and_krew_manifest() {
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("placeholder"), "{}", stderr(&o));
-    let _ = std::fs::remove_dir_all(&out);
 }

@@ -8,10 +8,7 @@ use std::process::Command;
 
 fn generate_log(format: &str, events: u32) -> String {
     let tool = common::shared_dir().join("tools/gen_audit_log.py");
-    let out = std::env::temp_dir().join(format!(
-        "audit2role-synthetic-{}-{format}-{events}.log",
-        std::process::id()
-    ));
+    let out = common::scratch(&format!("synthetic-{format}-{events}.log"));
     let status = Command::new("python3")
         .arg(&tool)
         .args([

@@ -374,8 +374,7 @@ fn who_can_json() {
 
 #[test]
 fn who_can_nobody_is_success() {
-    let dir = std::env::temp_dir().join(format!("audit2role-whocan-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch_dir("whocan");
     let dump = dir.join("small.yaml");
     std::fs::write(
         &dump,

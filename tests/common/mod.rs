@@ -1,5 +1,6 @@
-//! Shared test helpers: generate RBAC for every subject of a log and prove it with the
-//! project's authorizer (every observed request allowed; in strict mode nothing more).
+//! Shared test helpers: scratch files that are removed when a test ends, and generating RBAC
+//! for every subject of a log and proving it with the project's authorizer (every observed
+//! request allowed; in strict mode nothing more).
 
 #![allow(dead_code)]
 
@@ -15,6 +16,28 @@ use std::path::{Path, PathBuf};
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_audit2role");
+
+thread_local! {
+    static SCRATCH: tempfile::TempDir = tempfile::Builder::new()
+        .prefix("audit2role-test-")
+        .tempdir()
+        .expect("a scratch directory in the temp dir");
+}
+
+/// The path `name` in this test's scratch directory. libtest runs each test on a thread of
+/// its own, so the directory is the test's alone and is removed when the test ends, passed or
+/// failed. Call it from the test's own thread.
+pub fn scratch(name: &str) -> PathBuf {
+    SCRATCH.with(|dir| dir.path().join(name))
+}
+
+/// A new directory `name` in this test's scratch directory (emptied if it was there).
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let dir = scratch(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    dir
+}
 
 /// A file of testdata/.
 pub fn testdata(name: &str) -> String {
