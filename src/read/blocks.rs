@@ -204,8 +204,11 @@ impl<R: Read> BlockReader<R> {
             // One line (or document) longer than the block: grow, up to the line limit
             // (room for a line of `max_line` bytes and its line end). The decoder skips a
             // line over the limit that a block holds, so what is dropped here is exactly
-            // what it would skip, whatever the block size.
-            if self.len - self.start > self.max_line {
+            // what it would skip, whatever the block size. A unit's last line end is not
+            // part of its length: an open document that ends here may still fit.
+            let held = self.len - self.start;
+            let held = held - usize::from(held > 0 && self.buf[self.len - 1] == b'\n');
+            if held > self.max_line {
                 return Some(self.drop_too_long());
             }
             let room = self.start.saturating_add(self.max_line).saturating_add(2);
@@ -254,9 +257,10 @@ impl<R: Read> BlockReader<R> {
         let mut bytes = self.scanned as u64;
         let mut pos = self.scanned;
         let mut error = None;
-        // Bytes of a line whose end is not seen yet were dropped.
+        // Bytes of a line whose end is not seen yet were dropped; what was scanned ends
+        // with a line end.
         let mut in_line = false;
-        let mut ends_line = false;
+        let mut ends_line = lines > 0;
         loop {
             let data = &self.buf[pos..self.len];
             if let Some(i) = memchr::memchr(b'\n', data) {
