@@ -97,6 +97,65 @@ fn keep_damaged_uses_what_was_read_and_says_it_is_suspect() {
 }
 
 #[test]
+fn damage_of_a_member_far_into_a_stream_of_many_is_reported_at_its_first_line() {
+    // About 4 MB in 41 members cut every 100,003 bytes (inside lines), so that members
+    // start in blocks read long before the damage shows, whatever the thread count.
+    let text: String = (0..12_000)
+        .map(|i| event(["dev", "ops"][i % 2], &format!("m{i}")))
+        .collect();
+    let text = text.as_bytes();
+    let cut = 100_003;
+    let damaged = 30;
+    let mut gz = Vec::new();
+    for (i, part) in text.chunks(cut).enumerate() {
+        let mut member = gzip(part, flate2::Compression::fast());
+        if i + 1 == damaged {
+            let n = member.len();
+            member[n - 8] ^= 1; // its CRC32
+        }
+        gz.extend(member);
+    }
+    let log = common::scratch("many.log.gz");
+    std::fs::write(&log, gz).unwrap();
+    let log = log.display().to_string();
+    let lines_before = |at: usize| text[..at].iter().filter(|&&b| b == b'\n').count();
+    let start = (damaged - 1) * cut;
+    let after = lines_before(start);
+    // The damaged member's data is handed out before its check fails: its whole lines are read.
+    let read = lines_before(damaged * cut);
+    let what = format!(
+        "gzip member {damaged} fails its checksum (corrupt gzip stream does not have a matching checksum): the data is damaged after line {after} (byte {start} of the decompressed stream); lines {} to {read} came from it",
+        after + 1
+    );
+    for threads in ["1", "2"] {
+        let out = run(&["--all-subjects", "--threads", threads, &log]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "threads {threads}: {err}");
+        assert!(
+            err.contains(&format!(
+                "{log}: {what}, so nothing is output; pass --keep-damaged to use what was read"
+            )),
+            "threads {threads}: {err}"
+        );
+        let kept = run(&[
+            "--all-subjects",
+            "--keep-damaged",
+            "--threads",
+            threads,
+            &log,
+        ]);
+        let err = stderr(&kept);
+        assert_eq!(kept.status.code(), Some(0), "threads {threads}: {err}");
+        assert!(
+            err.contains(&format!(
+                "{what} and were used (--keep-damaged); input ends after line {read}"
+            )),
+            "threads {threads}: {err}"
+        );
+    }
+}
+
+#[test]
 fn a_truncated_gzip_stream_still_ends_early_and_is_not_called_damaged() {
     let dir = tempfile::tempdir().unwrap();
     let text: String = (0..2000).map(|i| event("dev", &format!("c{i}"))).collect();
