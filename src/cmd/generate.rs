@@ -7,9 +7,12 @@ use crate::cmd::{load_rbac, named_subjects, read_logs_folding, report_no_match};
 use audit2role::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK, EXIT_RISK};
 use audit2role::generate::names::{parse_pairs, Pairs};
 use audit2role::generate::policy::Policy;
-use audit2role::generate::{for_subjects, GenerateOptions, SubjectOutput};
+use audit2role::generate::{for_subject_list, selected_subjects, GenerateOptions, SubjectOutput};
 use audit2role::rbac::Authorizer;
-use audit2role::render::generated::{json_of, subject_summary, summary_json, yaml_of};
+use audit2role::render::generated::{
+    json_of, subject_summary, summary_json, yaml_of, JsonList, JsonListOptions, Spill,
+    SubjectRecord,
+};
 use audit2role::render::outdir::{Interrupts, OutDir, OutFile};
 use audit2role::render::terminal::printable;
 use audit2role::render::words::plural;
@@ -96,6 +99,14 @@ fn write_stdout(text: &str) -> Result<()> {
         .map_err(Error::output)
 }
 
+/// Subjects generated at a time. Each chunk's outputs are written (or, for a JSON list,
+/// rendered) and reduced to what the summary needs before the next chunk is generated, so
+/// memory holds one chunk's outputs beside the aggregate, not every subject's.
+const GENERATE_CHUNK: usize = 1024;
+
+/// From this many subjects a run warns that its memory is large (see [`many_subjects`]).
+pub const MANY_SUBJECTS: usize = 100_000;
+
 pub fn run(args: &GenerateArgs) -> Result<i32> {
     let selection = SubjectSelection::new(
         named_subjects(&args.subject)?,
@@ -126,37 +137,272 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         labels: args.generate_labels.clone(),
         annotations: args.generate_annotations.clone(),
     };
-    let outputs = for_subjects(&aggregate, &existing, &options, |s| selection.wants(s))?;
-    if outputs.is_empty() {
+    let subjects = selected_subjects(&aggregate, |s| selection.wants(s));
+    if subjects.is_empty() {
         report_nothing(args, &selection);
         return Ok(EXIT_NOT_FOUND);
     }
-
-    let written = match &out {
-        Some(out) => Some(write_out_dir(out, &outputs, &file_reports, args)?),
-        None => {
-            write_stdout(&stdout_text(&outputs, args))?;
-            None
+    // Every subject's names are made before anything is written, so that a subject whose
+    // labels cannot be made fails the run with no output half written.
+    for subject in &subjects {
+        options.naming(subject)?;
+    }
+    if !args.input.quiet {
+        if let Some(warning) = many_subjects(subjects.len()) {
+            eprintln!("{warning}");
         }
+    }
+
+    let mut target = match &out {
+        Some(out) => Target::OutDir(OutDirWrite::start(out, &subjects, args)?),
+        None => Target::Stdout(StdoutWrite::new(args, subjects.len())?),
     };
+    let mut tally = Tally::default();
+    for chunk in subjects.chunks(GENERATE_CHUNK) {
+        let outputs = for_subject_list(&aggregate, chunk, &existing, &options)?;
+        target.write(&outputs)?;
+        tally.add(&outputs, target.written(), &policy, args);
+    }
+    let settled = target.finish(&file_reports, &tally.records)?;
 
     if !args.input.quiet {
         let missing: Vec<&str> = selection
             .named
             .iter()
-            .filter(|n| !outputs.iter().any(|o| &o.subject == *n))
+            .filter(|n| !subjects.contains(&n.as_str()))
             .map(String::as_str)
             .collect();
         report(
             args,
-            &outputs,
-            written.as_ref(),
+            &tally,
+            subjects.len(),
+            settled.as_ref(),
             &file_reports,
-            &policy,
             &missing,
         );
     }
-    Ok(risk_exit(args, &outputs).unwrap_or(EXIT_OK))
+    Ok(risk_exit(args, tally.risky).unwrap_or(EXIT_OK))
+}
+
+/// The warning for a run over `count` subjects when that many make its memory large.
+fn many_subjects(count: usize) -> Option<String> {
+    (count >= MANY_SUBJECTS).then(|| {
+        format!(
+            "warning: {} selected: the run holds every subject's distinct requests and its summary in memory together (about 2 KB a subject beside the requests); to use less, run on part of them at a time (--subject-regex, --exclude-subject)",
+            plural(count as u64, "subject")
+        )
+    })
+}
+
+/// What the run keeps of each subject once its output is written: summary.json's record
+/// (with `--out-dir`), its stderr lines (unless `-q`), and the totals.
+#[derive(Default)]
+struct Tally {
+    records: Vec<SubjectRecord>,
+    lines: Vec<String>,
+    objects: usize,
+    rules: usize,
+    /// A rule at or above `--fail-on-risk`'s level was generated.
+    risky: bool,
+}
+
+impl Tally {
+    /// Adds `outputs`, whose files (with `--out-dir`) are in `written`.
+    fn add(
+        &mut self,
+        outputs: &[SubjectOutput<'_>],
+        written: Option<&BTreeMap<String, String>>,
+        policy: &Policy,
+        args: &GenerateArgs,
+    ) {
+        for o in outputs {
+            let file = written.and_then(|w| w.get(&o.subject)).map(String::as_str);
+            if written.is_some() {
+                self.records.push(SubjectRecord::of(o, file));
+            }
+            if !args.input.quiet {
+                self.lines.extend(subject_summary(o, file, policy));
+            }
+            self.objects += o.generated.rbac.len();
+            self.rules += o.reports.len();
+            if let Some(threshold) = args.fail_on_risk {
+                self.risky |= o
+                    .reports
+                    .iter()
+                    .any(|r| r.highest_risk().is_some_and(|l| l >= threshold));
+            }
+        }
+    }
+}
+
+/// Where the generated objects go.
+enum Target<'o> {
+    OutDir(OutDirWrite<'o>),
+    Stdout(StdoutWrite),
+}
+
+impl Target<'_> {
+    fn write(&mut self, outputs: &[SubjectOutput<'_>]) -> Result<()> {
+        match self {
+            Target::OutDir(w) => w.write(outputs),
+            Target::Stdout(w) => w.write(outputs),
+        }
+    }
+
+    /// Subject → file name of the files written so far, with `--out-dir`.
+    fn written(&self) -> Option<&BTreeMap<String, String>> {
+        match self {
+            Target::OutDir(w) => Some(&w.written),
+            Target::Stdout(_) => None,
+        }
+    }
+
+    fn finish(
+        self,
+        file_reports: &[audit2role::decode::FileReport],
+        records: &[SubjectRecord],
+    ) -> Result<Option<stale::Settled>> {
+        match self {
+            Target::OutDir(w) => w.finish(file_reports, records).map(Some),
+            Target::Stdout(w) => w.finish().map(|()| None),
+        }
+    }
+}
+
+/// An `--out-dir` run under way: a file per subject that gets one (written in parallel,
+/// interruptible), then the stale files of an earlier run settled and summary.json last.
+struct OutDirWrite<'o> {
+    out: &'o OutDir,
+    /// A file name for every selected subject, made from all of them at once so that a
+    /// subject's name does not depend on which others got a file.
+    names: BTreeMap<String, String>,
+    /// What an earlier run wrote, read before this run's writes remove its summary.
+    previous: stale::PreviousRun,
+    interrupts: Interrupts,
+    written: BTreeMap<String, String>,
+    format: OutputFormat,
+    evidence: bool,
+    prune: bool,
+}
+
+impl<'o> OutDirWrite<'o> {
+    fn start(out: &'o OutDir, subjects: &[&str], args: &GenerateArgs) -> Result<OutDirWrite<'o>> {
+        let mut names = outdir::file_names(subjects);
+        if args.output == OutputFormat::Json {
+            for name in names.values_mut() {
+                *name = name.replace(".yaml", ".json");
+            }
+        }
+        let previous = stale::PreviousRun::read(out.path());
+        // From here a signal stops the writers cleanly instead of ending the process.
+        let interrupts = Interrupts::watch()?;
+        Ok(OutDirWrite {
+            out,
+            names,
+            previous,
+            interrupts,
+            written: BTreeMap::new(),
+            format: args.output,
+            evidence: args.evidence,
+            prune: args.prune,
+        })
+    }
+
+    fn write(&mut self, outputs: &[SubjectOutput<'_>]) -> Result<()> {
+        let to_write: Vec<SubjectFile<'_, '_>> = outputs
+            .iter()
+            .filter(|o| stale::gets_file(o))
+            .map(|o| SubjectFile {
+                name: &self.names[&o.subject],
+                output: o,
+                format: self.format,
+                evidence: self.evidence,
+            })
+            .collect();
+        self.out.write_files(&to_write, &self.interrupts)?;
+        for file in &to_write {
+            self.written
+                .insert(file.output.subject.clone(), file.name.to_string());
+        }
+        Ok(())
+    }
+
+    fn finish(
+        self,
+        file_reports: &[audit2role::decode::FileReport],
+        records: &[SubjectRecord],
+    ) -> Result<stale::Settled> {
+        let settled = stale::settle(self.out.path(), &self.previous, &self.written, self.prune)?;
+        let text = summary_json(file_reports, records, &settled.kept);
+        self.out.write_summary(text.as_bytes(), &self.interrupts)?;
+        Ok(settled)
+    }
+}
+
+/// Generated objects on stdout: YAML documents, written a chunk at a time (rendered on the
+/// workers, in subject order), or one JSON list, written a subject at a time.
+enum StdoutWrite {
+    Yaml { evidence: bool, started: bool },
+    Json(JsonList<std::io::BufWriter<std::io::Stdout>>),
+}
+
+impl StdoutWrite {
+    fn new(args: &GenerateArgs, subjects: usize) -> Result<StdoutWrite> {
+        Ok(match args.output {
+            OutputFormat::Yaml => StdoutWrite::Yaml {
+                evidence: args.evidence,
+                started: false,
+            },
+            OutputFormat::Json => {
+                let options = JsonListOptions {
+                    evidence: args.evidence,
+                    subjects,
+                };
+                // With evidence the items come after every report: they wait on disk.
+                let spill = if args.evidence {
+                    Spill::file().map_err(Error::output)?
+                } else {
+                    Spill::memory()
+                };
+                let out = std::io::BufWriter::new(std::io::stdout());
+                StdoutWrite::Json(JsonList::new(out, options, spill))
+            }
+        })
+    }
+
+    fn write(&mut self, outputs: &[SubjectOutput<'_>]) -> Result<()> {
+        match self {
+            StdoutWrite::Yaml { evidence, started } => {
+                let docs: Vec<String> = outputs
+                    .par_iter()
+                    .map(|o| yaml_of(o, *evidence))
+                    .filter(|t| !t.is_empty())
+                    .collect();
+                if docs.is_empty() {
+                    return Ok(());
+                }
+                let mut text = if *started {
+                    "---\n".to_string()
+                } else {
+                    String::new()
+                };
+                text.push_str(&docs.join("---\n"));
+                *started = true;
+                write_stdout(&text)
+            }
+            StdoutWrite::Json(list) => outputs
+                .iter()
+                .try_for_each(|o| list.add(o))
+                .map_err(Error::output),
+        }
+    }
+
+    fn finish(self) -> Result<()> {
+        match self {
+            StdoutWrite::Yaml { .. } => Ok(()),
+            StdoutWrite::Json(list) => list.finish().map(|_| ()).map_err(Error::output),
+        }
+    }
 }
 
 /// Checks the naming flags before anything is read.
@@ -196,123 +442,41 @@ fn report_nothing(args: &GenerateArgs, selection: &SubjectSelection) {
     }
 }
 
-/// What an `--out-dir` run wrote: subject → file name, and what became of the files an
-/// earlier run left.
-struct Written {
-    files: BTreeMap<String, String>,
-    settled: stale::Settled,
-}
-
-/// Writes a file per subject that gets one (in parallel, interruptible), settles the stale
-/// files of an earlier run, then writes summary.json last.
-fn write_out_dir(
-    out: &OutDir,
-    outputs: &[SubjectOutput<'_>],
-    file_reports: &[audit2role::decode::FileReport],
-    args: &GenerateArgs,
-) -> Result<Written> {
-    let subjects: Vec<&str> = outputs
-        .iter()
-        .filter(|o| stale::gets_file(o))
-        .map(|o| o.subject.as_str())
-        .collect();
-    let mut files = outdir::file_names(&subjects);
-    if args.output == OutputFormat::Json {
-        for name in files.values_mut() {
-            *name = name.replace(".yaml", ".json");
-        }
-    }
-    // What an earlier run wrote, read before this run's writes remove its summary.
-    let previous = stale::PreviousRun::read(out.path());
-    let to_write: Vec<SubjectFile<'_, '_>> = outputs
-        .iter()
-        .filter(|o| stale::gets_file(o))
-        .map(|o| SubjectFile {
-            name: &files[&o.subject],
-            output: o,
-            format: args.output,
-            evidence: args.evidence,
-        })
-        .collect();
-    // From here a signal stops the writers cleanly instead of ending the process.
-    let interrupts = Interrupts::watch()?;
-    out.write_files(&to_write, &interrupts)?;
-    let settled = stale::settle(out.path(), &previous, &files, args.prune)?;
-    let mut summary = summary_json(file_reports, outputs, &files);
-    stale::record(&mut summary, &settled);
-    let text = format!(
-        "{}\n",
-        serde_json::to_string_pretty(&summary).unwrap_or_default()
-    );
-    out.write_summary(text.as_bytes(), &interrupts)?;
-    Ok(Written { files, settled })
-}
-
-/// Every subject's output as one stream: YAML documents (rendered on the workers, in
-/// subject order) or one JSON list.
-fn stdout_text(outputs: &[SubjectOutput<'_>], args: &GenerateArgs) -> String {
-    match args.output {
-        OutputFormat::Yaml => {
-            let docs: Vec<String> = outputs
-                .par_iter()
-                .map(|o| yaml_of(o, args.evidence))
-                .filter(|t| !t.is_empty())
-                .collect();
-            docs.join("---\n")
-        }
-        OutputFormat::Json => {
-            let all: Vec<&SubjectOutput<'_>> = outputs.iter().collect();
-            json_of(&all, args.evidence)
-        }
-    }
-}
-
-/// The stderr report: stale files, each subject's summary, the named subjects that matched
+/// The stderr report: what became of an earlier run's files, each subject's summary, the named subjects that matched
 /// nothing, and the totals of a run over several subjects.
 fn report(
     args: &GenerateArgs,
-    outputs: &[SubjectOutput<'_>],
-    written: Option<&Written>,
+    tally: &Tally,
+    subjects: usize,
+    settled: Option<&stale::Settled>,
     file_reports: &[audit2role::decode::FileReport],
-    policy: &Policy,
     missing: &[&str],
 ) {
-    if let (Some(out), Some(written)) = (&args.out_dir, written) {
-        for line in stale::messages(out, &written.settled) {
+    if let (Some(out), Some(settled)) = (&args.out_dir, settled) {
+        for line in stale::messages(out, settled) {
             eprintln!("{}", printable(&line));
         }
     }
-    for o in outputs {
-        let file = written
-            .and_then(|w| w.files.get(&o.subject))
-            .map(String::as_str);
-        for line in subject_summary(o, file, policy) {
-            eprintln!("{}", printable(&line));
-        }
+    for line in &tally.lines {
+        eprintln!("{}", printable(line));
     }
     report_no_match(&args.input, &args.subject.window, missing, true);
-    if outputs.len() > 1 {
-        let objects: usize = outputs.iter().map(|o| o.generated.rbac.len()).sum();
-        let rules: usize = outputs.iter().map(|o| o.reports.len()).sum();
+    if subjects > 1 {
         let events: u64 = file_reports.iter().map(|r| r.events).sum();
         eprintln!(
             "{} subjects from {} in {}: {}, {}",
-            outputs.len(),
+            subjects,
             plural(events, "event"),
             plural(file_reports.len() as u64, "file"),
-            plural(objects as u64, "object"),
-            plural(rules as u64, "rule")
+            plural(tally.objects as u64, "object"),
+            plural(tally.rules as u64, "rule")
         );
     }
 }
 
 /// `--fail-on-risk`: the exit status when a generated rule is at or above the level.
-fn risk_exit(args: &GenerateArgs, outputs: &[SubjectOutput<'_>]) -> Option<i32> {
+fn risk_exit(args: &GenerateArgs, risky: bool) -> Option<i32> {
     let threshold = args.fail_on_risk?;
-    let risky = outputs
-        .iter()
-        .flat_map(|o| &o.reports)
-        .any(|r| r.highest_risk().is_some_and(|l| l >= threshold));
     if !risky {
         return None;
     }

@@ -1,8 +1,8 @@
 //! Generation: from one subject's distinct requests to the RBAC objects that allow them
 //! (`policy`), their names and labels (`names`), and the review aids that go with them:
-//! evidence per rule (`review`) and the risk catalogue (`risk`). [`for_subject`] and
-//! [`for_subjects`] are the stage's entry points: everything generated for a subject, as
-//! data that `render` writes.
+//! evidence per rule (`review`) and the risk catalogue (`risk`). [`for_subject`],
+//! [`for_subject_list`] and [`for_subjects`] are the stage's entry points: everything
+//! generated for a subject, as data that `render` writes.
 
 pub mod names;
 pub mod policy;
@@ -99,24 +99,47 @@ pub fn for_subject<'a>(
     })
 }
 
-/// [`for_subject`] for every subject of `aggregate` that `wants` and that made a request,
-/// in subject order. Subjects are generated in parallel on the current rayon pool; each
-/// one's result depends on it alone, so the outputs are those of one thread, in order.
+/// The subjects of `aggregate` that `wants` and that made a request, in subject order.
+pub fn selected_subjects<'a>(
+    aggregate: &'a Aggregate,
+    wants: impl Fn(&str) -> bool,
+) -> Vec<&'a str> {
+    aggregate
+        .subject_names()
+        .into_iter()
+        .filter(|s| wants(s) && aggregate.subjects[*s].distinct() > 0)
+        .collect()
+}
+
+/// [`for_subject`] for each of `subjects` (subjects of `aggregate`), in their order.
+/// Subjects are generated in parallel on the current rayon pool; each one's result depends
+/// on it alone, so the outputs are those of one thread, in order. A caller with many
+/// subjects passes them a chunk at a time and lets each chunk's outputs go once written.
+pub fn for_subject_list<'a>(
+    aggregate: &'a Aggregate,
+    subjects: &[&str],
+    existing: &Authorizer,
+    options: &GenerateOptions,
+) -> Result<Vec<SubjectOutput<'a>>> {
+    subjects
+        .par_iter()
+        .map(|s| for_subject(s, &aggregate.subjects[*s], existing, options))
+        .collect()
+}
+
+/// [`for_subject_list`] of every [`selected_subjects`] at once.
 pub fn for_subjects<'a>(
     aggregate: &'a Aggregate,
     existing: &Authorizer,
     options: &GenerateOptions,
     wants: impl Fn(&str) -> bool,
 ) -> Result<Vec<SubjectOutput<'a>>> {
-    let subjects: Vec<&str> = aggregate
-        .subject_names()
-        .into_iter()
-        .filter(|s| wants(s) && aggregate.subjects[*s].distinct() > 0)
-        .collect();
-    subjects
-        .into_par_iter()
-        .map(|s| for_subject(s, &aggregate.subjects[s], existing, options))
-        .collect()
+    for_subject_list(
+        aggregate,
+        &selected_subjects(aggregate, wants),
+        existing,
+        options,
+    )
 }
 
 /// An object listing more resource names and URLs than this gets a warning: a Role of

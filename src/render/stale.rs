@@ -93,7 +93,7 @@ pub struct Settled {
 
 /// After this run wrote `written` (subject → file) into `dir`, and before it writes its
 /// `summary.json`: removes the stale files when `prune`; otherwise they are kept, and
-/// [`record`] puts them in the new summary as `staleFiles`.
+/// the new summary lists them as `staleFiles` (`render::generated::summary_json`).
 pub fn settle(
     dir: &Path,
     previous: &PreviousRun,
@@ -115,17 +115,6 @@ pub fn settle(
         kept: Vec::new(),
         removed: stale,
     })
-}
-
-/// Records the stale files kept in the summary to be written (`staleFiles`), so the next
-/// run still knows them.
-pub fn record(summary: &mut serde_json::Value, settled: &Settled) {
-    if settled.kept.is_empty() {
-        return;
-    }
-    if let Some(map) = summary.as_object_mut() {
-        map.insert("staleFiles".to_string(), serde_json::json!(settled.kept));
-    }
 }
 
 /// The stderr lines that say what [`settle`] did in `dir`.
