@@ -209,3 +209,44 @@ fn version_1_partial_aggregates_give_the_same_output() {
     let twice = generate_all(&[agg.to_str().unwrap(), agg.to_str().unwrap()], "v2-v2");
     assert_eq!(both.0, twice.0);
 }
+
+/// More subjects than one generation chunk (1,024): the stdout stream, the JSON list and
+/// the out-dir files agree subject by subject across the chunk boundaries.
+#[test]
+fn subjects_past_a_chunk_boundary_are_written_alike_everywhere() {
+    let log = tmp("many-subjects.log");
+    let mut text = String::new();
+    for i in 0..2_500 {
+        text.push_str(&format!(
+            "{{\"kind\":\"Event\",\"apiVersion\":\"audit.k8s.io/v1\",\"stage\":\"ResponseComplete\",\"verb\":\"get\",\"requestURI\":\"/api/v1/namespaces/ns-{n}/configmaps/cm-{i}\",\"user\":{{\"username\":\"user-{i:05}\"}},\"objectRef\":{{\"resource\":\"configmaps\",\"namespace\":\"ns-{n}\",\"name\":\"cm-{i}\",\"apiVersion\":\"v1\"}},\"responseStatus\":{{\"code\":200}}}}\n",
+            n = i % 7
+        ));
+    }
+    std::fs::write(&log, text).unwrap();
+    let log = log.display().to_string();
+    let (files, summary) = generate_all(&[&log], "many-subjects-out");
+    let subjects = summary.as_array().unwrap();
+    assert_eq!(subjects.len(), 2_500);
+    // The stream is the files, in subject order, one document each.
+    let mut joined = Vec::new();
+    for (i, s) in subjects.iter().enumerate() {
+        let name = s["file"].as_str().unwrap();
+        let (_, bytes) = files.iter().find(|(n, _)| n == name).unwrap();
+        if i > 0 {
+            joined.extend_from_slice(b"---\n");
+        }
+        joined.extend_from_slice(bytes);
+    }
+    let stream = run(&["-q", "--all-subjects", "--evidence", &log]);
+    assert!(stream.stdout == joined, "stdout differs from the files");
+    // The JSON list holds every subject's Role and RoleBinding, and every report.
+    let json = run(&["-q", "--all-subjects", "--evidence", "-o", "json", &log]);
+    let list: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 5_000);
+    let reports = list["audit2role"]["subjects"].as_array().unwrap();
+    assert_eq!(reports.len(), 2_500);
+    assert_eq!(reports[1_024]["subject"], "user-01024");
+    let plain = run(&["-q", "--all-subjects", "-o", "json", &log]);
+    let plain: serde_json::Value = serde_json::from_slice(&plain.stdout).unwrap();
+    assert_eq!(plain["items"], list["items"]);
+}

@@ -507,3 +507,19 @@ fn why_not_dir(dir: &std::path::Path, e: std::io::Error) -> std::io::Error {
     };
     std::io::Error::new(e.kind(), reason)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn many_subjects_are_warned_about_with_their_count() {
+        assert_eq!(many_subjects(MANY_SUBJECTS - 1), None);
+        let warning = many_subjects(250_000).expect("a warning");
+        assert!(
+            warning.starts_with("warning: 250000 subjects selected"),
+            "{warning}"
+        );
+        assert!(warning.contains("--subject-regex"), "{warning}");
+    }
+}

@@ -100,10 +100,7 @@ pub fn for_subject<'a>(
 }
 
 /// The subjects of `aggregate` that `wants` and that made a request, in subject order.
-pub fn selected_subjects<'a>(
-    aggregate: &'a Aggregate,
-    wants: impl Fn(&str) -> bool,
-) -> Vec<&'a str> {
+pub fn selected_subjects(aggregate: &Aggregate, wants: impl Fn(&str) -> bool) -> Vec<&str> {
     aggregate
         .subject_names()
         .into_iter()
