@@ -649,3 +649,66 @@ async fn since_at_a_day_boundary_is_the_clis_since_and_inside_a_day_is_refused()
         );
     }
 }
+
+/// `/v1/rbac?existing=true` leaves out what the dump given with `--rbac` allows, byte for
+/// byte as `audit2role --user S --existing DUMP LOG`; without `--rbac` it is refused (400).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn existing_subtracts_the_rbac_dump_as_the_clis_existing() {
+    let c = client();
+    let dir = tempfile::tempdir().unwrap();
+    let log = four_day_log(dir.path());
+    let body = std::fs::read(&log).unwrap();
+    for (i, dump) in ["diff-rbac.yaml", "cluster-rbac.yaml"].iter().enumerate() {
+        let dump = testdata(dump).display().to_string();
+        let state = dir.path().join(format!("state-{i}"));
+        let s = http_server(&state, &["--rbac", &dump]);
+        let r = post(&c, &s, body.clone(), false).await;
+        assert_eq!(r.status(), 200);
+        same_as_cli(&c, &s, &log, "existing=true", &["--existing", &dump]).await;
+        same_as_cli(
+            &c,
+            &s,
+            &log,
+            "existing=true&evidence=true&since=2026-11-02",
+            &[
+                "--existing",
+                &dump,
+                "--evidence",
+                "--since",
+                "2026-11-02T00:00:00Z",
+            ],
+        )
+        .await;
+        same_as_cli(
+            &c,
+            &s,
+            &log,
+            "existing=true&output=json&strict=true",
+            &["--existing", &dump, "-o", "json", "--strict"],
+        )
+        .await;
+        // existing=false is the plain answer.
+        same_as_cli(&c, &s, &log, "existing=false", &[]).await;
+    }
+    // The dump matters: some subject's answer is smaller with it.
+    let dump = testdata("diff-rbac.yaml").display().to_string();
+    let s = http_server(&dir.path().join("state-diff"), &["--rbac", &dump]);
+    let r = post(&c, &s, body.clone(), false).await;
+    assert_eq!(r.status(), 200);
+    let mut differs = 0;
+    for name in subjects(&c, &s, "").await {
+        let (_, plain) = rbac(&c, &s, &name, "").await;
+        let (_, less) = rbac(&c, &s, &name, "existing=true").await;
+        differs += usize::from(plain != less);
+    }
+    assert!(differs > 0, "the dump allows nothing the log did");
+
+    let bare = http_server(&dir.path().join("state-bare"), &[]);
+    let r = post(&c, &bare, body, false).await;
+    assert_eq!(r.status(), 200);
+    let (status, text) = rbac(&c, &bare, "alice", "existing=true").await;
+    assert_eq!(status, 400);
+    assert!(text.contains("--rbac DUMP"), "{text}");
+    let (status, _) = rbac(&c, &bare, "alice", "existing=false").await;
+    assert_eq!(status, 200);
+}

@@ -71,6 +71,9 @@ pub struct App {
     pub retain_days: Option<i64>,
     /// The RBAC dump `GET /v1/report` compares the activity with (`--rbac`), and its files.
     pub report_rbac: Option<(Arc<Authorizer>, Vec<String>)>,
+    /// The same dump with the bootstrap roles, as `--existing` loads it: what
+    /// `/v1/rbac?existing=true` leaves out.
+    pub existing_rbac: Option<Arc<Authorizer>>,
 }
 
 /// The router over `app`.
@@ -518,9 +521,11 @@ struct RbacQuery {
     options: GenerateOptions,
     evidence: bool,
     json: bool,
+    /// Leave out what the dump given with `--rbac` already allows (`--existing DUMP`).
+    existing: bool,
 }
 
-const RBAC_PARAMS: [&str; 13] = [
+const RBAC_PARAMS: [&str; 14] = [
     "user",
     "serviceaccount",
     "strict",
@@ -534,6 +539,7 @@ const RBAC_PARAMS: [&str; 13] = [
     "generate-labels",
     "generate-annotations",
     "o",
+    "existing",
 ];
 
 fn rbac_query(params: &BTreeMap<String, String>) -> Result<RbacQuery, String> {
@@ -595,6 +601,7 @@ fn rbac_query(params: &BTreeMap<String, String>) -> Result<RbacQuery, String> {
         options,
         evidence: flag("evidence", false)?,
         json,
+        existing: flag("existing", false)?,
     })
 }
 
@@ -612,6 +619,17 @@ async fn get_rbac(
         Ok(q) => q,
         Err(e) => return app.reject(StatusCode::BAD_REQUEST, "bad parameter", e),
     };
+    let existing = match (query.existing, &app.existing_rbac) {
+        (false, _) => Arc::new(Authorizer::new(bootstrap_rbac())),
+        (true, Some(dump)) => dump.clone(),
+        (true, None) => {
+            return app.reject(
+                StatusCode::BAD_REQUEST,
+                "bad parameter",
+                "existing=true needs the RBAC in place: start serve with --rbac DUMP",
+            )
+        }
+    };
     let response = answer(&app, "rbac", move |shared| {
         let days = shared.days.read().unwrap_or_else(|e| e.into_inner());
         let aggregate = days.subject(&query.subject, from);
@@ -625,7 +643,6 @@ async fn get_rbac(
                 ),
             );
         };
-        let existing = Authorizer::new(bootstrap_rbac());
         let outputs = match for_subjects(&aggregate, &existing, &query.options, |s| {
             s == query.subject
         }) {
