@@ -702,6 +702,20 @@ async fn existing_subtracts_the_rbac_dump_as_the_clis_existing() {
         differs += usize::from(plain != less);
     }
     assert!(differs > 0, "the dump allows nothing the log did");
+    // The report names its window too, and refuses one inside a day.
+    let r = c
+        .get(s.url("/v1/report?since=2026-11-02"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-audit2role-since"], "2026-11-02T00:00:00Z");
+    let r = c
+        .get(s.url("/v1/report?since=2026-11-02T00:00:01Z"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
 
     let bare = http_server(&dir.path().join("state-bare"), &[]);
     let r = post(&c, &bare, body, false).await;

@@ -1,7 +1,8 @@
 //! The HTTP routes: `POST /v1/events` (ingest), the questions (`GET /v1/subjects`,
 //! `/v1/rbac`, `/v1/aggregate`, `/v1/report`), `/healthz`, `/readyz` and `/metrics`, with the
 //! credentials each needs. Answers to questions are the CLI's, made by the same library
-//! calls on the merged days.
+//! calls on the merged days; a window (`since`) starts at a UTC day boundary or is refused,
+//! and each answer names the one it covers.
 
 use super::ingest::{self, BodyError};
 use super::state::{first_kept_day, Job, Message, NotStored, Shared};
