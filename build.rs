@@ -3,7 +3,9 @@
 //! corpus and the log generator) is beside the checkout: when it is missing outside CI,
 //! `cfg(shared_missing)` marks the tests that need it as ignored; under CI (`CI=true`) they
 //! run and fail. The same goes for `kubernetes-validate` (`cfg(kubernetes_validate_missing)`)
-//! and for `chromium`, which the HTML report's browser tests need (`cfg(chromium_missing)`).
+//! and for `chromium`, which the HTML report's browser tests need (`cfg(chromium_missing)`),
+//! and for the rights to mount a tmpfs (root), which the real full-disk test needs
+//! (`cfg(mount_rights_missing)`).
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
@@ -13,6 +15,21 @@ fn main() {
     mark_missing_shared();
     mark_missing_program("kubernetes-validate", "kubernetes_validate_missing");
     mark_missing_program("chromium", "chromium_missing");
+    mark_missing_mount_rights();
+}
+
+/// `cfg(mount_rights_missing)` when not running as root outside CI: the full-disk test on a
+/// real tmpfs (tests/serve_faults.rs) mounts one, and is then ignored; under CI (which runs
+/// as root) it runs, and fails if the mount is refused.
+fn mark_missing_mount_rights() {
+    println!("cargo::rustc-check-cfg=cfg(mount_rights_missing)");
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| out.stdout.trim_ascii() == b"0");
+    if !root && !in_ci() {
+        println!("cargo:rustc-cfg=mount_rights_missing");
+    }
 }
 
 fn in_ci() -> bool {

@@ -519,8 +519,9 @@ pub struct ServeArgs {
     /// Worker threads (default: one per available core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
-    /// RBAC dump (kubectl get ... -o yaml) that `GET /v1/report` compares the activity
-    /// with, as `diff --all-subjects -o html` does (repeatable).
+    /// RBAC dump (kubectl get ... -o yaml) in place: `GET /v1/report` compares the activity
+    /// with it, as `diff --all-subjects -o html` does, and `GET /v1/rbac?existing=true`
+    /// generates only what it does not allow, as `--existing` does (repeatable).
     #[arg(long, value_name = "FILE")]
     pub rbac: Vec<String>,
 }

@@ -1,8 +1,9 @@
 //! Faults: the server is killed with SIGKILL at random points under load, again and again,
 //! and after each restart every acknowledged event is in the state exactly once, no batch
-//! is half applied, and it serves again. A full disk (simulated with RLIMIT_FSIZE on the
-//! server process, since a small tmpfs needs mount rights) gives 503 with Retry-After and
-//! leaves the state whole.
+//! is half applied, and it serves again. A full disk gives 503 with Retry-After and leaves
+//! the state whole: a real full filesystem (a small tmpfs, mounted by the test, which needs
+//! root: `cfg(mount_rights_missing)` ignores it elsewhere outside CI), and a limit on file
+//! size (RLIMIT_FSIZE on the server process), which needs no rights and runs everywhere.
 
 mod serve_support;
 
@@ -236,4 +237,155 @@ async fn a_full_disk_gives_503_and_keeps_the_state_whole() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+}
+
+/// A tmpfs mounted on a directory, unmounted when dropped (also when the test fails).
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size` (`4m`) on `dir`. Panics when the mount is refused: the test
+    /// is ignored where the rights are missing (`cfg(mount_rights_missing)`, not root outside
+    /// CI), so a refusal here is a failure, never a silent pass.
+    fn mount(dir: &std::path::Path, size: &str) -> Tmpfs {
+        use std::ffi::CString;
+        std::fs::create_dir_all(dir).unwrap();
+        let target = CString::new(dir.as_os_str().as_encoded_bytes()).unwrap();
+        let source = CString::new("tmpfs").unwrap();
+        let options = CString::new(format!("size={size}")).unwrap();
+        let rc = unsafe {
+            libc::mount(
+                source.as_ptr(),
+                target.as_ptr(),
+                source.as_ptr(),
+                0,
+                options.as_ptr().cast(),
+            )
+        };
+        assert_eq!(
+            rc,
+            0,
+            "cannot mount a tmpfs on {} ({}): the real full-disk test needs root (CAP_SYS_ADMIN)",
+            dir.display(),
+            std::io::Error::last_os_error()
+        );
+        Tmpfs(dir.to_path_buf())
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let target = std::ffi::CString::new(self.0.as_os_str().as_encoded_bytes()).unwrap();
+        // Lazily, so that a server still holding files cannot keep it mounted.
+        unsafe {
+            libc::umount2(target.as_ptr(), libc::MNT_DETACH);
+        }
+    }
+}
+
+/// A real full filesystem: a 4 MiB tmpfs, most of it taken by a filler file. The server
+/// answers 503 with `Retry-After` once the journal cannot grow, keeps answering questions
+/// with every acknowledged batch; killed and started again on the same full filesystem it
+/// recovers exactly the acknowledged batches; with the filler removed it accepts again.
+#[cfg_attr(mount_rights_missing, ignore)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_tmpfs_gives_503_and_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = dir.path().join("mnt");
+    let tmpfs = Tmpfs::mount(&mnt, "4m");
+    let filler = mnt.join("filler");
+    std::fs::write(&filler, vec![0u8; 3 << 20]).unwrap();
+    let state = mnt.join("state");
+    let args = [
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--insecure-http",
+    ];
+    let s = Server::start(&args);
+    let c = reqwest::Client::new();
+    let mut acked = BTreeSet::new();
+    let mut sent = BTreeSet::new();
+    let mut refused = 0;
+    for id in 0..5000u64 {
+        sent.insert((0, id));
+        let r = c
+            .post(s.url("/v1/events"))
+            .body(batch(0, id))
+            .send()
+            .await
+            .unwrap();
+        match r.status().as_u16() {
+            200 => {
+                acked.insert((0, id));
+            }
+            503 => {
+                assert!(r.headers().contains_key("retry-after"));
+                let text = r.text().await.unwrap();
+                assert!(text.contains("not stored"), "{text}");
+                refused += 1;
+                if refused == 3 {
+                    break;
+                }
+            }
+            other => panic!("unexpected status {other}: {}", r.text().await.unwrap()),
+        }
+    }
+    assert_eq!(refused, 3, "the filesystem never filled up");
+    assert!(acked.len() > 10, "only {} batches stored", acked.len());
+    eprintln!("{} batches stored before the tmpfs was full", acked.len());
+    let free = unsafe {
+        let mut st: libc::statvfs = std::mem::zeroed();
+        let path = std::ffi::CString::new(mnt.as_os_str().as_encoded_bytes()).unwrap();
+        assert_eq!(libc::statvfs(path.as_ptr(), &mut st), 0);
+        st.f_bavail as u64 * st.f_frsize as u64
+    };
+    assert!(
+        free < 64 << 10,
+        "the filesystem is not full: {free} bytes free"
+    );
+    let full = state_of(&c, &s).await;
+    check(&full, &sent, &acked, 0);
+    let m = metrics_text(&c, &s).await;
+    assert!(
+        m.contains("audit2role_rejects_total{reason=\"store failed\"} 3\n"),
+        "{m}"
+    );
+    s.kill();
+
+    // Started again on the same full filesystem: every acknowledged batch, nothing else.
+    let s = Server::start(&args);
+    let after = state_of(&c, &s).await;
+    check(&after, &sent, &acked, 1);
+    let stored: BTreeSet<String> = after.keys().map(|(_, n)| n.clone()).collect();
+    assert_eq!(stored.len(), acked.len() * BATCH);
+    // Still full: refused, not lost.
+    let r = c
+        .post(s.url("/v1/events"))
+        .body(batch(0, 9_000))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert!(r.headers().contains_key("retry-after"));
+
+    // Room again: accepted, and the state has it beside everything before.
+    std::fs::remove_file(&filler).unwrap();
+    let r = c
+        .post(s.url("/v1/events"))
+        .body(batch(0, 9_001))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    acked.insert((0, 9_001));
+    sent.insert((0, 9_000));
+    sent.insert((0, 9_001));
+    let last = state_of(&c, &s).await;
+    check(&last, &sent, &acked, 2);
+    s.terminate();
+    let s = Server::start(&args);
+    check(&state_of(&c, &s).await, &sent, &acked, 3);
+    drop(s);
+    drop(tmpfs);
 }

@@ -553,3 +553,176 @@ async fn the_report_is_the_diff_page_for_the_stored_activity() {
     assert_eq!(r.status().as_u16(), 404);
     assert!(r.text().await.unwrap().contains("--rbac"));
 }
+
+/// testdata/audit.log spread over four UTC days: line i on 2026-11-0(1 + i % 4), at its own
+/// time of day.
+fn four_day_log(dir: &std::path::Path) -> String {
+    let log = std::fs::read_to_string(testdata("audit.log")).unwrap();
+    let spread: String = log
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let day = format!("2026-11-0{}T", 1 + i % 4);
+            format!("{}\n", line.replace("2026-11-02T", &day))
+        })
+        .collect();
+    let path = dir.join("four-days.log");
+    std::fs::write(&path, spread).unwrap();
+    path.display().to_string()
+}
+
+/// `since` selects whole UTC days, as the state keeps them: at a day boundary the answer is
+/// the CLI's `--since DAYT00:00:00Z` byte for byte, and the header names the start used; a
+/// `since` inside a day, or in hours, is refused with 400 and the boundaries possible.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn since_at_a_day_boundary_is_the_clis_since_and_inside_a_day_is_refused() {
+    let c = client();
+    let dir = tempfile::tempdir().unwrap();
+    let log = four_day_log(dir.path());
+    let s = http_server(&dir.path().join("state"), &[]);
+    let r = post(&c, &s, std::fs::read(&log).unwrap(), false).await;
+    assert_eq!(r.status(), 200);
+
+    for (param, instant) in [
+        ("2026-11-01", "2026-11-01T00:00:00Z"),
+        ("2026-11-02", "2026-11-02T00:00:00Z"),
+        ("2026-11-03T00:00:00Z", "2026-11-03T00:00:00Z"),
+        ("2026-11-04T01:00:00+01:00", "2026-11-04T00:00:00Z"),
+        ("2026-11-05", "2026-11-05T00:00:00Z"),
+    ] {
+        let params = format!("since={param}");
+        same_as_cli(&c, &s, &log, &params, &["--since", instant]).await;
+        let with_evidence = format!("{params}&evidence=true");
+        same_as_cli(
+            &c,
+            &s,
+            &log,
+            &with_evidence,
+            &["--since", instant, "--evidence"],
+        )
+        .await;
+        for route in ["/v1/rbac?user=alice&", "/v1/subjects?", "/v1/aggregate?"] {
+            let r = c
+                .get(s.url(&format!("{route}{}", params.replace('+', "%2B"))))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                r.headers()["x-audit2role-since"].to_str().unwrap(),
+                instant,
+                "{route}{params}"
+            );
+        }
+    }
+    // The window matters: a later start leaves some of alice's requests out.
+    let (_, all) = rbac(&c, &s, "alice", "").await;
+    let (_, late) = rbac(&c, &s, "alice", "since=2026-11-04").await;
+    assert_ne!(all, late);
+    let r = c.get(s.url("/v1/rbac?user=alice")).send().await.unwrap();
+    assert_eq!(r.headers()["x-audit2role-since"], "all");
+
+    for route in ["/v1/rbac?user=alice&", "/v1/subjects?", "/v1/aggregate?"] {
+        let r = c
+            .get(s.url(&format!("{route}since=2026-11-02T12:00:00Z")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{route}");
+        let text = r.text().await.unwrap();
+        assert!(
+            text.contains("inside the UTC day 2026-11-02")
+                && text.contains("the state keeps activity per UTC day")
+                && text.contains("since=2026-11-02 (2026-11-02T00:00:00Z)")
+                && text.contains("since=2026-11-03 (2026-11-03T00:00:00Z)"),
+            "{route}: {text}"
+        );
+        let r = c
+            .get(s.url(&format!("{route}since=36h")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{route}");
+        let text = r.text().await.unwrap();
+        assert!(
+            text.contains("per UTC day") && text.contains("Nd"),
+            "{text}"
+        );
+    }
+}
+
+/// `/v1/rbac?existing=true` leaves out what the dump given with `--rbac` allows, byte for
+/// byte as `audit2role --user S --existing DUMP LOG`; without `--rbac` it is refused (400).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn existing_subtracts_the_rbac_dump_as_the_clis_existing() {
+    let c = client();
+    let dir = tempfile::tempdir().unwrap();
+    let log = four_day_log(dir.path());
+    let body = std::fs::read(&log).unwrap();
+    for (i, dump) in ["diff-rbac.yaml", "cluster-rbac.yaml"].iter().enumerate() {
+        let dump = testdata(dump).display().to_string();
+        let state = dir.path().join(format!("state-{i}"));
+        let s = http_server(&state, &["--rbac", &dump]);
+        let r = post(&c, &s, body.clone(), false).await;
+        assert_eq!(r.status(), 200);
+        same_as_cli(&c, &s, &log, "existing=true", &["--existing", &dump]).await;
+        same_as_cli(
+            &c,
+            &s,
+            &log,
+            "existing=true&evidence=true&since=2026-11-02",
+            &[
+                "--existing",
+                &dump,
+                "--evidence",
+                "--since",
+                "2026-11-02T00:00:00Z",
+            ],
+        )
+        .await;
+        same_as_cli(
+            &c,
+            &s,
+            &log,
+            "existing=true&output=json&strict=true",
+            &["--existing", &dump, "-o", "json", "--strict"],
+        )
+        .await;
+        // existing=false is the plain answer.
+        same_as_cli(&c, &s, &log, "existing=false", &[]).await;
+    }
+    // The dump matters: some subject's answer is smaller with it.
+    let dump = testdata("diff-rbac.yaml").display().to_string();
+    let s = http_server(&dir.path().join("state-diff"), &["--rbac", &dump]);
+    let r = post(&c, &s, body.clone(), false).await;
+    assert_eq!(r.status(), 200);
+    let mut differs = 0;
+    for name in subjects(&c, &s, "").await {
+        let (_, plain) = rbac(&c, &s, &name, "").await;
+        let (_, less) = rbac(&c, &s, &name, "existing=true").await;
+        differs += usize::from(plain != less);
+    }
+    assert!(differs > 0, "the dump allows nothing the log did");
+    // The report names its window too, and refuses one inside a day.
+    let r = c
+        .get(s.url("/v1/report?since=2026-11-02"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-audit2role-since"], "2026-11-02T00:00:00Z");
+    let r = c
+        .get(s.url("/v1/report?since=2026-11-02T00:00:01Z"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+
+    let bare = http_server(&dir.path().join("state-bare"), &[]);
+    let r = post(&c, &bare, body, false).await;
+    assert_eq!(r.status(), 200);
+    let (status, text) = rbac(&c, &bare, "alice", "existing=true").await;
+    assert_eq!(status, 400);
+    assert!(text.contains("--rbac DUMP"), "{text}");
+    let (status, _) = rbac(&c, &bare, "alice", "existing=false").await;
+    assert_eq!(status, 200);
+}

@@ -1,7 +1,8 @@
 //! The HTTP routes: `POST /v1/events` (ingest), the questions (`GET /v1/subjects`,
 //! `/v1/rbac`, `/v1/aggregate`, `/v1/report`), `/healthz`, `/readyz` and `/metrics`, with the
 //! credentials each needs. Answers to questions are the CLI's, made by the same library
-//! calls on the merged days.
+//! calls on the merged days; a window (`since`) starts at a UTC day boundary or is refused,
+//! and each answer names the one it covers.
 
 use super::ingest::{self, BodyError};
 use super::state::{first_kept_day, Job, Message, NotStored, Shared};
@@ -11,6 +12,7 @@ use crate::generate::policy::Policy;
 use crate::generate::{for_subjects, GenerateOptions};
 use crate::rbac::{bootstrap::bootstrap_rbac, Authorizer};
 use crate::render::generated::{json_of, yaml_of};
+use crate::time::format_date;
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -70,6 +72,9 @@ pub struct App {
     pub retain_days: Option<i64>,
     /// The RBAC dump `GET /v1/report` compares the activity with (`--rbac`), and its files.
     pub report_rbac: Option<(Arc<Authorizer>, Vec<String>)>,
+    /// The same dump with the bootstrap roles, as `--existing` loads it: what
+    /// `/v1/rbac?existing=true` leaves out.
+    pub existing_rbac: Option<Arc<Authorizer>>,
 }
 
 /// The router over `app`.
@@ -345,9 +350,77 @@ fn parse_bool(name: &str, value: &str) -> Result<bool, String> {
     }
 }
 
-/// The first day of a `since` parameter (RFC 3339, a date, or a duration back from now:
-/// `30d`); the retention's first day when there is none. Days are whole: a window starts at
-/// the beginning of the UTC day `since` falls in.
+/// The response header naming the first instant an answer covers: the start of its first
+/// UTC day (`2026-11-01T00:00:00Z`), or `all` when every stored day is used.
+pub const SINCE_HEADER: &str = "x-audit2role-since";
+
+/// The state keeps activity per UTC day, so a window starts at a day boundary or not at
+/// all: a `since` inside a day is refused rather than widened or narrowed.
+///
+/// - a date (`2026-11-01`) or an RFC 3339 time at a UTC midnight (`2026-11-01T00:00:00Z`,
+///   also `2026-11-01T01:00:00+01:00`): that day;
+/// - `Nd` or `Nw`: the start of the UTC day N days (7·N for weeks) before today, so `0d` is
+///   today and `30d` covers today and the 30 whole days before it;
+/// - anything else (a time inside a day, hours, minutes, seconds): an error that says which
+///   boundaries are possible.
+pub fn since_day(value: &str, now: i64) -> Result<i64, String> {
+    let today = ingest::day_of(now);
+    let boundaries = "since=DATE (its start, DATET00:00:00Z) or since=Nd (the start of the UTC \
+                      day N days before today; Nw: weeks)";
+    if let Some((n, unit)) = relative(value) {
+        let days = match unit {
+            "d" => Some(n),
+            "w" => n.checked_mul(7),
+            _ => {
+                return Err(format!(
+                    "since={value:?} is not a day boundary: the state keeps activity per UTC \
+                     day, so a window can start only at one: {boundaries}; 0d is today, from \
+                     {}",
+                    day_start(today)
+                ))
+            }
+        };
+        // As far back as the CLI's `--since` reaches (µs since the epoch fit an i64).
+        return days
+            .filter(|d| d.checked_mul(ingest::DAY_MICROS).is_some())
+            .and_then(|d| today.checked_sub(d))
+            .ok_or_else(|| format!("since={value:?}: too far back"));
+    }
+    let at =
+        crate::request::select::parse_time_bound(value, now, "since").map_err(|e| e.to_string())?;
+    let day = ingest::day_of(at);
+    if at.rem_euclid(ingest::DAY_MICROS) != 0 {
+        return Err(format!(
+            "since={value:?} is inside the UTC day {}: the state keeps activity per UTC day, \
+             so a window can start only at a day boundary: {boundaries}; the nearest are \
+             since={} ({}) and since={} ({})",
+            format_date(day),
+            format_date(day),
+            day_start(day),
+            format_date(day + 1),
+            day_start(day + 1)
+        ));
+    }
+    Ok(day)
+}
+
+/// A duration back from now (`30d`, `36h`): its number and unit.
+fn relative(value: &str) -> Option<(i64, &str)> {
+    let at = value.find(|c: char| !c.is_ascii_digit())?;
+    let (digits, unit) = value.split_at(at);
+    let n = digits.parse().ok()?;
+    ["s", "m", "h", "d", "w"]
+        .contains(&unit)
+        .then_some((n, unit))
+}
+
+/// The start of UTC day `day`, RFC 3339 (`2026-11-01T00:00:00Z`).
+fn day_start(day: i64) -> String {
+    crate::time::format_rfc3339_micros(day.saturating_mul(ingest::DAY_MICROS))
+}
+
+/// The first day of a `since` parameter (see [`since_day`]), or the retention's first day
+/// when that is later or there is no `since`; `None`: every stored day.
 fn first_day(
     params: &BTreeMap<String, String>,
     retain: Option<i64>,
@@ -357,10 +430,17 @@ fn first_day(
     let Some(since) = params.get("since") else {
         return Ok(retained);
     };
-    let at =
-        crate::request::select::parse_time_bound(since, now, "since").map_err(|e| e.to_string())?;
-    let day = ingest::day_of(at);
+    let day = since_day(since, now)?;
     Ok(Some(retained.map_or(day, |r| r.max(day))))
+}
+
+/// Names the window an answer covers in [`SINCE_HEADER`].
+fn with_window(mut response: Response, from: Option<i64>) -> Response {
+    let value = from.map_or_else(|| "all".to_string(), day_start);
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        response.headers_mut().insert(SINCE_HEADER, value);
+    }
+    response
 }
 
 /// Runs `f` on a blocking thread and turns its outcome into a response.
@@ -401,13 +481,14 @@ async fn get_subjects(
         Ok(d) => d,
         Err(e) => return app.reject(StatusCode::BAD_REQUEST, "bad parameter", e),
     };
-    answer(&app, "subjects", move |shared| {
+    let response = answer(&app, "subjects", move |shared| {
         let days = shared.days.read().unwrap_or_else(|e| e.into_inner());
         let merged = days.merged(from);
         drop(days);
         axum::Json(subjects_json(&merged)).into_response()
     })
-    .await
+    .await;
+    with_window(response, from)
 }
 
 /// The subjects of `aggregate`: kind, requests, distinct requests, first and last seen.
@@ -441,9 +522,11 @@ struct RbacQuery {
     options: GenerateOptions,
     evidence: bool,
     json: bool,
+    /// Leave out what the dump given with `--rbac` already allows (`--existing DUMP`).
+    existing: bool,
 }
 
-const RBAC_PARAMS: [&str; 13] = [
+const RBAC_PARAMS: [&str; 14] = [
     "user",
     "serviceaccount",
     "strict",
@@ -457,6 +540,7 @@ const RBAC_PARAMS: [&str; 13] = [
     "generate-labels",
     "generate-annotations",
     "o",
+    "existing",
 ];
 
 fn rbac_query(params: &BTreeMap<String, String>) -> Result<RbacQuery, String> {
@@ -518,6 +602,7 @@ fn rbac_query(params: &BTreeMap<String, String>) -> Result<RbacQuery, String> {
         options,
         evidence: flag("evidence", false)?,
         json,
+        existing: flag("existing", false)?,
     })
 }
 
@@ -535,7 +620,18 @@ async fn get_rbac(
         Ok(q) => q,
         Err(e) => return app.reject(StatusCode::BAD_REQUEST, "bad parameter", e),
     };
-    answer(&app, "rbac", move |shared| {
+    let existing = match (query.existing, &app.existing_rbac) {
+        (false, _) => Arc::new(Authorizer::new(bootstrap_rbac())),
+        (true, Some(dump)) => dump.clone(),
+        (true, None) => {
+            return app.reject(
+                StatusCode::BAD_REQUEST,
+                "bad parameter",
+                "existing=true needs the RBAC in place: start serve with --rbac DUMP",
+            )
+        }
+    };
+    let response = answer(&app, "rbac", move |shared| {
         let days = shared.days.read().unwrap_or_else(|e| e.into_inner());
         let aggregate = days.subject(&query.subject, from);
         drop(days);
@@ -548,7 +644,6 @@ async fn get_rbac(
                 ),
             );
         };
-        let existing = Authorizer::new(bootstrap_rbac());
         let outputs = match for_subjects(&aggregate, &existing, &query.options, |s| {
             s == query.subject
         }) {
@@ -568,7 +663,8 @@ async fn get_rbac(
         };
         (StatusCode::OK, [(header::CONTENT_TYPE, kind)], text).into_response()
     })
-    .await
+    .await;
+    with_window(response, from)
 }
 
 async fn get_aggregate(
@@ -583,7 +679,7 @@ async fn get_aggregate(
         Ok(d) => d,
         Err(e) => return app.reject(StatusCode::BAD_REQUEST, "bad parameter", e),
     };
-    answer(&app, "aggregate", move |shared| {
+    let response = answer(&app, "aggregate", move |shared| {
         let days = shared.days.read().unwrap_or_else(|e| e.into_inner());
         let merged = days.merged(from);
         drop(days);
@@ -598,7 +694,8 @@ async fn get_aggregate(
             Err(e) => plain(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
         }
     })
-    .await
+    .await;
+    with_window(response, from)
 }
 
 /// The permission-audit page of `diff --all-subjects -o html` for the activity stored (from
@@ -621,7 +718,7 @@ async fn get_report(
         Ok(d) => d,
         Err(e) => return app.reject(StatusCode::BAD_REQUEST, "bad parameter", e),
     };
-    answer(&app, "report", move |shared| {
+    let response = answer(&app, "report", move |shared| {
         let days = shared.days.read().unwrap_or_else(|e| e.into_inner());
         let merged = days.merged(from);
         drop(days);
@@ -669,7 +766,8 @@ async fn get_report(
             Err(e) => plain(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
         }
     })
-    .await
+    .await;
+    with_window(response, from)
 }
 
 async fn readyz(State(app): State<Arc<App>>) -> Response {
@@ -728,6 +826,44 @@ mod tests {
         p.insert("user".to_string(), "alice".to_string());
         p.insert("expand_verbs".to_string(), "maybe".to_string());
         assert!(rbac_query(&p).unwrap_err().contains("not a boolean"));
+    }
+
+    #[test]
+    fn since_is_a_utc_day_boundary_or_refused() {
+        let day = |d: &str| {
+            crate::time::parse_rfc3339_micros(&format!("{d}T00:00:00Z")).unwrap()
+                / ingest::DAY_MICROS
+        };
+        // 2026-12-03T10:15:00Z
+        let now = day("2026-12-03") * ingest::DAY_MICROS + 36_900_000_000;
+        assert_eq!(since_day("2026-11-01", now), Ok(day("2026-11-01")));
+        assert_eq!(
+            since_day("2026-11-01T00:00:00Z", now),
+            Ok(day("2026-11-01"))
+        );
+        assert_eq!(
+            since_day("2026-11-01T01:00:00+01:00", now),
+            Ok(day("2026-11-01"))
+        );
+        assert_eq!(since_day("0d", now), Ok(day("2026-12-03")));
+        assert_eq!(since_day("30d", now), Ok(day("2026-11-03")));
+        assert_eq!(since_day("2w", now), Ok(day("2026-11-19")));
+        let inside = since_day("2026-11-01T12:00:00Z", now).unwrap_err();
+        assert!(inside.contains("inside the UTC day 2026-11-01"), "{inside}");
+        assert!(inside.contains("per UTC day"), "{inside}");
+        assert!(
+            inside.contains("since=2026-11-01 (2026-11-01T00:00:00Z)")
+                && inside.contains("since=2026-11-02 (2026-11-02T00:00:00Z)"),
+            "{inside}"
+        );
+        let micro = since_day("2026-11-01T00:00:00.000001Z", now).unwrap_err();
+        assert!(micro.contains("inside the UTC day 2026-11-01"), "{micro}");
+        for hours in ["36h", "90m", "10s", "24h"] {
+            let e = since_day(hours, now).unwrap_err();
+            assert!(e.contains("per UTC day") && e.contains("Nd"), "{e}");
+        }
+        assert!(since_day("yesterday", now).is_err());
+        assert!(since_day("99999999999999999d", now).is_err());
     }
 
     #[test]

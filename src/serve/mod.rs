@@ -235,6 +235,17 @@ pub fn run(options: &ServeOptions) -> Result<()> {
             options.rbac.clone(),
         ))
     };
+    // `/v1/rbac?existing=true` subtracts the dump as `--existing DUMP` does: loaded with the
+    // bootstrap roles, as the generate command loads it.
+    let existing_rbac = if options.rbac.is_empty() {
+        None
+    } else {
+        let set = crate::rbac::load::load(
+            &options.rbac,
+            &crate::rbac::load::LoadOptions { bootstrap: true },
+        )?;
+        Some(Arc::new(crate::rbac::Authorizer::new(set)))
+    };
     let app = Arc::new(App {
         shared,
         queue: queue.clone(),
@@ -249,6 +260,7 @@ pub fn run(options: &ServeOptions) -> Result<()> {
         closing: AtomicBool::new(false),
         retain_days: options.retain_days,
         report_rbac,
+        existing_rbac,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
