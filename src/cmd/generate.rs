@@ -161,7 +161,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
     for chunk in subjects.chunks(GENERATE_CHUNK) {
         let outputs = for_subject_list(&aggregate, chunk, &existing, &options)?;
         target.write(&outputs)?;
-        tally.add(&outputs, target.written(), &policy, args);
+        tally.add(&outputs, target.out_dir(), &policy, args);
     }
     let settled = target.finish(&file_reports, &tally.records)?;
 
@@ -207,17 +207,17 @@ struct Tally {
 }
 
 impl Tally {
-    /// Adds `outputs`, whose files (with `--out-dir`) are in `written`.
+    /// Adds `outputs`, written (with `--out-dir`) into `out`.
     fn add(
         &mut self,
         outputs: &[SubjectOutput<'_>],
-        written: Option<&BTreeMap<String, String>>,
+        out: Option<&OutDirWrite<'_>>,
         policy: &Policy,
         args: &GenerateArgs,
     ) {
         for o in outputs {
-            let file = written.and_then(|w| w.get(&o.subject)).map(String::as_str);
-            if written.is_some() {
+            let file = out.and_then(|w| w.file_of(o));
+            if out.is_some() {
                 self.records.push(SubjectRecord::of(o, file));
             }
             if !args.input.quiet {
@@ -249,10 +249,9 @@ impl Target<'_> {
         }
     }
 
-    /// Subject → file name of the files written so far, with `--out-dir`.
-    fn written(&self) -> Option<&BTreeMap<String, String>> {
+    fn out_dir(&self) -> Option<&OutDirWrite<'_>> {
         match self {
-            Target::OutDir(w) => Some(&w.written),
+            Target::OutDir(w) => Some(w),
             Target::Stdout(_) => None,
         }
     }
@@ -279,7 +278,6 @@ struct OutDirWrite<'o> {
     /// What an earlier run wrote, read before this run's writes remove its summary.
     previous: stale::PreviousRun,
     interrupts: Interrupts,
-    written: BTreeMap<String, String>,
     format: OutputFormat,
     evidence: bool,
     prune: bool,
@@ -301,30 +299,33 @@ impl<'o> OutDirWrite<'o> {
             names,
             previous,
             interrupts,
-            written: BTreeMap::new(),
             format: args.output,
             evidence: args.evidence,
             prune: args.prune,
         })
     }
 
-    fn write(&mut self, outputs: &[SubjectOutput<'_>]) -> Result<()> {
+    /// The file `output` gets, if it gets one.
+    fn file_of(&self, output: &SubjectOutput<'_>) -> Option<&str> {
+        stale::gets_file(output)
+            .then(|| self.names.get(&output.subject))
+            .flatten()
+            .map(String::as_str)
+    }
+
+    fn write(&self, outputs: &[SubjectOutput<'_>]) -> Result<()> {
         let to_write: Vec<SubjectFile<'_, '_>> = outputs
             .iter()
-            .filter(|o| stale::gets_file(o))
-            .map(|o| SubjectFile {
-                name: &self.names[&o.subject],
-                output: o,
-                format: self.format,
-                evidence: self.evidence,
+            .filter_map(|o| {
+                Some(SubjectFile {
+                    name: self.file_of(o)?,
+                    output: o,
+                    format: self.format,
+                    evidence: self.evidence,
+                })
             })
             .collect();
-        self.out.write_files(&to_write, &self.interrupts)?;
-        for file in &to_write {
-            self.written
-                .insert(file.output.subject.clone(), file.name.to_string());
-        }
-        Ok(())
+        self.out.write_files(&to_write, &self.interrupts)
     }
 
     fn finish(
@@ -332,7 +333,12 @@ impl<'o> OutDirWrite<'o> {
         file_reports: &[audit2role::decode::FileReport],
         records: &[SubjectRecord],
     ) -> Result<stale::Settled> {
-        let settled = stale::settle(self.out.path(), &self.previous, &self.written, self.prune)?;
+        // What this run wrote, subject → file, from the records.
+        let written: BTreeMap<String, String> = records
+            .iter()
+            .filter_map(|r| Some((r.subject.clone(), r.file.clone()?)))
+            .collect();
+        let settled = stale::settle(self.out.path(), &self.previous, &written, self.prune)?;
         let text = summary_json(file_reports, records, &settled.kept);
         self.out.write_summary(text.as_bytes(), &self.interrupts)?;
         Ok(settled)

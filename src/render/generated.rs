@@ -2,6 +2,7 @@
 //! risk and evidence comments), the JSON `v1 List` of several, `--out-dir`'s summary.json,
 //! and the lines of the run's summary on stderr.
 
+use crate::aggregate::Totals;
 use crate::decode::FileReport;
 use crate::generate::policy::Policy;
 use crate::generate::review::{comments, describe_rule, report_json, CommentOptions};
@@ -201,11 +202,8 @@ fn close(out: &mut dyn Write, count: usize, depth: usize) -> std::io::Result<()>
 #[derive(Clone, Debug)]
 pub struct SubjectRecord {
     pub subject: String,
-    pub requests: u64,
-    pub distinct: usize,
-    pub first: Option<i64>,
-    pub last: Option<i64>,
-    pub denied: u64,
+    /// Its requests added up.
+    pub totals: Totals,
     pub objects: usize,
     pub rules: usize,
     /// The file written for it, if any.
@@ -214,14 +212,9 @@ pub struct SubjectRecord {
 
 impl SubjectRecord {
     pub fn of(output: &SubjectOutput<'_>, file: Option<&str>) -> SubjectRecord {
-        let total = output.observed.totals();
         SubjectRecord {
             subject: output.subject.clone(),
-            requests: total.requests,
-            distinct: output.observed.len(),
-            first: total.first,
-            last: total.last,
-            denied: total.denied,
+            totals: output.observed.totals(),
             objects: output.generated.rbac.len(),
             rules: output.generated.rbac.rule_count(),
             file: file.map(str::to_string),
@@ -255,7 +248,7 @@ pub fn summary_json(
         })).collect::<Vec<_>>(),
         "bytes": reports.iter().map(|r| r.bytes).sum::<u64>(),
         "events": reports.iter().map(|r| r.events).sum::<u64>(),
-        "requests": subjects.iter().map(|o| o.requests).sum::<u64>(),
+        "requests": subjects.iter().map(|o| o.totals.requests).sum::<u64>(),
         "skipped": skipped_total,
     });
     let summary = Summary {
@@ -313,17 +306,17 @@ impl SubjectEntry<'_> {
             "User"
         };
         SubjectEntry {
-            denied: o.denied,
-            distinct_requests: o.distinct,
+            denied: o.totals.denied,
+            distinct_requests: o.totals.distinct,
             file: o.file.as_deref(),
-            first_seen: o.first.map(format_rfc3339_micros),
+            first_seen: o.totals.first.map(format_rfc3339_micros),
             kind,
-            last_seen: o.last.map(format_rfc3339_micros),
+            last_seen: o.totals.last.map(format_rfc3339_micros),
             // A subject gets a file exactly when something was generated for it.
             no_file: (o.file.is_none() && o.objects == 0)
                 .then_some(crate::render::stale::NO_FILE_REASON),
             objects: o.objects,
-            requests: o.requests,
+            requests: o.totals.requests,
             rules: o.rules,
             subject: &o.subject,
         }
