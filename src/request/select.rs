@@ -91,20 +91,49 @@ pub fn parse_time_bound(value: &str, now: i64, flag: &str) -> Result<i64> {
             "{flag} {value:?}: expected an RFC 3339 time (2026-11-01T00:00:00Z), a date (2026-11-01) or a duration like 7d, 36h, 30m"
         ))
     };
-    let unit_at = value.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-    let (digits, unit) = value.split_at(unit_at);
-    let n: i64 = digits.parse().map_err(|_| bad())?;
-    let seconds = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86400,
-        "w" => 7 * 86400,
-        _ => return Err(bad()),
-    };
-    n.checked_mul(seconds * 1_000_000)
+    let (n, unit) = duration_back(value).ok_or_else(bad)?;
+    n.checked_mul(unit.seconds() * 1_000_000)
         .and_then(|d| now.checked_sub(d))
         .ok_or_else(bad)
+}
+
+/// The unit of a duration back from now (`7d`, `36h`, `30m`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DurationUnit {
+    Seconds,
+    Minutes,
+    Hours,
+    Days,
+    Weeks,
+}
+
+impl DurationUnit {
+    pub fn seconds(self) -> i64 {
+        match self {
+            DurationUnit::Seconds => 1,
+            DurationUnit::Minutes => 60,
+            DurationUnit::Hours => 3600,
+            DurationUnit::Days => 86400,
+            DurationUnit::Weeks => 7 * 86400,
+        }
+    }
+}
+
+/// A duration back from now as [`parse_time_bound`] reads it: digits and one of `s`, `m`,
+/// `h`, `d`, `w`.
+pub fn duration_back(value: &str) -> Option<(i64, DurationUnit)> {
+    let unit_at = value.find(|c: char| !c.is_ascii_digit())?;
+    let (digits, unit) = value.split_at(unit_at);
+    let n = digits.parse().ok()?;
+    let unit = match unit {
+        "s" => DurationUnit::Seconds,
+        "m" => DurationUnit::Minutes,
+        "h" => DurationUnit::Hours,
+        "d" => DurationUnit::Days,
+        "w" => DurationUnit::Weeks,
+        _ => return None,
+    };
+    Some((n, unit))
 }
 
 /// Which subjects to generate for: named ones, regular expressions, or all, less exclusions.

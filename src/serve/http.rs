@@ -10,8 +10,9 @@ use crate::aggregate::{partial, Aggregate};
 use crate::generate::names::{DEFAULT_LABELS, DEFAULT_NAME_TEMPLATE};
 use crate::generate::policy::Policy;
 use crate::generate::{for_subjects, GenerateOptions};
-use crate::rbac::{bootstrap::bootstrap_rbac, Authorizer};
+use crate::rbac::Authorizer;
 use crate::render::generated::{json_of, yaml_of};
+use crate::request::select::DurationUnit;
 use crate::time::format_date;
 use axum::body::Body;
 use axum::extract::{Query, State};
@@ -75,6 +76,8 @@ pub struct App {
     /// The same dump with the bootstrap roles, as `--existing` loads it: what
     /// `/v1/rbac?existing=true` leaves out.
     pub existing_rbac: Option<Arc<Authorizer>>,
+    /// The bootstrap roles alone: what `/v1/rbac` leaves out by default, as generation does.
+    pub bootstrap_rbac: Arc<Authorizer>,
 }
 
 /// The router over `app`.
@@ -367,10 +370,10 @@ pub fn since_day(value: &str, now: i64) -> Result<i64, String> {
     let today = ingest::day_of(now);
     let boundaries = "since=DATE (its start, DATET00:00:00Z) or since=Nd (the start of the UTC \
                       day N days before today; Nw: weeks)";
-    if let Some((n, unit)) = relative(value) {
+    if let Some((n, unit)) = crate::request::select::duration_back(value) {
         let days = match unit {
-            "d" => Some(n),
-            "w" => n.checked_mul(7),
+            DurationUnit::Days => Some(n),
+            DurationUnit::Weeks => n.checked_mul(7),
             _ => {
                 return Err(format!(
                     "since={value:?} is not a day boundary: the state keeps activity per UTC \
@@ -402,16 +405,6 @@ pub fn since_day(value: &str, now: i64) -> Result<i64, String> {
         ));
     }
     Ok(day)
-}
-
-/// A duration back from now (`30d`, `36h`): its number and unit.
-fn relative(value: &str) -> Option<(i64, &str)> {
-    let at = value.find(|c: char| !c.is_ascii_digit())?;
-    let (digits, unit) = value.split_at(at);
-    let n = digits.parse().ok()?;
-    ["s", "m", "h", "d", "w"]
-        .contains(&unit)
-        .then_some((n, unit))
 }
 
 /// The start of UTC day `day`, RFC 3339 (`2026-11-01T00:00:00Z`).
@@ -621,7 +614,7 @@ async fn get_rbac(
         Err(e) => return app.reject(StatusCode::BAD_REQUEST, "bad parameter", e),
     };
     let existing = match (query.existing, &app.existing_rbac) {
-        (false, _) => Arc::new(Authorizer::new(bootstrap_rbac())),
+        (false, _) => app.bootstrap_rbac.clone(),
         (true, Some(dump)) => dump.clone(),
         (true, None) => {
             return app.reject(

@@ -261,6 +261,9 @@ pub fn run(options: &ServeOptions) -> Result<()> {
         retain_days: options.retain_days,
         report_rbac,
         existing_rbac,
+        bootstrap_rbac: Arc::new(crate::rbac::Authorizer::new(
+            crate::rbac::bootstrap::bootstrap_rbac(),
+        )),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
