@@ -83,6 +83,70 @@ fn check(
     }
 }
 
+/// Posts batches `ids` of client 0 until the server has refused three of them (503 with
+/// `Retry-After`, "not stored"): the batches sent and those acknowledged, and how many were
+/// refused (three, unless `ids` ran out first).
+async fn post_until_refused(
+    c: &reqwest::Client,
+    s: &Server,
+    ids: std::ops::Range<u64>,
+) -> (BTreeSet<(usize, u64)>, BTreeSet<(usize, u64)>, usize) {
+    let mut acked = BTreeSet::new();
+    let mut sent = BTreeSet::new();
+    let mut refused = 0;
+    for id in ids {
+        sent.insert((0, id));
+        let r = c
+            .post(s.url("/v1/events"))
+            .body(batch(0, id))
+            .send()
+            .await
+            .unwrap();
+        match r.status().as_u16() {
+            200 => {
+                acked.insert((0, id));
+            }
+            503 => {
+                assert!(r.headers().contains_key("retry-after"));
+                let text = r.text().await.unwrap();
+                assert!(text.contains("not stored"), "{text}");
+                refused += 1;
+                if refused == 3 {
+                    break;
+                }
+            }
+            other => panic!("unexpected status {other}: {}", r.text().await.unwrap()),
+        }
+    }
+    (sent, acked, refused)
+}
+
+/// After the three refusals of [`post_until_refused`]: the server still answers with every
+/// acknowledged batch and counts the refusals; killed and started again on `args`, it
+/// holds exactly the acknowledged batches. The new server.
+async fn answers_then_recovers(
+    c: &reqwest::Client,
+    s: Server,
+    args: &[&str],
+    sent: &BTreeSet<(usize, u64)>,
+    acked: &BTreeSet<(usize, u64)>,
+) -> Server {
+    let full = state_of(c, &s).await;
+    check(&full, sent, acked, 0);
+    let m = metrics_text(c, &s).await;
+    assert!(
+        m.contains("audit2role_rejects_total{reason=\"store failed\"} 3\n"),
+        "{m}"
+    );
+    s.kill();
+    let s = Server::start(args);
+    let after = state_of(c, &s).await;
+    check(&after, sent, acked, 1);
+    let stored: BTreeSet<String> = after.keys().map(|(_, n)| n.clone()).collect();
+    assert_eq!(stored.len(), acked.len() * BATCH);
+    s
+}
+
 fn start(state: &std::path::Path) -> Server {
     Server::start(&[
         "--state-dir",
@@ -187,49 +251,12 @@ async fn a_full_disk_gives_503_and_keeps_the_state_whole() {
         });
     });
     let c = reqwest::Client::new();
-    let mut acked = BTreeSet::new();
-    let mut sent = BTreeSet::new();
-    let mut refused = 0;
-    for id in 0..200u64 {
-        sent.insert((0, id));
-        let r = c
-            .post(s.url("/v1/events"))
-            .body(batch(0, id))
-            .send()
-            .await
-            .unwrap();
-        match r.status().as_u16() {
-            200 => {
-                acked.insert((0, id));
-            }
-            503 => {
-                assert!(r.headers().contains_key("retry-after"));
-                assert!(r.text().await.unwrap().contains("not stored"));
-                refused += 1;
-                if refused == 3 {
-                    break;
-                }
-            }
-            other => panic!("unexpected status {other}"),
-        }
-    }
+    let (sent, acked, refused) = post_until_refused(&c, &s, 0..200).await;
     assert_eq!(refused, 3, "the limit was never reached");
     assert!(!acked.is_empty());
-    // Still answering questions, from what was stored.
-    let full = state_of(&c, &s).await;
-    check(&full, &sent, &acked, 0);
-    let m = metrics_text(&c, &s).await;
-    assert!(
-        m.contains("audit2role_rejects_total{reason=\"store failed\"} 3\n"),
-        "{m}"
-    );
-    s.kill();
-    // With room again, the state is whole: every acknowledged batch, nothing else.
-    let s = Server::start(&args);
-    let after = state_of(&c, &s).await;
-    check(&after, &sent, &acked, 1);
-    let stored: BTreeSet<String> = after.keys().map(|(_, n)| n.clone()).collect();
-    assert_eq!(stored.len(), acked.len() * BATCH);
+    // Still answering questions, from what was stored; with room again, the state is
+    // whole: every acknowledged batch, nothing else.
+    let s = answers_then_recovers(&c, s, &args, &sent, &acked).await;
     let r = c
         .post(s.url("/v1/events"))
         .body(batch(0, 999))
@@ -304,33 +331,7 @@ async fn a_full_tmpfs_gives_503_and_loses_nothing_acknowledged() {
     ];
     let s = Server::start(&args);
     let c = reqwest::Client::new();
-    let mut acked = BTreeSet::new();
-    let mut sent = BTreeSet::new();
-    let mut refused = 0;
-    for id in 0..5000u64 {
-        sent.insert((0, id));
-        let r = c
-            .post(s.url("/v1/events"))
-            .body(batch(0, id))
-            .send()
-            .await
-            .unwrap();
-        match r.status().as_u16() {
-            200 => {
-                acked.insert((0, id));
-            }
-            503 => {
-                assert!(r.headers().contains_key("retry-after"));
-                let text = r.text().await.unwrap();
-                assert!(text.contains("not stored"), "{text}");
-                refused += 1;
-                if refused == 3 {
-                    break;
-                }
-            }
-            other => panic!("unexpected status {other}: {}", r.text().await.unwrap()),
-        }
-    }
+    let (mut sent, mut acked, refused) = post_until_refused(&c, &s, 0..5000).await;
     assert_eq!(refused, 3, "the filesystem never filled up");
     assert!(acked.len() > 10, "only {} batches stored", acked.len());
     eprintln!("{} batches stored before the tmpfs was full", acked.len());
@@ -344,21 +345,8 @@ async fn a_full_tmpfs_gives_503_and_loses_nothing_acknowledged() {
         free < 64 << 10,
         "the filesystem is not full: {free} bytes free"
     );
-    let full = state_of(&c, &s).await;
-    check(&full, &sent, &acked, 0);
-    let m = metrics_text(&c, &s).await;
-    assert!(
-        m.contains("audit2role_rejects_total{reason=\"store failed\"} 3\n"),
-        "{m}"
-    );
-    s.kill();
-
     // Started again on the same full filesystem: every acknowledged batch, nothing else.
-    let s = Server::start(&args);
-    let after = state_of(&c, &s).await;
-    check(&after, &sent, &acked, 1);
-    let stored: BTreeSet<String> = after.keys().map(|(_, n)| n.clone()).collect();
-    assert_eq!(stored.len(), acked.len() * BATCH);
+    let s = answers_then_recovers(&c, s, &args, &sent, &acked).await;
     // Still full: refused, not lost.
     let r = c
         .post(s.url("/v1/events"))

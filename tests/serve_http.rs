@@ -622,13 +622,7 @@ async fn since_at_a_day_boundary_is_the_clis_since_and_inside_a_day_is_refused()
     assert_eq!(r.headers()["x-audit2role-since"], "all");
 
     for route in ["/v1/rbac?user=alice&", "/v1/subjects?", "/v1/aggregate?"] {
-        let r = c
-            .get(s.url(&format!("{route}since=2026-11-02T12:00:00Z")))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 400, "{route}");
-        let text = r.text().await.unwrap();
+        let text = refused(&c, &s, &format!("{route}since=2026-11-02T12:00:00Z")).await;
         assert!(
             text.contains("inside the UTC day 2026-11-02")
                 && text.contains("the state keeps activity per UTC day")
@@ -636,18 +630,19 @@ async fn since_at_a_day_boundary_is_the_clis_since_and_inside_a_day_is_refused()
                 && text.contains("since=2026-11-03 (2026-11-03T00:00:00Z)"),
             "{route}: {text}"
         );
-        let r = c
-            .get(s.url(&format!("{route}since=36h")))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 400, "{route}");
-        let text = r.text().await.unwrap();
+        let text = refused(&c, &s, &format!("{route}since=36h")).await;
         assert!(
             text.contains("per UTC day") && text.contains("Nd"),
             "{text}"
         );
     }
+}
+
+/// The text of the 400 that `path` gets.
+async fn refused(c: &reqwest::Client, s: &Server, path: &str) -> String {
+    let r = c.get(s.url(path)).send().await.unwrap();
+    assert_eq!(r.status(), 400, "{path}");
+    r.text().await.unwrap()
 }
 
 /// `/v1/rbac?existing=true` leaves out what the dump given with `--rbac` allows, byte for
@@ -710,12 +705,7 @@ async fn existing_subtracts_the_rbac_dump_as_the_clis_existing() {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["x-audit2role-since"], "2026-11-02T00:00:00Z");
-    let r = c
-        .get(s.url("/v1/report?since=2026-11-02T00:00:01Z"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
+    refused(&c, &s, "/v1/report?since=2026-11-02T00:00:01Z").await;
 
     let bare = http_server(&dir.path().join("state-bare"), &[]);
     let r = post(&c, &bare, body, false).await;
