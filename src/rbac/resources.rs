@@ -542,8 +542,8 @@ const BUILTIN: &[Builtin] = &[
     ),
 ];
 
-/// The built-in cluster-scoped resources as (group, plural), sorted for binary search:
-/// checked for every namespaced event, so it must be cheap.
+/// The built-in cluster-scoped resources as (group, plural), sorted (a test compares it
+/// with the table). Looked up through [`CLUSTER_SCOPED_SET`] for every event.
 const CLUSTER_SCOPED: &[(&str, &str)] = &[
     ("", "componentstatuses"),
     ("", "namespaces"),
@@ -603,8 +603,14 @@ const CLUSTER_SCOPED: &[(&str, &str)] = &[
 /// Whether `resource` of `group` is a built-in cluster-scoped resource. Unknown resources
 /// (custom ones) are not: their scope is what the event says.
 pub fn is_builtin_cluster_scoped(group: &str, resource: &str) -> bool {
-    CLUSTER_SCOPED.binary_search(&(group, resource)).is_ok()
+    let set: &foldhash::HashSet<(&str, &str)> = &CLUSTER_SCOPED_SET;
+    set.contains(&(group, resource))
 }
+
+/// [`CLUSTER_SCOPED`] as a hash set: one hash of two short strings per event, where a
+/// binary search compared strings seven times (9 % of a one-thread run's samples).
+static CLUSTER_SCOPED_SET: std::sync::LazyLock<foldhash::HashSet<(&str, &str)>> =
+    std::sync::LazyLock::new(|| CLUSTER_SCOPED.iter().copied().collect());
 
 /// Why a resource as typed could not be resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -958,7 +964,10 @@ mod tests {
     fn the_cluster_scoped_list_is_sorted_and_agrees_with_the_table() {
         let mut sorted = CLUSTER_SCOPED.to_vec();
         sorted.sort();
-        assert_eq!(sorted, CLUSTER_SCOPED, "binary search needs a sorted list");
+        assert_eq!(
+            sorted, CLUSTER_SCOPED,
+            "kept sorted, to be read and compared"
+        );
         let from_table: Vec<(&str, &str)> = {
             let mut v: Vec<(&str, &str)> = BUILTIN
                 .iter()

@@ -371,13 +371,20 @@ fn describe(r: &ResourceRef<'_>) -> String {
 /// non-resource path. The verb is the event's: the server logs the verb it resolved.
 pub fn resource_of_uri(uri: &str) -> Option<ResourceRef<'_>> {
     let path = uri.split_once('?').map_or(uri, |(p, _)| p);
-    let mut parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let (api_group, rest) = match parts.first() {
-        Some(&"api") if parts.len() >= 3 => ("", parts.split_off(2)),
-        Some(&"apis") if parts.len() >= 4 => (parts[1], parts.split_off(3)),
+    // Only the first segments matter (`apis/G/V/watch/namespaces/NS/R/NAME/SUB` is nine);
+    // they are kept in place, with no allocation, as this runs for every event.
+    let mut segments = [""; URI_SEGMENTS];
+    let mut count = 0;
+    for segment in path.trim_matches('/').split('/').take(URI_SEGMENTS) {
+        segments[count] = segment;
+        count += 1;
+    }
+    let parts = &segments[..count];
+    let (api_group, mut rest) = match parts.first() {
+        Some(&"api") if parts.len() >= 3 => ("", &parts[2..]),
+        Some(&"apis") if parts.len() >= 4 => (parts[1], &parts[3..]),
         _ => return None,
     };
-    let mut rest = rest.as_slice();
     let legacy_proxy = rest.first() == Some(&"proxy");
     if matches!(rest.first(), Some(&"watch") | Some(&"proxy")) {
         rest = &rest[1..];
@@ -399,6 +406,10 @@ pub fn resource_of_uri(uri: &str) -> Option<ResourceRef<'_>> {
         name: rest.get(1).copied().unwrap_or(""),
     })
 }
+
+/// The most path segments [`resource_of_uri`] reads: the longest resource path it
+/// resolves has nine segments (`apis/G/V/watch/namespaces/NS/R/NAME/SUB`), one spare.
+const URI_SEGMENTS: usize = 10;
 
 /// The `impersonate` checks for taking on `target` (semantics.md §4.1), leaving out the
 /// groups the server adds by itself.
@@ -520,6 +531,58 @@ mod tests {
         ];
         for (uri, want) in cases {
             assert_eq!(resource_of_uri(uri), *want, "{uri}");
+        }
+    }
+
+    /// The reading of every segment into a `Vec`, as it was before segments were kept in
+    /// a fixed array: the oracle for the property below.
+    fn resource_of_uri_in_full(uri: &str) -> Option<ResourceRef<'_>> {
+        let path = uri.split_once('?').map_or(uri, |(p, _)| p);
+        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let (api_group, mut rest) = match parts.first() {
+            Some(&"api") if parts.len() >= 3 => ("", &parts[2..]),
+            Some(&"apis") if parts.len() >= 4 => (parts[1], &parts[3..]),
+            _ => return None,
+        };
+        let legacy_proxy = rest.first() == Some(&"proxy");
+        if matches!(rest.first(), Some(&"watch") | Some(&"proxy")) {
+            rest = &rest[1..];
+        }
+        let mut namespace = "";
+        if rest.first() == Some(&"namespaces") && rest.len() >= 2 {
+            namespace = rest[1];
+            if rest.len() > 2 && !matches!(rest[2], "status" | "finalize") {
+                rest = &rest[2..];
+            }
+        }
+        let resource = rest.first().copied().filter(|r| !r.is_empty())?;
+        Some(ResourceRef {
+            api_group,
+            resource,
+            subresource: rest.get(2).copied().filter(|_| !legacy_proxy).unwrap_or(""),
+            namespace,
+            name: rest.get(1).copied().unwrap_or(""),
+        })
+    }
+
+    proptest::proptest! {
+        // Many cases: the deepest paths are rare among random segments, and cheap to read.
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+        #[test]
+        fn reading_only_the_first_segments_reads_any_path_as_reading_all(
+            prefix in proptest::sample::select(vec![
+                "/api/v1/", "/apis/apps/v1/", "api/v1/", "//apis/x/v1//", "/api/", "/apis/x/", "",
+            ]),
+            segments in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "", "watch", "proxy", "namespaces", "status", "finalize", "pods", "x",
+                    "log", "?a=b", "a?b",
+                ]),
+                0..12,
+            ),
+        ) {
+            let uri = format!("{prefix}{}", segments.join("/"));
+            proptest::prop_assert_eq!(resource_of_uri(&uri), resource_of_uri_in_full(&uri));
         }
     }
 
