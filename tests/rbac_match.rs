@@ -116,8 +116,17 @@ fn decide(case: &Value) -> Result<bool, String> {
     match case.get("scope") {
         None | Some(Value::Null) => Ok(rule_allows(&rule, request.as_ref())),
         Some(scope) => {
-            let set = scoped_set(rule, scope)?;
-            Ok(Authorizer::new(set).allows(&user_of(request_json), request.as_ref()))
+            let authorizer = Authorizer::new(scoped_set(rule, scope)?);
+            let user = user_of(request_json);
+            let allowed = authorizer.allows(&user, request.as_ref());
+            // The per-user view diff and generation ask must answer alike.
+            let by_user_rules = authorizer.user_rules(&user).allows(request.as_ref());
+            if by_user_rules != allowed {
+                return Err(format!(
+                    "user_rules says {by_user_rules}, allows says {allowed}"
+                ));
+            }
+            Ok(allowed)
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::aggregate::{Evidence, SortedRequests, SubjectAggregate};
 use crate::generate::policy::Users;
+use crate::rbac::authorize::UserRules;
 use crate::rbac::Authorizer;
 use crate::request::{RequestRef, UserInfo};
 
@@ -30,12 +31,17 @@ impl<'a> Check<'a> {
         &'c self,
         authorizer: &'c Authorizer,
     ) -> impl Iterator<Item = (RequestRef<'a>, Evidence)> + 'c {
+        let rules: Vec<UserRules<'c>> = self
+            .identities
+            .iter()
+            .map(|u| authorizer.user_rules(u))
+            .collect();
         self.requests.iter().filter_map(move |(request, entries)| {
             let users = Users {
                 entries,
                 identities: &self.identities,
             };
-            let allowed = users.iter().all(|u| authorizer.allows(u, request));
+            let allowed = users.each_of(&rules).all(|r| r.allows(request));
             (!allowed).then(|| (request, entries.total()))
         })
     }

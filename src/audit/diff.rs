@@ -11,7 +11,7 @@ use crate::generate::names::{
 };
 use crate::generate::policy::{generate_from, Naming, Observations, Policy, Users};
 use crate::generate::risk::{assess, Risk};
-use crate::rbac::authorize::{rule_allows, BoundRule};
+use crate::rbac::authorize::{rule_allows, BoundRule, UserRules};
 use crate::rbac::bootstrap::is_baseline;
 use crate::rbac::{Authorizer, RbacSet};
 use crate::request::{RequestRef, UserInfo};
@@ -143,6 +143,11 @@ pub fn diff_subject<'a>(
         .partition(|g| !is_baseline(&g.bound));
     diff.grants = grants;
     diff.baseline = baseline;
+    let rules: Vec<UserRules> = diff
+        .identities
+        .iter()
+        .map(|u| authorizer.user_rules(u))
+        .collect();
     diff.not_allowed = diff
         .observed
         .iter()
@@ -152,7 +157,7 @@ pub fn diff_subject<'a>(
                 entries: *entries,
                 identities: &diff.identities,
             };
-            users.iter().any(|u| !authorizer.allows(u, *request))
+            users.each_of(&rules).any(|r| !r.allows(*request))
         })
         .map(|(i, _)| i)
         .collect();

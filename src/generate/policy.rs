@@ -20,6 +20,7 @@
 //! nothing is copied per request.
 
 use crate::aggregate::{Evidence, RequestEntries, SubjectAggregate, Totals};
+use crate::rbac::authorize::UserRules;
 use crate::rbac::compact::{compact, drop_redundant, Atom};
 use crate::rbac::{
     Authorizer, ClusterRole, ObjectMeta, RbacSet, Role, RoleBinding, RoleRef, Subject, RBAC_GROUP,
@@ -98,9 +99,17 @@ pub struct Users<'a> {
 
 impl<'a> Users<'a> {
     pub fn iter(self) -> impl Iterator<Item = &'a UserInfo> {
-        let identities = self.identities;
+        self.each_of(self.identities)
+    }
+
+    /// What `per_identity` holds for each of these identities: `per_identity` is indexed
+    /// like the subject's identities (their rules, say).
+    pub fn each_of<'t, T>(
+        self,
+        per_identity: &'t [T],
+    ) -> impl Iterator<Item = &'t T> + use<'t, 'a, T> {
         self.entries
-            .filter_map(move |(g, _)| identities.get(g as usize))
+            .filter_map(move |(g, _)| per_identity.get(g as usize))
     }
 }
 
@@ -232,9 +241,14 @@ pub fn generate_from(
 ) -> Generated {
     // Only what the existing RBAC does not allow yet counts for expansion: a request allowed
     // in one namespace must not make its twin in another cluster-wide.
+    let rules: Vec<UserRules> = observed
+        .identities
+        .iter()
+        .map(|u| existing.user_rules(u))
+        .collect();
     let (allowed, needed): (Vec<_>, Vec<_>) = observed
         .iter()
-        .partition(|o| allowed_for_every(existing, o.users.iter(), o.request));
+        .partition(|o| allowed_for_every(o.users.each_of(&rules), o.request));
     let already_allowed = allowed.len();
     let index = ExpansionIndex::new(needed.iter().map(|o| o.request), policy);
     // Atoms are gathered borrowed, in a hash set (many requests widen to the same atom),
@@ -365,16 +379,15 @@ impl<'a> ExpansionIndex<'a> {
     }
 }
 
-/// Step 2: does the existing RBAC allow `request` for every one of `users` (and is there
-/// at least one)?
-fn allowed_for_every<'u>(
-    existing: &Authorizer,
-    users: impl IntoIterator<Item = &'u UserInfo>,
+/// Step 2: does the existing RBAC allow `request` for every one of the users whose `rules`
+/// these are (and is there at least one)?
+fn allowed_for_every<'u, 'r: 'u>(
+    rules: impl IntoIterator<Item = &'u UserRules<'r>>,
     request: RequestRef<'_>,
 ) -> bool {
     let mut any = false;
-    for user in users {
-        if !existing.allows(user, request) {
+    for user_rules in rules {
+        if !user_rules.allows(request) {
             return false;
         }
         any = true;
@@ -530,8 +543,8 @@ fn granted_verbs<'v>(
 /// every one of `users`, namespaced atoms the cluster scope grants, and named atoms an
 /// any-name atom of the same scope grants. Scopes left empty go.
 fn drop_covered(mut wanted: ScopedAtoms, existing: &Authorizer, users: &[UserInfo]) -> ScopedAtoms {
-    let allowed =
-        |scope: &str, atom: &Atom| allowed_for_every(existing, users, atom_request(scope, atom));
+    let rules: Vec<UserRules> = users.iter().map(|u| existing.user_rules(u)).collect();
+    let allowed = |scope: &str, atom: &Atom| allowed_for_every(&rules, atom_request(scope, atom));
     // Sets are filtered in place (strict output can hold an atom per observed request).
     // Namespaced atoms are compared with the cluster scope before it is filtered itself.
     let mut cluster = wanted.remove("").unwrap_or_default();
@@ -1015,7 +1028,14 @@ mod tests {
         ];
         for case in cases {
             assert_eq!(
-                allowed_for_every(&existing, &case.users, case.request.as_ref()),
+                allowed_for_every(
+                    &case
+                        .users
+                        .iter()
+                        .map(|u| existing.user_rules(u))
+                        .collect::<Vec<_>>(),
+                    case.request.as_ref()
+                ),
                 case.want,
                 "{}",
                 case.name
