@@ -873,7 +873,31 @@ pub struct RequestEntries<'a> {
     at: u32,
 }
 
+/// A resource request's strings as ids of its subject's aggregate: within one subject, equal
+/// ids are equal strings, so they can be hashed and compared as numbers. The "many names"
+/// entry has a name id of its own, which no logged name shares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RequestIds {
+    /// Verb, API group, resource, subresource.
+    pub operation: [u32; 4],
+    pub namespace: u32,
+    pub name: u32,
+}
+
 impl RequestEntries<'_> {
+    /// The ids of the request these entries belong to.
+    pub fn ids(&self) -> RequestIds {
+        let k = match self.requests.entries.get(self.at as usize) {
+            Some(e) => e.key,
+            None => Key::default(),
+        };
+        RequestIds {
+            operation: [k.verb, k.api_group, k.resource, k.subresource],
+            namespace: k.namespace,
+            name: k.name,
+        }
+    }
+
     /// The evidence summed over group sets.
     pub fn total(&self) -> Evidence {
         let mut total = Evidence::default();

@@ -19,7 +19,7 @@
 //! The observed requests are read in place from the subject's aggregate ([`Observations`]):
 //! nothing is copied per request.
 
-use crate::aggregate::{Evidence, RequestEntries, SubjectAggregate, Totals};
+use crate::aggregate::{Evidence, RequestEntries, RequestIds, SubjectAggregate, Totals};
 use crate::rbac::authorize::UserRules;
 use crate::rbac::compact::{compact, drop_redundant, Atom};
 use crate::rbac::{
@@ -121,6 +121,11 @@ pub struct Observation<'a> {
 }
 
 impl Observation<'_> {
+    /// The request's strings as the aggregate's ids.
+    pub fn ids(&self) -> RequestIds {
+        self.users.entries.ids()
+    }
+
     /// What the log says about the request, summed over the identities it was made as.
     pub fn evidence(&self) -> Evidence {
         self.users.entries.total()
@@ -250,13 +255,13 @@ pub fn generate_from(
         .iter()
         .partition(|o| allowed_for_every(o.users.each_of(&rules), o.request));
     let already_allowed = allowed.len();
-    let index = ExpansionIndex::new(needed.iter().map(|o| o.request), policy);
+    let index = ExpansionIndex::new(needed.iter().map(|o| (o.request, o.ids())), policy);
     // Atoms are gathered borrowed, in a hash set (many requests widen to the same atom),
     // and become owned and ordered once, at the end.
     let mut wanted: HashSet<(&str, AtomKey<'_>)> = HashSet::default();
     let mut refused = Vec::new();
     for o in &needed {
-        match request_atom_keys(index.widen(o.request), policy) {
+        match request_atom_keys(index.widen(o.request, &o.ids()), policy) {
             RequestAtoms::Grant { scope, atoms } => {
                 wanted.extend(atoms.into_iter().map(|a| (scope, a)))
             }
@@ -274,30 +279,28 @@ pub fn generate_from(
     }
 }
 
-/// (verb, group, resource, subresource): what must match for namespace and name expansion.
-type Operation<'a> = (&'a str, &'a str, &'a str, &'a str);
+/// An operation (verb, group, resource, subresource) as ids, with a name or a namespace id
+/// when it is kept apart by that (see `ExpansionIndex::keys`): what must match for
+/// namespace and name expansion.
+type OperationKey = ([u32; 4], Option<u32>);
 
-/// An operation, with a name or a namespace when it is kept apart by that (see
-/// `ExpansionIndex::keys`).
-type OperationKey<'a> = (Operation<'a>, &'a str);
-
-/// Up to two distinct non-empty values: enough to answer "was another one seen?".
+/// Up to two distinct ids of non-empty values: enough to answer "was another one seen?".
 #[derive(Debug, Default)]
-struct Distinct<'a>([Option<&'a str>; 2]);
+struct Distinct([Option<u32>; 2]);
 
-impl<'a> Distinct<'a> {
-    fn add(&mut self, value: &'a str) {
-        if value.is_empty() || self.0.contains(&Some(value)) {
+impl Distinct {
+    fn add(&mut self, id: u32, value: &str) {
+        if value.is_empty() || self.0.contains(&Some(id)) {
             return;
         }
         if let Some(slot) = self.0.iter_mut().find(|s| s.is_none()) {
-            *slot = Some(value);
+            *slot = Some(id);
         }
     }
 
-    /// Whether a non-empty value other than `value` was seen.
-    fn has_other_than(&self, value: &str) -> bool {
-        self.0.iter().flatten().any(|v| *v != value)
+    /// Whether a non-empty value other than the one of `id` was seen.
+    fn has_other_than(&self, id: u32) -> bool {
+        self.0.iter().flatten().any(|v| *v != id)
     }
 }
 
@@ -305,71 +308,82 @@ impl<'a> Distinct<'a> {
 /// two distinct values per key, so that each question takes constant time: the namespaces
 /// an operation (or, without name expansion, an operation on one name) was seen in, and the
 /// names it was seen on (anywhere, or, without namespace expansion, in one namespace).
+/// Keyed by the aggregate's string ids: hashing and comparing numbers, not strings.
 #[derive(Debug)]
-struct ExpansionIndex<'a> {
+struct ExpansionIndex {
     expand_multi_namespace: bool,
     expand_multi_name: bool,
-    namespaces_of: HashMap<OperationKey<'a>, Distinct<'a>>,
-    names_of: HashMap<OperationKey<'a>, Distinct<'a>>,
+    namespaces_of: HashMap<OperationKey, Distinct>,
+    names_of: HashMap<OperationKey, Distinct>,
 }
 
-impl<'a> ExpansionIndex<'a> {
-    /// The index of every observed request (already allowed ones included).
-    fn new(requests: impl IntoIterator<Item = RequestRef<'a>>, policy: &Policy) -> Self {
+impl ExpansionIndex {
+    /// The index of `requests`, each with its ids.
+    fn new<'a>(
+        requests: impl IntoIterator<Item = (RequestRef<'a>, RequestIds)>,
+        policy: &Policy,
+    ) -> Self {
         let mut index = ExpansionIndex {
             expand_multi_namespace: policy.expand_multi_namespace,
             expand_multi_name: policy.expand_multi_name,
             namespaces_of: HashMap::new(),
             names_of: HashMap::new(),
         };
-        for request in requests {
+        for (request, ids) in requests {
             if let TargetRef::Resource(r) = request.target {
-                let (namespaces_key, names_key) = index.keys(request.verb, &r);
+                let (namespaces_key, names_key) = index.keys(&ids);
                 index
                     .namespaces_of
                     .entry(namespaces_key)
                     .or_default()
-                    .add(r.namespace);
-                index.names_of.entry(names_key).or_default().add(r.name);
+                    .add(ids.namespace, r.namespace);
+                index
+                    .names_of
+                    .entry(names_key)
+                    .or_default()
+                    .add(ids.name, r.name);
             }
         }
         index
     }
 
-    /// The keys of `namespaces_of` and `names_of` for a request of `verb` on `r`.
-    fn keys(&self, verb: &'a str, r: &ResourceRef<'a>) -> (OperationKey<'a>, OperationKey<'a>) {
-        let operation = (verb, r.api_group, r.resource, r.subresource);
-        let name_scope = if self.expand_multi_name { "" } else { r.name };
-        let namespace_scope = if self.expand_multi_namespace {
-            ""
-        } else {
-            r.namespace
-        };
-        ((operation, name_scope), (operation, namespace_scope))
+    /// The keys of `namespaces_of` and `names_of` for a request with `ids`.
+    fn keys(&self, ids: &RequestIds) -> (OperationKey, OperationKey) {
+        let name_scope = (!self.expand_multi_name).then_some(ids.name);
+        let namespace_scope = (!self.expand_multi_namespace).then_some(ids.namespace);
+        (
+            (ids.operation, name_scope),
+            (ids.operation, namespace_scope),
+        )
     }
 
-    /// The request to grant for `request`: cluster-wide when the same operation was seen in
-    /// another namespace, on any name when it was seen on another name (each when the
-    /// policy expands it). Non-resource requests are granted as they are, and so is
-    /// impersonation, whatever the policy: taking on another identity is granted for that
-    /// user, group, uid or extra value, and a service account in its own namespace.
-    fn widen(&self, request: RequestRef<'a>) -> RequestRef<'a> {
+    /// The request to grant for `request` (with `ids`): cluster-wide when the same
+    /// operation was seen in another namespace, on any name when it was seen on another
+    /// name (each when the policy expands it). Non-resource requests are granted as they
+    /// are, and so is impersonation, whatever the policy: taking on another identity is
+    /// granted for that user, group, uid or extra value, and a service account in its own
+    /// namespace.
+    fn widen<'a>(&self, request: RequestRef<'a>, ids: &RequestIds) -> RequestRef<'a> {
         let TargetRef::Resource(mut r) = request.target else {
             return request;
         };
         if request.verb == "impersonate" {
             return request;
         }
-        let (namespaces_key, names_key) = self.keys(request.verb, &r);
-        let seen_another = |values: Option<&Distinct<'_>>, value: &str| {
-            !value.is_empty() && values.is_some_and(|d| d.has_other_than(value))
+        let (namespaces_key, names_key) = self.keys(ids);
+        let seen_another = |values: Option<&Distinct>, id: u32, value: &str| {
+            !value.is_empty() && values.is_some_and(|d| d.has_other_than(id))
         };
         if self.expand_multi_namespace
-            && seen_another(self.namespaces_of.get(&namespaces_key), r.namespace)
+            && seen_another(
+                self.namespaces_of.get(&namespaces_key),
+                ids.namespace,
+                r.namespace,
+            )
         {
             r.namespace = "";
         }
-        if self.expand_multi_name && seen_another(self.names_of.get(&names_key), r.name) {
+        if self.expand_multi_name && seen_another(self.names_of.get(&names_key), ids.name, r.name) {
             r.name = "";
         }
         RequestRef {
@@ -935,9 +949,14 @@ mod tests {
             },
         ];
         for case in cases {
-            let index = ExpansionIndex::new(case.seen.iter().map(Request::as_ref), &case.policy);
+            let aggregate = aggregate_of(&case.seen);
+            let observed = Observations::of_aggregate(ALICE, &aggregate);
+            let index =
+                ExpansionIndex::new(observed.iter().map(|o| (o.request, o.ids())), &case.policy);
+            let first = observed.iter().next().expect("a first request");
+            assert_eq!(first.request, case.seen[0].as_ref(), "{}", case.name);
             assert_eq!(
-                index.widen(case.seen[0].as_ref()),
+                index.widen(first.request, &first.ids()),
                 case.want.as_ref(),
                 "{}",
                 case.name
