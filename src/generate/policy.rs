@@ -259,9 +259,18 @@ pub fn generate_from(
     // Atoms are gathered borrowed, in a hash set (many requests widen to the same atom),
     // and become owned and ordered once, at the end.
     let mut wanted: HashSet<(&str, AtomKey<'_>)> = HashSet::default();
+    // Resource requests that widen alike grant alike: each widened request (as ids) once.
+    let mut widened_seen: HashSet<WidenedIds> = HashSet::default();
     let mut refused = Vec::new();
     for o in &needed {
-        match request_atom_keys(index.widen(o.request, &o.ids()), policy) {
+        let ids = o.ids();
+        let widened = index.widen(o.request, &ids);
+        if let TargetRef::Resource(r) = widened.target {
+            if !widened_seen.insert(WidenedIds::of(&ids, &r)) {
+                continue;
+            }
+        }
+        match request_atom_keys(widened, policy) {
             RequestAtoms::Grant { scope, atoms } => {
                 wanted.extend(atoms.into_iter().map(|a| (scope, a)))
             }
@@ -283,6 +292,26 @@ pub fn generate_from(
 /// when it is kept apart by that (see `ExpansionIndex::keys`): what must match for
 /// namespace and name expansion.
 type OperationKey = ([u32; 4], Option<u32>);
+
+/// A widened resource request as ids: its operation, and its namespace and name ids, `None`
+/// where widening made them any. Equal keys are equal widened requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct WidenedIds {
+    operation: [u32; 4],
+    namespace: Option<u32>,
+    name: Option<u32>,
+}
+
+impl WidenedIds {
+    /// The key of `widened`, the widening of the request with `ids`.
+    fn of(ids: &RequestIds, widened: &ResourceRef<'_>) -> WidenedIds {
+        WidenedIds {
+            operation: ids.operation,
+            namespace: (!widened.namespace.is_empty()).then_some(ids.namespace),
+            name: (!widened.name.is_empty()).then_some(ids.name),
+        }
+    }
+}
 
 /// Up to two distinct ids of non-empty values: enough to answer "was another one seen?".
 #[derive(Debug, Default)]
