@@ -4,16 +4,19 @@
 
 use crate::cli::{GenerateArgs, OutputFormat};
 use crate::cmd::{load_rbac, named_subjects, read_logs_folding, report_no_match};
+use audit2role::aggregate::Aggregate;
 use audit2role::error::{Error, Result, EXIT_NOT_FOUND, EXIT_OK, EXIT_RISK};
 use audit2role::generate::names::{parse_pairs, Pairs};
 use audit2role::generate::policy::Policy;
-use audit2role::generate::{for_subject_list, selected_subjects, GenerateOptions, SubjectOutput};
+use audit2role::generate::{
+    for_subject, for_subject_list, selected_subjects, GenerateOptions, SubjectOutput,
+};
 use audit2role::rbac::Authorizer;
 use audit2role::render::generated::{
     json_of, subject_summary, summary_json, yaml_of, JsonList, JsonListOptions, Spill,
     SubjectRecord,
 };
-use audit2role::render::outdir::{Interrupts, OutDir, OutFile};
+use audit2role::render::outdir::{Interrupts, OutDir};
 use audit2role::render::terminal::printable;
 use audit2role::render::words::plural;
 use audit2role::render::{outdir, stale};
@@ -66,28 +69,6 @@ pub fn policy_from(args: &GenerateArgs) -> Policy {
         expand_multi_namespace: args.expand_multi_namespace,
         expand_multi_name: args.expand_multi_name,
         ..Policy::default()
-    }
-}
-
-/// One subject's file under `--out-dir`, rendered on a worker.
-struct SubjectFile<'o, 'a> {
-    name: &'o str,
-    output: &'o SubjectOutput<'a>,
-    format: OutputFormat,
-    evidence: bool,
-}
-
-impl OutFile for SubjectFile<'_, '_> {
-    fn name(&self) -> &str {
-        self.name
-    }
-
-    fn render(&self) -> Result<Vec<u8>> {
-        Ok(match self.format {
-            OutputFormat::Yaml => yaml_of(self.output, self.evidence),
-            OutputFormat::Json => json_of(&[self.output], self.evidence),
-        }
-        .into_bytes())
     }
 }
 
@@ -159,8 +140,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
     };
     let mut tally = Tally::default();
     for chunk in subjects.chunks(GENERATE_CHUNK) {
-        let outputs = for_subject_list(&aggregate, chunk, &existing, &options)?;
-        target.write(&outputs)?;
+        let outputs = target.generate(&aggregate, chunk, &existing, &options)?;
         tally.add(&outputs, target.out_dir(), &policy, args);
     }
     let settled = target.finish(&file_reports, &tally.records)?;
@@ -242,10 +222,22 @@ enum Target<'o> {
 }
 
 impl Target<'_> {
-    fn write(&mut self, outputs: &[SubjectOutput<'_>]) -> Result<()> {
+    /// Generates `subjects` (of `aggregate`) and writes what they get: into the directory
+    /// as each is generated, or to stdout once all are, in subject order.
+    fn generate<'a>(
+        &mut self,
+        aggregate: &'a Aggregate,
+        subjects: &[&str],
+        existing: &Authorizer,
+        options: &GenerateOptions,
+    ) -> Result<Vec<SubjectOutput<'a>>> {
         match self {
-            Target::OutDir(w) => w.write(outputs),
-            Target::Stdout(w) => w.write(outputs),
+            Target::OutDir(w) => w.generate(aggregate, subjects, existing, options),
+            Target::Stdout(w) => {
+                let outputs = for_subject_list(aggregate, subjects, existing, options)?;
+                w.write(&outputs)?;
+                Ok(outputs)
+            }
         }
     }
 
@@ -313,19 +305,27 @@ impl<'o> OutDirWrite<'o> {
             .map(String::as_str)
     }
 
-    fn write(&self, outputs: &[SubjectOutput<'_>]) -> Result<()> {
-        let to_write: Vec<SubjectFile<'_, '_>> = outputs
-            .iter()
-            .filter_map(|o| {
-                Some(SubjectFile {
-                    name: self.file_of(o)?,
-                    output: o,
-                    format: self.format,
-                    evidence: self.evidence,
-                })
-            })
-            .collect();
-        self.out.write_files(&to_write, &self.interrupts)
+    /// Generates each of `subjects` on the worker pool and writes its file (if it gets one)
+    /// as soon as it is rendered, while the next subjects are generated.
+    fn generate<'a>(
+        &self,
+        aggregate: &'a Aggregate,
+        subjects: &[&str],
+        existing: &Authorizer,
+        options: &GenerateOptions,
+    ) -> Result<Vec<SubjectOutput<'a>>> {
+        let make = |subject: &&str| {
+            let output = for_subject(subject, &aggregate.subjects[*subject], existing, options)?;
+            let file = self.file_of(&output).map(|name| {
+                let bytes = match self.format {
+                    OutputFormat::Yaml => yaml_of(&output, self.evidence),
+                    OutputFormat::Json => json_of(&[&output], self.evidence),
+                };
+                (name.to_string(), bytes.into_bytes())
+            });
+            Ok((file, output))
+        };
+        self.out.write_each(subjects, make, &self.interrupts)
     }
 
     fn finish(

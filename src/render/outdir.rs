@@ -1,7 +1,8 @@
 //! Writing one file per subject under `--out-dir`: file names that are safe (no path
 //! separators, no `..`), stable for the same subjects, and distinct even when two subjects
 //! sanitize alike; files written atomically and durably (temporary file, fsync, rename,
-//! one fsync of the directory), many at once on the worker pool; the directory locked for
+//! one fsync of the directory), many at once while the worker pool makes the next ones
+//! ([`OutDir::write_each`]); the directory locked for
 //! the run ([`OutDir`]), and SIGINT/SIGTERM turned into a clean stop ([`Interrupts`]).
 
 use crate::error::{Error, Result};
@@ -246,15 +247,36 @@ impl OutDir {
         &self.path
     }
 
-    /// Writes every file of `files`, each atomically and synced, then makes the renames
-    /// durable with one fsync of the directory. The files are rendered on the worker pool
-    /// and written by [`WRITERS`] writer threads, so that many fsyncs are in flight at once
-    /// (the file system commits them together) instead of being waited for in turn; at
-    /// most [`PENDING`] rendered files wait for a writer. A summary of an earlier run is
-    /// removed first, so that an interrupted run leaves none that disagrees with the
-    /// files; [`OutDir::write_summary`] writes the new one. Stops at the first failure or
-    /// signal, with no temporary file left.
+    /// Writes every file of `files`: [`OutDir::write_each`] with each file's own name and
+    /// bytes.
     pub fn write_files<F: OutFile>(&self, files: &[F], interrupts: &Interrupts) -> Result<()> {
+        let make = |f: &F| Ok((Some((f.name().to_string(), f.render()?)), ()));
+        self.write_each(files, make, interrupts).map(|_| ())
+    }
+
+    /// Makes something of each of `items` on the worker pool with `make`, which also says
+    /// what file, if any, the item gets (name and bytes); writes each such file atomically
+    /// and synced, then makes the renames durable with one fsync of the directory. Returns
+    /// what `make` made, in the order of `items`.
+    ///
+    /// Files are written by [`WRITERS`] writer threads while the workers go on making the
+    /// next items, so that many fsyncs are in flight at once (the file system commits them
+    /// together) and none is waited for before the work that follows it; at most
+    /// [`PENDING`] made files wait for a writer. A summary of an earlier run is removed
+    /// first, so that an interrupted run leaves none that disagrees with the files;
+    /// [`OutDir::write_summary`] writes the new one. Stops at the first failure or signal,
+    /// with no temporary file left.
+    pub fn write_each<T, R, M>(
+        &self,
+        items: &[T],
+        make: M,
+        interrupts: &Interrupts,
+    ) -> Result<Vec<R>>
+    where
+        T: Sync,
+        R: Send,
+        M: Fn(&T) -> Result<(Option<(String, Vec<u8>)>, R)> + Sync,
+    {
         interrupts.check(&self.path)?;
         match std::fs::remove_file(self.path.join(SUMMARY)) {
             Ok(()) => self.sync()?,
@@ -268,42 +290,59 @@ impl OutDir {
             let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
             slot.get_or_insert(e);
         };
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<(&str, Vec<u8>)>(PENDING);
+        let stopped = || failed.load(Ordering::Relaxed) || interrupts.seen().is_some();
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<(String, Vec<u8>)>(PENDING);
         let receiver = Mutex::new(receiver);
-        std::thread::scope(|scope| {
-            for _ in 0..WRITERS.min(files.len()) {
+        let made = std::thread::scope(|scope| {
+            for _ in 0..WRITERS.min(items.len()) {
                 scope.spawn(|| loop {
                     let next = receiver.lock().unwrap_or_else(|p| p.into_inner()).recv();
                     let Ok((name, bytes)) = next else { break };
                     // After a failure or a signal, what is queued is dropped unwritten.
-                    if failed.load(Ordering::Relaxed) || interrupts.seen().is_some() {
+                    if stopped() {
                         continue;
                     }
-                    if let Err(e) = write_atomic(&self.path, name, &bytes) {
+                    if let Err(e) = write_atomic(&self.path, &name, &bytes) {
                         fail(e);
                     }
                 });
             }
             // Stops early (with `Err(())`) after a failure or a signal, recorded above.
-            let _ = files.par_iter().try_for_each_with(sender, |sender, f| {
-                if failed.load(Ordering::Relaxed) || interrupts.seen().is_some() {
-                    return Err(());
-                }
-                match f.render() {
-                    Ok(bytes) => sender.send((f.name(), bytes)).map_err(|_| ()),
-                    Err(e) => {
-                        fail(e);
-                        Err(())
+            let made: std::result::Result<Vec<R>, ()> = items
+                .par_iter()
+                .map_with(sender, |sender, item| {
+                    if stopped() {
+                        return Err(());
                     }
-                }
-            });
+                    match make(item) {
+                        Ok((file, made)) => {
+                            if let Some(file) = file {
+                                sender.send(file).map_err(|_| ())?;
+                            }
+                            Ok(made)
+                        }
+                        Err(e) => {
+                            fail(e);
+                            Err(())
+                        }
+                    }
+                })
+                .collect();
             // The senders are gone: the writers end once the queue is empty.
+            made
         });
         interrupts.check(&self.path)?;
         if let Some(e) = first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
             return Err(e);
         }
-        self.sync()
+        let made = made.map_err(|()| {
+            Error::output_to(
+                self.path.display(),
+                std::io::Error::other("the writer threads ended early"),
+            )
+        })?;
+        self.sync()?;
+        Ok(made)
     }
 
     /// Writes [`SUMMARY`], last, and makes it durable, unless a signal came first.
