@@ -572,8 +572,9 @@ impl Requests {
     /// only copy is one index per request.
     pub fn sorted(&self) -> SortedRequests<'_> {
         let mut heads = self.heads.clone();
-        // Stable, so that requests comparing equal keep the order recorded.
-        heads.sort_by(|&a, &b| self.request_at(a).cmp(&self.request_at(b)));
+        // Stable, so that requests comparing equal keep the order recorded; each request is
+        // read out of the aggregate once, not at every comparison.
+        heads.sort_by_cached_key(|&h| self.request_at(h));
         SortedRequests {
             requests: self,
             heads,

@@ -15,6 +15,7 @@ use crate::rbac::authorize::{rule_allows, BoundRule, UserRules};
 use crate::rbac::bootstrap::is_baseline;
 use crate::rbac::{Authorizer, RbacSet};
 use crate::request::{RequestRef, UserInfo};
+use std::collections::HashMap;
 
 /// One granted rule and how it was used.
 #[derive(Clone, Debug)]
@@ -117,21 +118,30 @@ pub fn diff_subject<'a>(
             }
         }
     }
-    // The requests with their evidence, read out of the aggregate once for every grant.
+    // The requests with their evidence, read out of the aggregate once for every grant,
+    // and by namespace: a rule bound in one namespace looks at that namespace's only.
     let requests: Vec<(RequestRef<'_>, Evidence)> = aggregate
         .requests
         .iter()
         .map(|(request, entries)| (request, entries.total()))
         .collect();
+    let mut in_namespace: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, (request, _)) in requests.iter().enumerate() {
+        in_namespace.entry(request.namespace()).or_default().push(i);
+    }
     let (grants, baseline): (Vec<GrantUse>, Vec<GrantUse>) = bound
         .into_iter()
         .map(|b| {
             let mut evidence = Totals::default();
-            for (request, total) in &requests {
-                let in_scope = b.scope.is_empty() || request.namespace() == b.scope;
-                if in_scope && rule_allows(&b.rule, *request) {
+            let mut count = |(request, total): &(RequestRef<'_>, Evidence)| {
+                if rule_allows(&b.rule, *request) {
                     evidence.add(total);
                 }
+            };
+            if b.scope.is_empty() {
+                requests.iter().for_each(&mut count);
+            } else if let Some(indices) = in_namespace.get(b.scope.as_str()) {
+                indices.iter().for_each(|&i| count(&requests[i]));
             }
             let risks = assess(&b.rule, &b.scope);
             GrantUse {
