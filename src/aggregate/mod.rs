@@ -22,6 +22,7 @@ pub use activity::{Activity, DayCount};
 use crate::request::normalize::{with_implied_groups, Normalized, Stage};
 use crate::request::{Request, RequestRef, ResourceRef, TargetRef, UserInfo};
 use hashbrown::{HashMap, HashTable};
+use rayon::prelude::*;
 
 /// What several distinct requests add up to: each request's own count summed (one request
 /// logged at several stages counts once, [`Evidence::count`]), how many were distinct,
@@ -1059,20 +1060,26 @@ impl Aggregate {
         }
     }
 
-    /// [`Aggregate::merge`], taking `other` by value to move its keys.
+    /// [`Aggregate::merge`], taking `other` by value to move its keys. Subjects both have
+    /// are merged in parallel on the worker pool: each merge is the subject's own.
     pub fn merge_owned(&mut self, other: Aggregate) {
         if self.subjects.is_empty() {
             *self = other;
             return;
         }
+        let mut both: Vec<(String, SubjectAggregate, SubjectAggregate)> = Vec::new();
         for (name, sub) in other.subjects {
-            match self.subjects.get_mut(&name) {
-                Some(mine) => mine.merge_owned(sub),
+            match self.subjects.remove(&name) {
+                Some(mine) => both.push((name, mine, sub)),
                 None => {
                     self.subjects.insert(name, sub);
                 }
             }
         }
+        both.par_iter_mut()
+            .for_each(|(_, mine, theirs)| mine.merge_owned(std::mem::take(theirs)));
+        self.subjects
+            .extend(both.into_iter().map(|(name, mine, _)| (name, mine)));
     }
 
     /// Subject names, sorted.
