@@ -142,6 +142,8 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
     for chunk in subjects.chunks(GENERATE_CHUNK) {
         let outputs = target.generate(&aggregate, chunk, &existing, &options)?;
         tally.add(&outputs, target.out_dir(), &policy, args);
+        // Freed on the workers too: a chunk's objects are many small allocations.
+        outputs.into_par_iter().for_each(drop);
     }
     let settled = target.finish(&file_reports, &tally.records)?;
 
@@ -195,14 +197,25 @@ impl Tally {
         policy: &Policy,
         args: &GenerateArgs,
     ) {
+        // Each output's record and lines are made on the workers, then kept in order.
+        let made: Vec<(Option<SubjectRecord>, Vec<String>)> = outputs
+            .par_iter()
+            .map(|o| {
+                let file = out.and_then(|w| w.file_of(o));
+                let record = out.is_some().then(|| SubjectRecord::of(o, file));
+                let lines = if args.input.quiet {
+                    Vec::new()
+                } else {
+                    subject_summary(o, file, policy)
+                };
+                (record, lines)
+            })
+            .collect();
+        for (record, lines) in made {
+            self.records.extend(record);
+            self.lines.extend(lines);
+        }
         for o in outputs {
-            let file = out.and_then(|w| w.file_of(o));
-            if out.is_some() {
-                self.records.push(SubjectRecord::of(o, file));
-            }
-            if !args.input.quiet {
-                self.lines.extend(subject_summary(o, file, policy));
-            }
             self.objects += o.generated.rbac.len();
             self.rules += o.reports.len();
             if let Some(threshold) = args.fail_on_risk {
