@@ -7,7 +7,8 @@
 #   REPEAT=5 benches/compare.sh         (median of 5 runs each)
 #   PAIRED=7 benches/compare.sh         (also each goal's two sides run alternately 7 times)
 #   SUBJECTS=300 SEED=20261129 benches/compare.sh 256   (the generator's --subjects/--seed)
-#   BATCH=1 benches/compare.sh 256      (only the batch jobs users run, issue 14's goals)
+#   BATCH=1 benches/compare.sh 256      (only the batch jobs users run, issue 14's goals,
+#                                        zstd input included when zstd is installed)
 #   BEFORE=/path/to/old/audit2role BATCH=1 benches/compare.sh   (the batch jobs of an older
 #                                        build beside this one's, run in turn)
 #   BIN=target/release/audit2role benches/compare.sh   (that binary; nothing is built)
@@ -92,6 +93,11 @@ batch() {
   run "$tag --all-subjects --out-dir /dev/shm (plain)" "$b" -q --all-subjects --out-dir /dev/shm/audit2role-bench "$log"; local o_shm=$wall
   rm -rf /dev/shm/audit2role-bench
   run "$tag diff --rbac DUMP --all-subjects" "$b" diff --rbac "$dump" --all-subjects "$log"; local d=$wall
+  local s_zst=
+  if [ -n "$zs" ]; then
+    run "$tag stats (.zst)" "$b" stats "$log.zst"; s_zst=$wall
+    run "$tag --all-subjects --out-dir (.zst)" "$b" -q --all-subjects --out-dir "$out" "$log.zst"
+  fi
   run "$tag check --rbac DUMP --user SUB" "$b" check --rbac "$dump" --user "$sub" "$log"; local c=$wall
   echo
   [ -n "$ig" ] && ratio "$tag 1. --out-dir .gz vs igzip -dc" "$o_gz" "$ig" "<= 1.25 (isal <= 1.10)"
@@ -101,14 +107,19 @@ batch() {
   ratio "$tag 4. --out-dir plain vs stats plain" "$o_plain" "$s_plain" "<= 1.11 (after-read <= 10 %)"
   ratio "$tag    --out-dir /dev/shm vs stats" "$o_shm" "$s_plain" "- (no fsync wait)"
   ratio "$tag    --out-dir .gz vs stats .gz" "$o_gz" "$s_gz" "-"
+  [ -n "$s_zst" ] && ratio "$tag 6. stats .zst vs zstd -dc" "$s_zst" "$zs" "<= 1.5"
   echo "  $tag 5. peak RSS: see the 'peak' column (goal <= 64 MiB)"
   echo
 }
 
 sub=$(grep -m1 -o '"username":"system:serviceaccount:[^"]*"' "$log" | cut -d'"' -f4)
 if [ -n "${BATCH:-}" ]; then
-  ig=; dd=
+  ig=; dd=; zs=
   if command -v igzip >/dev/null; then run "igzip -dc" igzip -dc "$log.gz"; ig=$wall; fi
+  if command -v zstd >/dev/null; then
+    [ -s "$log.zst" ] || zstd -q -3 -k "$log" -o "$log.zst"
+    run "zstd -dc" zstd -dc "$log.zst"; zs=$wall
+  fi
   if has_duckdb; then run "duckdb GROUP BY (plain, 2 threads)" python3 -c "$duck_py" "$(printf "$q" "$log")"; dd=$wall; fi
   echo
   [ -n "${BEFORE:-}" ] && batch "$BEFORE" before
@@ -141,6 +152,7 @@ if [ -n "${BATCH:-}" ]; then
       paired "$tag 3. diff --all-subjects vs stats" "<= 1.2" "$b diff --rbac $dump --all-subjects $log" "$b stats $log"
       paired "$tag 3. check vs stats" "<= 1.2" "$b check --rbac $dump --user $sub $log" "$b stats $log"
       paired "$tag 4. --out-dir plain vs stats" "<= 1.11" "$b -q --all-subjects --out-dir $out $log" "$b stats $log"
+      [ -n "$zs" ] && paired "$tag 6. stats .zst vs zstd -dc" "<= 1.5" "$b stats $log.zst" "zstd -dc $log.zst"
     done
   fi
   exit 0
@@ -157,7 +169,8 @@ run "audit2role --serviceaccount (.gz)" "$bin" --quiet --user "$sub" "$log.gz"; 
 run "audit2role --serviceaccount (plain)" "$bin" --quiet --user "$sub" "$log"; a_user=$wall
 # A user that no line names: the prefilter drops every line, so this is about the cost of
 # inflating alone (zlib-rs), the floor of the .gz run.
-run "audit2role --user nobody (.gz: inflate)" "$bin" --quiet --user nobody:none "$log.gz"
+# Read from stdin: a run that matches no subject reads a regular file again for its hint.
+run "audit2role --user nobody (.gz: inflate)" sh -c "exec \"\$0\" --quiet --user nobody:none - < \"\$1\"" "$bin" "$log.gz"
 
 sum=0
 for f in "$part"/*.gz; do

@@ -4,15 +4,18 @@
 //!
 //! BENCH_MB sets the size of the synthetic log (default 64); BENCH_LOG=FILE reads the first
 //! BENCH_MB MiB (whole lines) of a log instead, e.g. one made by gen_audit_log.py.
+//! BENCH_COMPRESSED=FILE (a .gz or .zst log) also times decompressing it alone, through
+//! the reader every run uses (`read::open`), into a sink: the floor of a run on that file.
 
 use audit2role::aggregate::{Aggregate, Filter};
 use audit2role::decode::native::EventDoc;
 use audit2role::decode::scan::scan_event_into;
 use audit2role::decode::{sink_fn, DecodeOptions, FileReport};
 use audit2role::read::blocks::decode_stream;
-use audit2role::read::Source;
+use audit2role::read::{open, Source};
 use audit2role::request::normalize::normalize;
 use audit2role::{read_inputs, ReadOptions};
+use std::io::Read;
 use std::time::Instant;
 
 fn event(i: usize) -> String {
@@ -165,4 +168,31 @@ fn main() {
         );
     }
     let _ = std::fs::remove_file(&path);
+
+    if let Some(path) = std::env::var_os("BENCH_COMPRESSED") {
+        let source = Source {
+            name: path.to_string_lossy().into_owned(),
+            path: Some(path.into()),
+            problem: None,
+        };
+        let decompressed = std::cell::Cell::new(0usize);
+        let decompress = || {
+            let mut reader = open(&source).expect("BENCH_COMPRESSED names a readable log");
+            let mut buffer = vec![0u8; 2 << 20];
+            let mut total = 0;
+            loop {
+                match reader.read(&mut buffer).expect("the log decompresses") {
+                    0 => break,
+                    n => total += n,
+                }
+            }
+            decompressed.set(total);
+        };
+        decompress();
+        report(
+            &format!("decompress only ({})", source.name),
+            decompressed.get(),
+            decompress,
+        );
+    }
 }
