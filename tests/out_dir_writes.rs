@@ -182,3 +182,40 @@ fn a_second_run_on_a_held_directory_fails_at_once_naming_it() {
     // The lock is on the directory itself: no lock file stays behind.
     assert!(files(&out).keys().all(|n| !n.starts_with('.')));
 }
+
+/// Files are made on the workers and written by writer threads as they come: whatever
+/// the thread count, the directory holds the same files, byte for byte, summary.json
+/// included, in YAML and in JSON.
+#[test]
+fn one_two_and_eight_threads_write_the_same_files_and_summary() {
+    let dir = common::scratch_dir("threads-alike");
+    // The shipped log's varied subjects and requests, and enough others (300) that files
+    // wait for writers and the workers run ahead of them.
+    let mut text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/audit.log"))
+            .expect("testdata/audit.log is readable");
+    text.push_str(&std::fs::read_to_string(many_subjects_log(&dir, 300)).expect("log read"));
+    let log = dir.join("mixed.log");
+    std::fs::write(&log, text).expect("log written");
+    let log = log.display().to_string();
+    for format in ["yaml", "json"] {
+        let out = |threads: &str| {
+            let out = dir.join(format!("out-{format}-{threads}"));
+            generate(
+                &log,
+                &out,
+                &["--evidence", "-o", format, "--threads", threads],
+            );
+            files(&out)
+        };
+        let want = out("1");
+        assert!(
+            want.contains_key("summary.json"),
+            "{format}: no summary.json"
+        );
+        assert!(want.len() > 300, "{format}: {} files", want.len());
+        for threads in ["2", "8"] {
+            assert_eq!(out(threads), want, "{format}, {threads} threads");
+        }
+    }
+}
