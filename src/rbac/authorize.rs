@@ -1,6 +1,7 @@
 //! The RBAC authorizer: decides whether a set of RBAC objects allows a request for a user,
 //! with the API server's rules (rule matching, RoleBinding scope, ClusterRoleBindings,
-//! User/Group/ServiceAccount subjects). Pure functions plus an indexed `Authorizer`.
+//! User/Group/ServiceAccount subjects). Pure functions plus an indexed `Authorizer`, and
+//! `UserRules`, the rules bound to one user, for asking about many requests of that user.
 
 use super::types::*;
 use crate::request::{RequestRef, ResourceRef, TargetRef, UserInfo};
