@@ -21,14 +21,29 @@ pub struct LoadOptions {
 /// Every RBAC object of `files`, with the bootstrap roles when asked for, and aggregated
 /// ClusterRoles resolved.
 pub fn load(files: &[String], options: &LoadOptions) -> Result<RbacSet> {
-    let mut set = if options.bootstrap {
-        bootstrap_rbac()
-    } else {
-        RbacSet::default()
-    };
+    Ok(prepare(read_files(files)?, options))
+}
+
+/// Every RBAC object of `files`, as the files have them: for a caller that needs the same
+/// files loaded with more than one [`LoadOptions`] ([`prepare`] each), read once.
+pub fn read_files(files: &[String]) -> Result<RbacSet> {
+    let mut set = RbacSet::default();
     for f in files {
         set.extend(read_rbac_file(f)?);
     }
-    resolve_aggregation(&mut set);
     Ok(set)
+}
+
+/// What [`load`] makes of the objects `from_files`: the bootstrap roles first when asked
+/// for, then the files' objects, aggregated ClusterRoles resolved.
+pub fn prepare(from_files: RbacSet, options: &LoadOptions) -> RbacSet {
+    let mut set = if options.bootstrap {
+        let mut set = bootstrap_rbac();
+        set.extend(from_files);
+        set
+    } else {
+        from_files
+    };
+    resolve_aggregation(&mut set);
+    set
 }

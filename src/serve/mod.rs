@@ -225,26 +225,22 @@ pub fn run(options: &ServeOptions) -> Result<()> {
     } else {
         options.threads
     };
-    let report_rbac = if options.rbac.is_empty() {
-        None
+    // The dump is read once: as it is for `GET /v1/report` (as `diff --rbac` loads it), and
+    // with the bootstrap roles for `/v1/rbac?existing=true` (as `--existing` loads it).
+    let (report_rbac, existing_rbac) = if options.rbac.is_empty() {
+        (None, None)
     } else {
-        let set =
-            crate::rbac::load::load(&options.rbac, &crate::rbac::load::LoadOptions::default())?;
-        Some((
-            Arc::new(crate::rbac::Authorizer::new(set)),
-            options.rbac.clone(),
-        ))
-    };
-    // `/v1/rbac?existing=true` subtracts the dump as `--existing DUMP` does: loaded with the
-    // bootstrap roles, as the generate command loads it.
-    let existing_rbac = if options.rbac.is_empty() {
-        None
-    } else {
-        let set = crate::rbac::load::load(
-            &options.rbac,
-            &crate::rbac::load::LoadOptions { bootstrap: true },
-        )?;
-        Some(Arc::new(crate::rbac::Authorizer::new(set)))
+        use crate::rbac::load::{prepare, read_files, LoadOptions};
+        let from_files = read_files(&options.rbac)?;
+        let existing = prepare(from_files.clone(), &LoadOptions { bootstrap: true });
+        let report = prepare(from_files, &LoadOptions::default());
+        (
+            Some((
+                Arc::new(crate::rbac::Authorizer::new(report)),
+                options.rbac.clone(),
+            )),
+            Some(Arc::new(crate::rbac::Authorizer::new(existing))),
+        )
     };
     let app = Arc::new(App {
         shared,
