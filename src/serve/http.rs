@@ -436,8 +436,9 @@ fn with_window(mut response: Response, from: Option<i64>) -> Response {
     response
 }
 
-/// Runs `f` on a blocking thread and turns its outcome into a response.
-async fn answer<F>(app: &Arc<App>, route: &'static str, f: F) -> Response
+/// Runs `f` on a blocking thread and turns its outcome into a response, which names the
+/// window it covers (`from`, see [`with_window`]).
+async fn answer<F>(app: &Arc<App>, route: &'static str, from: Option<i64>, f: F) -> Response
 where
     F: FnOnce(&Shared) -> Response + Send + 'static,
 {
@@ -449,7 +450,7 @@ where
     app.shared
         .metrics
         .observe_request(route, started.elapsed().as_secs_f64());
-    response
+    with_window(response, from)
 }
 
 fn known(params: &BTreeMap<String, String>, allowed: &[&str]) -> Result<(), String> {
@@ -474,14 +475,13 @@ async fn get_subjects(
         Ok(d) => d,
         Err(e) => return app.reject(StatusCode::BAD_REQUEST, "bad parameter", e),
     };
-    let response = answer(&app, "subjects", move |shared| {
+    answer(&app, "subjects", from, move |shared| {
         let days = shared.days.read().unwrap_or_else(|e| e.into_inner());
         let merged = days.merged(from);
         drop(days);
         axum::Json(subjects_json(&merged)).into_response()
     })
-    .await;
-    with_window(response, from)
+    .await
 }
 
 /// The subjects of `aggregate`: kind, requests, distinct requests, first and last seen.
@@ -624,7 +624,7 @@ async fn get_rbac(
             )
         }
     };
-    let response = answer(&app, "rbac", move |shared| {
+    answer(&app, "rbac", from, move |shared| {
         let days = shared.days.read().unwrap_or_else(|e| e.into_inner());
         let aggregate = days.subject(&query.subject, from);
         drop(days);
@@ -656,8 +656,7 @@ async fn get_rbac(
         };
         (StatusCode::OK, [(header::CONTENT_TYPE, kind)], text).into_response()
     })
-    .await;
-    with_window(response, from)
+    .await
 }
 
 async fn get_aggregate(
@@ -672,7 +671,7 @@ async fn get_aggregate(
         Ok(d) => d,
         Err(e) => return app.reject(StatusCode::BAD_REQUEST, "bad parameter", e),
     };
-    let response = answer(&app, "aggregate", move |shared| {
+    answer(&app, "aggregate", from, move |shared| {
         let days = shared.days.read().unwrap_or_else(|e| e.into_inner());
         let merged = days.merged(from);
         drop(days);
@@ -687,8 +686,7 @@ async fn get_aggregate(
             Err(e) => plain(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
         }
     })
-    .await;
-    with_window(response, from)
+    .await
 }
 
 /// The permission-audit page of `diff --all-subjects -o html` for the activity stored (from
@@ -711,7 +709,7 @@ async fn get_report(
         Ok(d) => d,
         Err(e) => return app.reject(StatusCode::BAD_REQUEST, "bad parameter", e),
     };
-    let response = answer(&app, "report", move |shared| {
+    answer(&app, "report", from, move |shared| {
         let days = shared.days.read().unwrap_or_else(|e| e.into_inner());
         let merged = days.merged(from);
         drop(days);
@@ -759,8 +757,7 @@ async fn get_report(
             Err(e) => plain(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
         }
     })
-    .await;
-    with_window(response, from)
+    .await
 }
 
 async fn readyz(State(app): State<Arc<App>>) -> Response {
