@@ -202,20 +202,19 @@ impl Tally {
             .par_iter()
             .map(|o| {
                 let file = out.and_then(|w| w.file_of(o));
-                let record = out.is_some().then(|| SubjectRecord::of(o, file));
+                let totals = o.observed.totals();
+                let record = out.is_some().then(|| SubjectRecord::of(o, &totals, file));
                 let lines = if args.input.quiet {
                     Vec::new()
                 } else {
-                    subject_summary(o, file, policy)
+                    subject_summary(o, &totals, file, policy)
                 };
                 (record, lines)
             })
             .collect();
-        for (record, lines) in made {
+        for (o, (record, lines)) in outputs.iter().zip(made) {
             self.records.extend(record);
             self.lines.extend(lines);
-        }
-        for o in outputs {
             self.objects += o.generated.rbac.len();
             self.rules += o.reports.len();
             if let Some(threshold) = args.fail_on_risk {

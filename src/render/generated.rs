@@ -211,10 +211,11 @@ pub struct SubjectRecord {
 }
 
 impl SubjectRecord {
-    pub fn of(output: &SubjectOutput<'_>, file: Option<&str>) -> SubjectRecord {
+    /// The record of `output`, whose requests add up to `totals`, written to `file`.
+    pub fn of(output: &SubjectOutput<'_>, totals: &Totals, file: Option<&str>) -> SubjectRecord {
         SubjectRecord {
             subject: output.subject.clone(),
-            totals: output.observed.totals(),
+            totals: *totals,
             objects: output.generated.rbac.len(),
             rules: output.generated.rbac.rule_count(),
             file: file.map(str::to_string),
@@ -324,10 +325,16 @@ impl SubjectEntry<'_> {
 }
 
 /// The lines the run prints on stderr for one subject: what was read and written (to `file`,
-/// when it went to one), each risk, size and refusal warnings, and notes.
-pub fn subject_summary(o: &SubjectOutput<'_>, file: Option<&str>, policy: &Policy) -> Vec<String> {
+/// when it went to one), each risk, size and refusal warnings, and notes. `totals` are its
+/// requests added up.
+pub fn subject_summary(
+    o: &SubjectOutput<'_>,
+    totals: &Totals,
+    file: Option<&str>,
+    policy: &Policy,
+) -> Vec<String> {
     let mut lines = Vec::new();
-    let requests = o.observed.totals().requests;
+    let requests = totals.requests;
     let file = file.map(|f| format!(" to {f}")).unwrap_or_default();
     lines.push(format!(
         "{}: {}, {} distinct; {} already allowed; wrote {} with {}{file}",
