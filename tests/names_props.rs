@@ -41,7 +41,7 @@ proptest! {
     #[test]
     fn file_names_are_safe_and_distinct(subjects in proptest::collection::btree_set(subject(), 1..8)) {
         let list: Vec<&str> = subjects.iter().map(String::as_str).collect();
-        let names = file_names(&list);
+        let names = file_names(&list, "yaml");
         let distinct: BTreeSet<&String> = names.values().collect();
         prop_assert_eq!(distinct.len(), subjects.len());
         for n in names.values() {

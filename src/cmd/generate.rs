@@ -289,12 +289,11 @@ struct OutDirWrite<'o> {
 
 impl<'o> OutDirWrite<'o> {
     fn start(out: &'o OutDir, subjects: &[&str], args: &GenerateArgs) -> Result<OutDirWrite<'o>> {
-        let mut names = outdir::file_names(subjects);
-        if args.output == OutputFormat::Json {
-            for name in names.values_mut() {
-                *name = name.replace(".yaml", ".json");
-            }
-        }
+        let extension = match args.output {
+            OutputFormat::Yaml => "yaml",
+            OutputFormat::Json => "json",
+        };
+        let names = outdir::file_names(subjects, extension);
         let previous = stale::PreviousRun::read(out.path());
         // From here a signal stops the writers cleanly instead of ending the process.
         let interrupts = Interrupts::watch()?;

@@ -53,11 +53,12 @@ fn stem(subject: &str) -> (String, bool) {
     (format!("{prefix}{cleaned}"), lossy)
 }
 
-/// File names (`user-alice.yaml`, `serviceaccount-ops-reconciler.yaml`) for `subjects`.
+/// File names (`user-alice.yaml`, `serviceaccount-ops-reconciler.yaml`) for `subjects`,
+/// ending in `.extension`.
 /// Lossy names always carry a hash of the subject, so a name never depends on which other
 /// subjects there are; the one exception is two service accounts whose `NS-NAME` reads
 /// alike (`a-b:c`, `a:b-c`), which then both carry a hash.
-pub fn file_names(subjects: &[&str]) -> BTreeMap<String, String> {
+pub fn file_names(subjects: &[&str], extension: &str) -> BTreeMap<String, String> {
     let stems: Vec<(String, bool)> = subjects.iter().map(|s| stem(s)).collect();
     let mut uses: BTreeMap<&str, usize> = BTreeMap::new();
     for (s, lossy) in &stems {
@@ -70,9 +71,9 @@ pub fn file_names(subjects: &[&str]) -> BTreeMap<String, String> {
         .zip(&stems)
         .map(|(subject, (s, lossy))| {
             let name = if *lossy || uses.get(s.as_str()).copied().unwrap_or(0) > 1 {
-                format!("{s}-{}.yaml", short_hash(subject))
+                format!("{s}-{}.{extension}", short_hash(subject))
             } else {
-                format!("{s}.yaml")
+                format!("{s}.{extension}")
             };
             (subject.to_string(), name)
         })
@@ -535,7 +536,7 @@ mod tests {
             "system:serviceaccount:a-b:c",
             "system:serviceaccount:a:b-c",
         ];
-        let names = file_names(&subjects);
+        let names = file_names(&subjects, "yaml");
         assert_eq!(names["alice"], "user-alice.yaml");
         assert_eq!(
             names["system:serviceaccount:ops:reconciler"],
@@ -554,6 +555,6 @@ mod tests {
             names["system:serviceaccount:a-b:c"],
             names["system:serviceaccount:a:b-c"]
         );
-        assert_eq!(file_names(&subjects), names, "stable");
+        assert_eq!(file_names(&subjects, "yaml"), names, "stable");
     }
 }
